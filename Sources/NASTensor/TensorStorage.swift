@@ -1,0 +1,27 @@
+import Foundation
+
+/// A reference-counted, 64-byte aligned buffer of `Float`s. Tensors share one storage between views
+/// and copy it only on write when it is shared (see `Tensor.ensureUniqueStorage`).
+public final class TensorStorage: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    /// Uninitialised storage for `count` floats (callers overwrite every element).
+    public init(uninitialized count: Int) {
+        precondition(count >= 0, "TensorStorage: negative element count \(count)")
+        var raw: UnsafeMutableRawPointer?
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
+            fatalError("TensorStorage: cannot allocate \(bytes) bytes")
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.count = count
+    }
+
+    public convenience init(zeros count: Int) {
+        self.init(uninitialized: count)
+        pointer.initialize(repeating: 0, count: count)
+    }
+
+    deinit { free(pointer) }
+}

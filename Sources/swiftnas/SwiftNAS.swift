@@ -1,0 +1,8 @@
+import ArgumentParser
+
+@main
+struct SwiftNAS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swiftnas",
+        abstract: "Design lightweight transformer language models automatically.")
+}
