@@ -106,7 +106,7 @@ public struct Tensor {
     /// The values in row-major order.
     public var scalars: [Float] {
         let c = contiguous()
-        return Array(UnsafeBufferPointer(start: c.basePointer, count: c.count))
+        return withExtendedLifetime(c) { Array(UnsafeBufferPointer(start: c.basePointer, count: c.count)) }
     }
 
     /// The value of a one-element tensor.

@@ -102,6 +102,7 @@ extension Tensor {
     /// y = a·x + b elementwise (scalar affine map).
     public func affine(scale a: Float, shift b: Float) -> Tensor {
         let x = contiguous().detached()
+        defer { withExtendedLifetime(x) {} }
         let out = Tensor(uninitializedShape: shape)
         let p = x.basePointer, q = out.storage.pointer
         Engine.parallelFor(count) { r in nk_affine(p + r.lowerBound, a, b, q + r.lowerBound, r.count) }

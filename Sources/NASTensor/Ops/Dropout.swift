@@ -8,6 +8,7 @@ extension Tensor {
         precondition(p >= 0 && p < 1, "dropout: p = \(p) must be in [0, 1)")
         if p == 0 { return self }
         let x = contiguous().detached()
+        defer { withExtendedLifetime(x) {} }
         var out = Tensor(uninitializedShape: shape)
         let mask = Tensor(uninitializedShape: shape)
         let start = rng.reserve(count), key = rng.key

@@ -19,6 +19,7 @@ extension Tensor {
             let tableShape = shape
             out.node = Node(parents, op: "gather") { g, node in
                 let g = g.contiguous()
+                defer { withExtendedLifetime(g) {} }
                 let pg = g.basePointer
                 if let leaf = node.leafGradient(0) {
                     let pd = leaf.basePointer, lrs = leaf.strides[0], lcs = leaf.strides[1]

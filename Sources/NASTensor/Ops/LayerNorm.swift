@@ -14,7 +14,9 @@ extension Tensor {
                          "layerNorm: gamma \(gamma.shape) and beta \(beta.shape) must be [\(d)] for input \(shape)")
         }
         let x = contiguous().detached()
+        defer { withExtendedLifetime(x) {} }
         let g = gamma?.contiguous().detached(), b = beta?.contiguous().detached()
+        defer { withExtendedLifetime((x, g, b)) {} }
         var out = Tensor(uninitializedShape: shape)
         var mean = [Float](repeating: 0, count: rows), rstd = [Float](repeating: 0, count: rows)
         let px = x.basePointer, py = out.storage.pointer
@@ -32,8 +34,9 @@ extension Tensor {
         if let parents = Autograd.parents(inputs) {
             out.node = Node(parents, op: "layer_norm") { dy, node in
                 let dy = dy.contiguous()
+                defer { withExtendedLifetime(dy) {} }
                 let dx = Tensor(uninitializedShape: x.shape)
-                let pdy = dy.basePointer, pdx = dx.storage.pointer
+                let px = x.basePointer, pdy = dy.basePointer, pdx = dx.storage.pointer
                 let wantAffine = g != nil && (node.needs(1) || node.needs(2))
                 // Per-chunk partial sums of dγ, dβ, then added in chunk order (deterministic).
                 let chunks = wantAffine ? Swift.min(Engine.threads, Swift.max(rows, 1)) : 1

@@ -117,6 +117,7 @@ extension Tensor {
             let av = a.detached(), bv = b.detached()
             out.node = Node(parents, op: "matmul") { g, node in
                 let g = g.contiguous()
+                defer { withExtendedLifetime(g) {} }
                 var da: Tensor?, db: Tensor?
                 if node.needs(0) {
                     // C = op(A)·op(B):  d op(A) = dC·op(B)ᵀ

@@ -11,6 +11,7 @@ extension Tensor {
     /// Sum over one axis, keeping it as size 1 (no graph).
     private func sumKernel(axis ax: Int) -> Tensor {
         let x = contiguous()
+        defer { withExtendedLifetime(x) {} }
         let (outer, k, inner) = x.split(around: ax)
         var outShape = shape
         outShape[ax] = 1
@@ -66,6 +67,7 @@ extension Tensor {
         let ax = axis(a, "max")
         precondition(shape[ax] > 0, "max: empty axis \(ax) in shape \(shape)")
         let x = contiguous().detached()
+        defer { withExtendedLifetime(x) {} }
         let (outer, k, inner) = x.split(around: ax)
         var keptShape = shape
         keptShape[ax] = 1
@@ -88,6 +90,7 @@ extension Tensor {
             let inShape = shape
             out.node = Node(parents, op: "max") { g, _ in
                 let gc = g.contiguous()
+                defer { withExtendedLifetime(gc) {} }
                 let dx = Tensor(zeros: inShape)
                 let pg = gc.basePointer, pd = dx.storage.pointer
                 for j in 0..<(outer * inner) {

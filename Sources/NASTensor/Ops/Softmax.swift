@@ -13,6 +13,7 @@ extension Tensor {
     /// Backward: dx = y ⊙ (dy − ⟨dy, y⟩).
     public func softmax(mask: Tensor? = nil) -> Tensor {
         let x = contiguous().detached()
+        defer { withExtendedLifetime(x) {} }
         let n = shape.last ?? 1, rows = count / Swift.max(n, 1)
         var out = Tensor(uninitializedShape: shape)
         let px = x.basePointer, py = out.storage.pointer
@@ -21,6 +22,7 @@ extension Tensor {
             precondition(Broadcast.shape(shape, mask.shape, op: "softmax mask") == shape,
                          "softmax: mask \(mask.shape) does not broadcast to \(shape)")
             let m = ms.last == 1 ? mask : mask.materialized(to: shape)
+            defer { withExtendedLifetime(m) {} }
             let mstr = ms.last == 1 ? ms : Tensor.contiguousStrides(shape)
             let pm = m.basePointer, outer = Array(shape.dropLast())
             Tensor.forEachRow(rows, n) { row in
@@ -38,6 +40,7 @@ extension Tensor {
             let y = out.detached()
             out.node = Node(parents, op: "softmax") { g, _ in
                 let g = g.contiguous()
+                defer { withExtendedLifetime(g) {} }
                 let dx = Tensor(uninitializedShape: y.shape)
                 let pg = g.basePointer, pd = dx.storage.pointer, pyv = y.basePointer
                 Tensor.forEachRow(rows, n) { row in nk_softmax_backward_row(pyv + row * n, pg + row * n, pd + row * n, n) }
@@ -50,6 +53,7 @@ extension Tensor {
     /// log softmax over the last axis: x − logsumexp(x). Backward: dx = dy − softmax(x)·Σdy.
     public func logSoftmax() -> Tensor {
         let x = contiguous().detached()
+        defer { withExtendedLifetime(x) {} }
         let n = shape.last ?? 1, rows = count / Swift.max(n, 1)
         var out = Tensor(uninitializedShape: shape)
         let px = x.basePointer, py = out.storage.pointer
@@ -58,6 +62,7 @@ extension Tensor {
             let y = out.detached()
             out.node = Node(parents, op: "log_softmax") { g, _ in
                 let g = g.contiguous()
+                defer { withExtendedLifetime(g) {} }
                 let dx = Tensor(uninitializedShape: y.shape)
                 let pg = g.basePointer, pd = dx.storage.pointer, pyv = y.basePointer
                 Tensor.forEachRow(rows, n) { row in nk_log_softmax_backward_row(pyv + row * n, pg + row * n, pd + row * n, n) }
@@ -77,6 +82,7 @@ extension Tensor {
             precondition(t >= 0 && Int(t) < c, "crossEntropy: target \(t) out of range for \(c) classes")
         }
         let x = contiguous().detached()
+        defer { withExtendedLifetime(x) {} }
         let recording = Autograd.parents(self) != nil
         let probs: Tensor? = recording ? Tensor(uninitializedShape: shape) : nil
         var losses = [Float](repeating: 0, count: rowsN)

@@ -8,6 +8,7 @@ import CKernels
 extension Tensor {
     private func unary(_ op: nk_unop, _ name: String) -> Tensor {
         let x = contiguous().detached()
+        defer { withExtendedLifetime(x) {} }
         var out = Tensor(uninitializedShape: shape)
         let px = x.basePointer, py = out.storage.pointer
         Engine.parallelFor(count, costPerItem: 4) { r in nk_unary(op, px + r.lowerBound, py + r.lowerBound, r.count) }
@@ -15,8 +16,9 @@ extension Tensor {
             let y = out.detached()
             out.node = Node(parents, op: name) { g, _ in
                 let gc = g.contiguous()
+                defer { withExtendedLifetime(gc) {} }
                 let dx = Tensor(uninitializedShape: gc.shape)
-                let pg = gc.basePointer, pd = dx.storage.pointer, pyv = y.basePointer
+                let px = x.basePointer, pg = gc.basePointer, pd = dx.storage.pointer, pyv = y.basePointer
                 Engine.parallelFor(dx.count, costPerItem: 4) { r in
                     let o = r.lowerBound
                     nk_unary_backward(op, px + o, pyv + o, pg + o, pd + o, r.count)
@@ -44,14 +46,16 @@ extension Tensor {
     /// xᵖ elementwise (x > 0 for non-integer p).
     public func pow(_ p: Float) -> Tensor {
         let x = contiguous().detached()
+        defer { withExtendedLifetime(x) {} }
         var out = Tensor(uninitializedShape: shape)
         let px = x.basePointer, py = out.storage.pointer
         Engine.parallelFor(count, costPerItem: 8) { r in nk_pow(px + r.lowerBound, p, py + r.lowerBound, r.count) }
         if let parents = Autograd.parents(self) {
             out.node = Node(parents, op: "pow") { g, _ in
                 let gc = g.contiguous()
+                defer { withExtendedLifetime(gc) {} }
                 let dx = Tensor(uninitializedShape: gc.shape)
-                let pg = gc.basePointer, pd = dx.storage.pointer
+                let px = x.basePointer, pg = gc.basePointer, pd = dx.storage.pointer
                 Engine.parallelFor(dx.count, costPerItem: 8) { r in
                     nk_pow_backward(px + r.lowerBound, p, pg + r.lowerBound, pd + r.lowerBound, r.count)
                 }

@@ -4,6 +4,7 @@ extension Tensor {
     public static func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let shape = Broadcast.shape(Broadcast.shape(condition.shape, a.shape, op: "where"), b.shape, op: "where")
         let c = condition.materialized(to: shape), av = a.materialized(to: shape), bv = b.materialized(to: shape)
+        defer { withExtendedLifetime((av, bv)) {} }
         var out = Tensor(uninitializedShape: shape)
         let pc = c.storage.pointer, pa = av.storage.pointer, pb = bv.storage.pointer, po = out.storage.pointer
         Engine.parallelFor(out.count) { r in for i in r { po[i] = pc[i] != 0 ? pa[i] : pb[i] } }
@@ -11,7 +12,8 @@ extension Tensor {
             let sa = a.shape, sb = b.shape
             out.node = Node(parents, op: "where") { g, node in
                 let g = g.contiguous()
-                let n = g.count, pg = g.basePointer
+                defer { withExtendedLifetime(g) {} }
+                let n = g.count, pg = g.basePointer, pc = c.basePointer
                 func masked(_ keep: Bool) -> Tensor {
                     let t = Tensor(uninitializedShape: shape)
                     let pt = t.storage.pointer
