@@ -17,6 +17,14 @@ public enum Engine {
         }
     }
 
+    nonisolated(unsafe) private static var flops = 0
+
+    /// Matrix-multiply FLOPs (2·m·n·k per product) executed since the last `resetFLOPs()`: an
+    /// independent count to check analytic FLOP formulas against.
+    public static var countedFLOPs: Int { flops }
+    public static func resetFLOPs() { flops = 0 }
+    static func countFLOPs(_ n: Int) { flops &+= n }
+
     /// Elements below which an elementwise kernel stays on one thread (no dispatch overhead).
     public static let parallelThreshold = 1 << 15
 

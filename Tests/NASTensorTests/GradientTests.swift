@@ -17,7 +17,8 @@ final class GradientTests: XCTestCase {
     func testMatmulBatchedAndBroadcast() {
         checkGradients([[2, 3, 4, 5], [2, 3, 5, 2]]) { $0[0].matmul($0[1]) }
         checkGradients([[2, 3, 4, 5], [2, 3, 2, 5]]) { $0[0].matmul($0[1], transposeB: true) }
-        checkGradients([[2, 3, 5, 4], [2, 3, 5, 2]]) { $0[0].matmul($0[1], transposeA: true) }
+        checkGradients([[2, 3, 5, 4], [2, 3, 5, 2]]) { $0[0].matmul($0[1], transposeA: true, alpha: 0.7) }
+        checkGradients([[2, 3, 4], [6, 4]], sliced: true) { $0[0].matmul($0[1], transposeB: true, alpha: -1.5) }
         // Shared weight (the Linear pattern): folded GEMM, gradient straight into the parameter block.
         checkGradients([[2, 3, 4], [6, 4]], sliced: true) { $0[0].matmul($0[1], transposeB: true) }
         checkGradients([[2, 3, 4], [4, 6]], sliced: true) { $0[0].matmul($0[1]) }

@@ -69,7 +69,9 @@ extension Tensor {
     /// Matrix product over the last two axes with optional transposes, batched over the leading axes
     /// (which broadcast). `op(A)` is m×k, `op(B)` is k×n, the result [..., m, n] is contiguous.
     /// Transposes are strides handed to BLAS, never materialised.
-    public func matmul(_ other: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
+    ///
+    /// `alpha` scales the product inside the GEMM (free), e.g. the 1/√d of attention scores.
+    public func matmul(_ other: Tensor, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1) -> Tensor {
         let a = self, b = other
         precondition(a.rank >= 2 && b.rank >= 2, "matmul: operands need rank ≥ 2, got \(a.shape) and \(b.shape)")
         let m = transposeA ? a.shape[a.rank - 1] : a.shape[a.rank - 2]
@@ -81,12 +83,13 @@ extension Tensor {
         let batch = Broadcast.shape(batchA, batchB, op: "matmul")
         var out = Tensor(uninitializedShape: batch + [m, n])
         let pc = out.storage.pointer
+        Engine.countFLOPs(2 * m * n * ka * batch.reduce(1, *))
 
         if batchB.allSatisfy({ $0 == 1 }) && !transposeA && a.rowsFoldIntoOne && batch == batchA {
             // Shared right operand: fold all batch rows of A into one tall GEMM.
             let rows = batch.reduce(1, *) * m
             let ao = MatrixOperand(base: a.basePointer, rows: rows, cols: ka, rs: a.strides[a.rank - 2], cs: a.strides[a.rank - 1])
-            GEMM.run(ao, b.operand(at: 0, transposed: transposeB), pc, ldc: n, beta: 0)
+            GEMM.run(ao, b.operand(at: 0, transposed: transposeB), pc, ldc: n, alpha: alpha, beta: 0)
         } else {
             let nb = batch.reduce(1, *)
             let sa = Broadcast.strides(Tensor(storage: a.storage, shape: batchA, strides: Array(a.strides.dropLast(2)), offset: 0), to: batch)
@@ -108,7 +111,7 @@ extension Tensor {
                 for i in r {
                     let (oa, ob) = offsets(i)
                     GEMM.run(a.operand(at: oa, transposed: transposeA), b.operand(at: ob, transposed: transposeB),
-                             pc + i * m * n, ldc: n, beta: 0)
+                             pc + i * m * n, ldc: n, alpha: alpha, beta: 0)
                 }
             }
         }
@@ -121,8 +124,8 @@ extension Tensor {
                 var da: Tensor?, db: Tensor?
                 if node.needs(0) {
                     // C = op(A)·op(B):  d op(A) = dC·op(B)ᵀ
-                    da = transposeA ? bv.matmul(g, transposeA: transposeB, transposeB: true)
-                                    : g.matmul(bv, transposeA: false, transposeB: !transposeB)
+                    da = transposeA ? bv.matmul(g, transposeA: transposeB, transposeB: true, alpha: alpha)
+                                    : g.matmul(bv, transposeA: false, transposeB: !transposeB, alpha: alpha)
                     da = da!.sum(toShape: av.shape)
                 }
                 if node.needs(1) {
@@ -138,18 +141,20 @@ extension Tensor {
                         if let leaf = node.leafGradient(1), leaf.rank == 2,
                            let ldc = leaf.strides.first, leaf.strides[1] == 1 {
                             // dB (or dBᵀ) into the leading block of the parameter's gradient, beta = 1.
-                            if transposeB { GEMM.run(gT, ao, leaf.basePointer, ldc: ldc, beta: 1) }
-                            else { GEMM.run(aT, go, leaf.basePointer, ldc: ldc, beta: 1) }
+                            Engine.countFLOPs(2 * rows * ka * n)
+                            if transposeB { GEMM.run(gT, ao, leaf.basePointer, ldc: ldc, alpha: alpha, beta: 1) }
+                            else { GEMM.run(aT, go, leaf.basePointer, ldc: ldc, alpha: alpha, beta: 1) }
                             return [da, nil]
                         }
                         let shapeB = bv.shape
                         let r = Tensor(uninitializedShape: transposeB ? [n, ka] : [ka, n])
-                        if transposeB { GEMM.run(gT, ao, r.storage.pointer, ldc: ka, beta: 0) }
-                        else { GEMM.run(aT, go, r.storage.pointer, ldc: n, beta: 0) }
+                        Engine.countFLOPs(2 * rows * ka * n)
+                        if transposeB { GEMM.run(gT, ao, r.storage.pointer, ldc: ka, alpha: alpha, beta: 0) }
+                        else { GEMM.run(aT, go, r.storage.pointer, ldc: n, alpha: alpha, beta: 0) }
                         db = r.reshaped(shapeB)
                     } else {
-                        db = transposeB ? g.matmul(av, transposeA: true, transposeB: transposeA)
-                                        : av.matmul(g, transposeA: !transposeA, transposeB: false)
+                        db = transposeB ? g.matmul(av, transposeA: true, transposeB: transposeA, alpha: alpha)
+                                        : av.matmul(g, transposeA: !transposeA, transposeB: false, alpha: alpha)
                         db = db!.sum(toShape: bv.shape)
                     }
                 }

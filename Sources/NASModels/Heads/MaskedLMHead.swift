@@ -1,0 +1,29 @@
+import NASTensor
+
+/// BERT's masked-LM head: transform = LN(act(h·W[:H, :H]ᵀ + b)); logits = transform · Eᵀ + bias, with E
+/// the word-embedding table (tied weights). It runs only on the masked positions it is given.
+public final class MaskedLMHead: Module {
+    public let dense: Linear
+    public let norm: LayerNorm
+    public let bias: Parameter
+    let activation: Architecture.Activation
+
+    public init(_ arch: Architecture, rng: inout RandomGenerator) {
+        dense = Linear(arch.hidden, arch.hidden, name: "cls.predictions.transform.dense", rng: &rng)
+        norm = LayerNorm(arch.hidden, name: "cls.predictions.transform.LayerNorm", eps: arch.layerNormEps)
+        bias = Init.zeros([arch.vocabSize], "cls.predictions.bias")
+        activation = arch.activation
+    }
+
+    public var parameters: [Parameter] { dense.parameters + norm.parameters + [bias] }
+
+    /// hidden: [N, H] rows at the masked positions → logits [N, V].
+    public func callAsFunction(_ hidden: Tensor, embeddings: Embedding) -> Tensor {
+        let h = hidden.shape[1]
+        var t = dense(hidden, out: h)
+        t = activation == .relu ? t.relu() : (activation == .gelu ? t.gelu() : t.geluTanh())
+        t = norm(t)
+        let table = embeddings.weight.leading([embeddings.weight.shape[0], h])
+        return t.matmul(table, transposeB: true) + bias.tensor
+    }
+}

@@ -1,0 +1,39 @@
+import NASTensor
+
+/// Elastic multi-head self-attention (Vaswani et al., 2017) with decoupled qkv width (AutoTinyBERT):
+/// q, k, v = x·W[:qkv, :H]ᵀ + b[:qkv], split into the leading `heads` heads of size d = qkv/heads;
+/// A = softmax(q·kᵀ/√d + mask); out = (A·v)·W_O[:H, :qkv]ᵀ + b_O[:H].
+public final class MultiHeadAttention: Module {
+    public let query: Linear, key: Linear, value: Linear, output: Linear
+
+    /// Names follow Hugging Face: BERT `…attention.self.query` / `…attention.output.dense`.
+    public init(hidden: Int, qkv: Int, names: (q: String, k: String, v: String, o: String), rng: inout RandomGenerator) {
+        query = Linear(hidden, qkv, name: names.q, rng: &rng)
+        key = Linear(hidden, qkv, name: names.k, rng: &rng)
+        value = Linear(hidden, qkv, name: names.v, rng: &rng)
+        output = Linear(qkv, hidden, name: names.o, rng: &rng)
+    }
+
+    public var parameters: [Parameter] { query.parameters + key.parameters + value.parameters + output.parameters }
+
+    /// The attention of one layer: context projected back to hidden, plus what distillation needs.
+    public struct Result {
+        public var output: Tensor
+        /// Attention probabilities [B, heads, T, T] before dropout.
+        public var probabilities: Tensor
+        /// q, k, v as [B, heads, T, d].
+        public var q: Tensor, k: Tensor, v: Tensor
+    }
+
+    /// x: [B, T, H]; mask: additive, broadcastable to [B, heads, T, T].
+    public func callAsFunction(_ x: Tensor, heads: Int, qkv: Int, mask: Tensor?, dropout: Float,
+                               rng: inout RandomGenerator) -> Result {
+        let b = x.shape[0], t = x.shape[1], hidden = x.shape[2], d = qkv / heads
+        func split(_ y: Tensor) -> Tensor { y.reshaped([b, t, heads, d]).permuted([0, 2, 1, 3]) }
+        let q = split(query(x, out: qkv)), k = split(key(x, out: qkv)), v = split(value(x, out: qkv))
+        let probs = q.matmul(k, transposeB: true, alpha: 1 / Float(d).squareRoot()).softmax(mask: mask)
+        let dropped = dropout > 0 ? probs.dropout(p: dropout, using: &rng) : probs
+        let context = dropped.matmul(v).permuted([0, 2, 1, 3]).reshaped([b, t, qkv])
+        return Result(output: output(context, out: hidden), probabilities: probs, q: q, k: k, v: v)
+    }
+}
