@@ -7,8 +7,12 @@ public final class Parameter {
     public var name: String
     /// The full value, contiguous. Optimizers update it in place.
     public var value: Tensor {
-        didSet { precondition(value.shape == oldValue.shape, "Parameter \(name): shape change \(oldValue.shape) → \(value.shape)") }
+        // Checked against the stored shape, not `oldValue` (reading it would keep a second reference
+        // to the storage and force every in-place update to copy).
+        didSet { precondition(value.shape == shape, "Parameter \(name): shape change \(shape) → \(value.shape)") }
     }
+    /// The value's shape (fixed for the parameter's life).
+    public let shape: [Int]
     /// Accumulated gradient (nil until the first backward that reaches this parameter, or after `zeroGrad`).
     public private(set) var grad: Tensor?
     /// Frozen parameters (e.g. a teacher's) take part in no graph.
@@ -16,11 +20,10 @@ public final class Parameter {
 
     public init(_ value: Tensor, name: String = "", requiresGrad: Bool = true) {
         self.value = value.isContiguous && value.offset == 0 ? value.detached() : value.contiguousCopy()
+        self.shape = value.shape
         self.name = name
         self.requiresGrad = requiresGrad
     }
-
-    public var shape: [Int] { value.shape }
 
     /// The whole value as a graph leaf (when recording).
     public var tensor: Tensor { leading(value.shape) }

@@ -4,5 +4,6 @@ import ArgumentParser
 struct SwiftNAS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftnas",
-        abstract: "Design lightweight transformer language models automatically.")
+        abstract: "Design lightweight transformer language models automatically.",
+        subcommands: [Bench.self])
 }

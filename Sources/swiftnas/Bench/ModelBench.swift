@@ -1,0 +1,139 @@
+import ArgumentParser
+import COpenBLAS
+import Foundation
+import NASModels
+import NASTensor
+
+/// `swiftnas bench model`: the BERT-tiny MLM training step and encoder inference, against the
+/// matmul floor (counted FLOPs / raw sgemm rate of this run) and the PyTorch twin when it imports.
+struct ModelBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "BERT-tiny MLM training step and inference vs the matmul floor and PyTorch.")
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(help: "Python with torch for the PyTorch twin (default: .deps/torch-venv/bin/python, then python3).")
+    var python: String?
+
+    @Option(help: "The PyTorch twin script.")
+    var twin = "Benchmarks/torch_bert_tiny.py"
+
+    static let batch = 32, length = 128, maskRate = 0.15
+
+    static var architecture: Architecture {
+        .uniform(.encoder, vocabSize: 30522, maxPositions: 512, hidden: 256, depth: 4, heads: 4, ffn: 1024)
+    }
+
+    /// The fixed synthetic batch: random ids, ~15 % masked positions with their labels.
+    static func makeBatch() -> (TokenBatch, [Int32], [Int32]) {
+        var rng = RandomGenerator(seed: 2024)
+        let n = batch * length
+        let ids = (0..<n).map { _ in Int32(rng.next() % 30522) }
+        var positions: [Int32] = [], labels: [Int32] = []
+        for i in 0..<n where Double(rng.uniform()) < maskRate {
+            positions.append(Int32(i))
+            labels.append(ids[i])
+        }
+        return (TokenBatch(ids: ids, batchSize: batch, length: length), positions, labels)
+    }
+
+    func run() throws {
+        Engine.threads = options.threadCount
+        let arch = Self.architecture
+        var rng = RandomGenerator(seed: 1)
+        let model = Transformer(arch, rng: &rng)
+        let head = MaskedLMHead(arch, rng: &rng)
+        let params = model.parameters + head.parameters
+        let optimizer = AdamW(parameters: params, learningRate: 1e-4, weightDecay: 0.01)
+        let (input, positions, labels) = Self.makeBatch()
+        var dropoutRNG = RandomGenerator(seed: 7)
+
+        func step() {
+            let out = model(input, training: true, rng: &dropoutRNG)
+            let rows = out.hidden.reshaped([Self.batch * Self.length, arch.hidden]).gather(rows: positions)
+            let loss = head(rows, embeddings: model.wordEmbeddings).crossEntropy(targets: labels)
+            loss.backward()
+            optimizer.step()
+            optimizer.zeroGrad()
+        }
+        func infer() { _ = model(input) }
+
+        // FLOPs actually executed by one step and one inference (counted in the engine's matmuls).
+        Engine.resetFLOPs(); step()
+        let stepFLOPs = Double(Engine.countedFLOPs)
+        Engine.resetFLOPs(); infer()
+        let inferFLOPs = Double(Engine.countedFLOPs)
+
+        let sgemm = rawSGEMMRate()
+        let stepTime = Measure.seconds(warmup: options.warmupRuns, runs: options.timedRuns, step)
+        let inferTime = Measure.seconds(warmup: options.warmupRuns, runs: options.timedRuns, infer)
+        let peakMB = Double(peakResidentKB()) / 1024
+
+        var results = [
+            BenchResult("raw sgemm 1024³ (rate for the floor)", value: sgemm / 1e9, unit: "GFLOP/s"),
+            BenchResult("train step FLOPs (counted)", value: stepFLOPs / 1e9, unit: "GFLOP"),
+            BenchResult("train step vs matmul floor", value: stepTime, unit: "s", reference: stepFLOPs / sgemm,
+                        goal: .atMost(1.35)),
+            BenchResult("inference vs matmul floor", value: inferTime * 1000, unit: "ms",
+                        reference: inferFLOPs / sgemm * 1000, goal: .atMost(1.35)),
+            BenchResult("peak resident memory", value: peakMB, unit: "MB"),
+        ]
+        if let torch = try runTwin() {
+            results += [
+                BenchResult("train step vs PyTorch", value: stepTime, unit: "s", reference: torch.step, goal: .atMost(1 / 1.5)),
+                BenchResult("inference vs PyTorch", value: inferTime * 1000, unit: "ms", reference: torch.infer * 1000,
+                            goal: .atMost(1)),
+                BenchResult("peak memory vs PyTorch", value: peakMB, unit: "MB", reference: torch.peakMB, goal: .atMost(1)),
+            ]
+        } else {
+            print("PyTorch twin: torch does not import here; skipped (make bench installs it into .deps/torch-venv).")
+        }
+        print("BERT-tiny MLM (4 layers, hidden 256, 4 heads, FFN 1024, seq \(Self.length), batch \(Self.batch), vocab 30522, "
+              + "\(positions.count) masked positions, dropout 0.1, AdamW), \(Engine.threads) threads, median of \(options.timedRuns)")
+        print(BenchReport.table(results))
+        if let json = options.json { try BenchReport.writeJSON(results, to: json) }
+    }
+
+    /// Raw cblas_sgemm rate on 1024³ in this run (median of runs).
+    func rawSGEMMRate() -> Double {
+        let n = 1024
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var c = [Float](repeating: 0, count: n * n)
+        let t = Measure.seconds(warmup: 2, runs: options.timedRuns) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+        }
+        return 2 * Double(n * n * n) / t
+    }
+
+    /// Peak resident set size of this process (VmHWM), in kB.
+    func peakResidentKB() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]) ?? 0
+        }
+        return 0
+    }
+
+    struct TwinResult: Decodable { var step: Double; var infer: Double; var peakMB: Double }
+
+    /// Runs the PyTorch twin in a child process (its own memory peak), or nil when torch is absent.
+    func runTwin() throws -> TwinResult? {
+        let candidates = [python, ".deps/torch-venv/bin/python", "python3"].compactMap { $0 }
+        guard let py = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) || $0 == "python3" }),
+              FileManager.default.fileExists(atPath: twin) else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [py, twin, "--threads", "\(Engine.threads)", "--runs", "\(options.timedRuns)",
+                             "--warmup", "\(options.warmupRuns)"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let line = String(data: data, encoding: .utf8)?
+            .split(separator: "\n").last(where: { $0.hasPrefix("{") }) else { return nil }
+        return try JSONDecoder().decode(TwinResult.self, from: Data(line.utf8))
+    }
+}
