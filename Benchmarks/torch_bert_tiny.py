@@ -4,7 +4,7 @@
 dropout 0.1, MLM logits only at the ~15 % masked positions (transform + tied decoder + bias), AdamW.
 Prints one JSON line: {"step": s, "infer": s, "peakMB": MB}. Exits 3 when torch does not import.
 """
-import argparse, json, math, resource, statistics, sys, time
+import argparse, json, math, statistics, sys, time
 
 try:
     import torch
@@ -98,7 +98,9 @@ def main():
 
     step_s = median_time(step, args.warmup, args.runs)
     infer_s = median_time(infer, args.warmup, args.runs)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    # VmHWM of this address space (ru_maxrss would also count the parent's peak across spawn + exec).
+    with open("/proc/self/status") as f:
+        peak = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024.0
     print(json.dumps({"step": step_s, "infer": infer_s, "peakMB": peak}))
 
 

@@ -1,6 +1,7 @@
 #include "CKernels.h"
 #include <math.h>
 #include <string.h>
+#include <malloc.h>
 
 /* ------------------------------------------------------------------------------------------------
  * Branch-free float approximations that the compiler vectorises (AVX2/FMA).
@@ -50,6 +51,10 @@ static inline float nk_erff(float x) {
 }
 
 static inline float nk_sigmoidf(float x) { return 1.0f / (1.0f + nk_expf(-x)); }
+
+/* Row reductions (sums, max) may be reordered so that they vectorise; the order is fixed by the
+   compiler, so results stay deterministic. */
+#define NK_REASSOCIATE _Pragma("clang fp reassociate(on)")
 
 #define NK_SQRT1_2 0.70710678118654752f
 #define NK_INV_SQRT_2PI 0.39894228040143268f
@@ -182,6 +187,7 @@ float nk_max(const float *x, ptrdiff_t sx, ptrdiff_t n, ptrdiff_t *argmax) {
 /* ---------------------------------------------------------------------------------------------- */
 
 void nk_softmax_row(const float *x, const float *mask, float *y, ptrdiff_t n) {
+    NK_REASSOCIATE
     if (mask) {
         for (ptrdiff_t i = 0; i < n; i++) y[i] = x[i] + mask[i];
     } else if (y != x) {
@@ -200,12 +206,14 @@ void nk_softmax_row(const float *x, const float *mask, float *y, ptrdiff_t n) {
 }
 
 void nk_softmax_backward_row(const float *y, const float *dy, float *dx, ptrdiff_t n) {
+    NK_REASSOCIATE
     float dot = 0.0f;
     for (ptrdiff_t i = 0; i < n; i++) dot += dy[i] * y[i];
     for (ptrdiff_t i = 0; i < n; i++) dx[i] = y[i] * (dy[i] - dot);
 }
 
 static float nk_logsumexp(const float *x, ptrdiff_t n) {
+    NK_REASSOCIATE
     float m = -INFINITY;
     for (ptrdiff_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
     float s = 0.0f;
@@ -219,12 +227,14 @@ void nk_log_softmax_row(const float *x, float *y, ptrdiff_t n) {
 }
 
 void nk_log_softmax_backward_row(const float *y, const float *dy, float *dx, ptrdiff_t n) {
+    NK_REASSOCIATE
     float s = 0.0f;
     for (ptrdiff_t i = 0; i < n; i++) s += dy[i];
     for (ptrdiff_t i = 0; i < n; i++) dx[i] = dy[i] - nk_expf(y[i]) * s;
 }
 
 float nk_cross_entropy_row(const float *x, int32_t target, float *p, ptrdiff_t n) {
+    NK_REASSOCIATE
     float m = -INFINITY;
     for (ptrdiff_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
     float s = 0.0f;
@@ -240,6 +250,7 @@ float nk_cross_entropy_row(const float *x, int32_t target, float *p, ptrdiff_t n
 
 void nk_layer_norm_row(const float *x, const float *g, const float *b, float eps, float *y, ptrdiff_t n,
                        float *mu, float *rstd) {
+    NK_REASSOCIATE
     float s = 0.0f;
     for (ptrdiff_t i = 0; i < n; i++) s += x[i];
     float mean = s / (float)n;
@@ -257,6 +268,7 @@ void nk_layer_norm_row(const float *x, const float *g, const float *b, float eps
 
 void nk_layer_norm_backward_row(const float *x, const float *g, const float *dy, float mu, float rstd,
                                 float *dx, float *dg, float *db, ptrdiff_t n) {
+    NK_REASSOCIATE
     float sum_dxhat = 0.0f, sum_dxhat_xhat = 0.0f;
     for (ptrdiff_t i = 0; i < n; i++) {
         float xhat = (x[i] - mu) * rstd;
@@ -306,15 +318,20 @@ void nk_fill_normal(float *u, ptrdiff_t n, uint64_t key, uint64_t counter, float
     }
 }
 
-void nk_dropout(const float *x, float *y, float *mask, ptrdiff_t n, float p, uint64_t key, uint64_t counter) {
+void nk_dropout(const float *x, float *y, uint8_t *keep, ptrdiff_t n, float p, uint64_t key, uint64_t counter) {
     float scale = 1.0f / (1.0f - p);
     uint32_t threshold = (uint32_t)((double)p * 16777216.0);
     for (ptrdiff_t i = 0; i < n; i++) {
         uint32_t r = (uint32_t)(nk_random_u64(key, counter + (uint64_t)i) >> 40);
-        float k = r >= threshold ? scale : 0.0f;
-        mask[i] = k;
-        y[i] = x[i] * k;
+        uint8_t k = r >= threshold;
+        keep[i] = k;
+        y[i] = k ? x[i] * scale : 0.0f;
     }
+}
+
+void nk_dropout_backward(const float *dy, const uint8_t *keep, float *dx, ptrdiff_t n, float p) {
+    float scale = 1.0f / (1.0f - p);
+    for (ptrdiff_t i = 0; i < n; i++) dx[i] = keep[i] ? dy[i] * scale : 0.0f;
 }
 
 void nk_adam(float *p, const float *g, float *m, float *v, ptrdiff_t n, float lr, float b1, float b2,
@@ -338,4 +355,9 @@ void nk_sgd(float *p, const float *g, float *buf, ptrdiff_t n, float lr, float m
         if (buf) buf[i] = b;
         p[i] -= lr * b;
     }
+}
+
+void nk_configure_heap(void) {
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 0x7fffffff);
 }

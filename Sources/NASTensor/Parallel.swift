@@ -6,15 +6,17 @@ import COpenBLAS
 /// Work is split into a number of chunks that depends only on `Engine.threads` and the work size, and
 /// each chunk writes its own output range, so results are bit-identical for the same thread count.
 public enum Engine {
-    nonisolated(unsafe) private static var _threads = ProcessInfo.processInfo.activeProcessorCount
+    nonisolated(unsafe) private static var _threads: Int = {
+        // OpenBLAS stays single-threaded: the engine splits large GEMMs over its own threads, so no
+        // BLAS worker busy-waits (sched_yield) on a core that an elementwise kernel needs.
+        openblas_set_num_threads(1)
+        return ProcessInfo.processInfo.activeProcessorCount
+    }()
 
-    /// Threads used by the engine's own kernels and by BLAS. Setting it also sets OpenBLAS's count.
+    /// Threads used by the engine's kernels, GEMM splitting included.
     public static var threads: Int {
         get { _threads }
-        set {
-            _threads = max(1, newValue)
-            openblas_set_num_threads(Int32(_threads))
-        }
+        set { _threads = max(1, newValue) }
     }
 
     nonisolated(unsafe) private static var flops = 0

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// A reference-counted, 64-byte aligned buffer of `Float`s. Tensors share one storage between views
@@ -6,8 +7,13 @@ public final class TensorStorage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
 
+    /// Keep freed tensor memory in the process: glibc otherwise maps each large buffer afresh and pays
+    /// a page fault (and the kernel's zeroing) for every 4 KB page of every new activation.
+    private static let heapConfigured: Void = nk_configure_heap()
+
     /// Uninitialised storage for `count` floats (callers overwrite every element).
     public init(uninitialized count: Int) {
+        _ = TensorStorage.heapConfigured
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
         var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride

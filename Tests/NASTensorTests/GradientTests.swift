@@ -141,3 +141,12 @@ final class GradientTests: XCTestCase {
         }
     }
 }
+
+final class FusedOpGradientTests: XCTestCase {
+    func testMatmulWithFusedBias() {
+        checkGradients([[2, 3, 4], [5, 4], [5]], sliced: true) { $0[0].matmul($0[1], transposeB: true, bias: $0[2]) }
+        checkGradients([[2, 3, 4, 5], [2, 3, 5, 2], [2]]) { $0[0].matmul($0[1], alpha: 0.5, bias: $0[2]) }
+        let a = Tensor(shape: [2, 2], scalars: [1, 2, 3, 4]), b = Tensor(shape: [2, 2], scalars: [1, 0, 0, 1])
+        XCTAssertEqual(a.matmul(b, bias: Tensor(shape: [2], scalars: [10, 20])).scalars, [11, 22, 13, 24])
+    }
+}

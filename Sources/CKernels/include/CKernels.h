@@ -61,8 +61,15 @@ uint64_t nk_random_u64(uint64_t key, uint64_t counter);
 void nk_fill_uniform(float *u, ptrdiff_t n, uint64_t key, uint64_t counter, float lo, float hi);
 /* normal(mean, std) by Box-Muller; uses counters counter .. counter+n-1 (one per value) */
 void nk_fill_normal(float *u, ptrdiff_t n, uint64_t key, uint64_t counter, float mean, float std);
-/* inverted dropout in one pass: keep with probability 1-p; mask[i] = keep ? 1/(1-p) : 0; y = x*mask */
-void nk_dropout(const float *x, float *y, float *mask, ptrdiff_t n, float p, uint64_t key, uint64_t counter);
+/* inverted dropout in one pass: keep with probability 1-p; keep[i] = 1 or 0; y = x * keep / (1-p) */
+void nk_dropout(const float *x, float *y, uint8_t *keep, ptrdiff_t n, float p, uint64_t key, uint64_t counter);
+/* dx = dy * keep / (1-p) */
+void nk_dropout_backward(const float *dy, const uint8_t *keep, float *dx, ptrdiff_t n, float p);
+
+/* ---- process set-up ---- */
+/* Keeps freed memory in the heap (glibc mallopt: no mmap per large buffer, no trimming), so that
+   activations of the same size are reused without fresh page faults. */
+void nk_configure_heap(void);
 
 /* ---- optimizer steps (in place on one contiguous range) ---- */
 /* Adam / AdamW: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr * (m/bc1) / (sqrt(v/bc2) + eps) + lr*wd*p */

@@ -24,6 +24,6 @@ public final class MaskedLMHead: Module {
         t = activation == .relu ? t.relu() : (activation == .gelu ? t.gelu() : t.geluTanh())
         t = norm(t)
         let table = embeddings.weight.leading([embeddings.weight.shape[0], h])
-        return t.matmul(table, transposeB: true) + bias.tensor
+        return t.matmul(table, transposeB: true, bias: bias.tensor)
     }
 }

@@ -18,8 +18,6 @@ public final class Linear: Module {
     public func callAsFunction(_ x: Tensor, out: Int? = nil) -> Tensor {
         let i = x.shape.last!, o = out ?? maxOut
         precondition(i <= maxIn && o <= maxOut, "Linear \(weight.name): slice [\(o), \(i)] exceeds [\(maxOut), \(maxIn)]")
-        let y = x.matmul(weight.leading([o, i]), transposeB: true)
-        guard let bias else { return y }
-        return y + bias.leading([o])
+        return x.matmul(weight.leading([o, i]), transposeB: true, bias: bias?.leading([o]))
     }
 }

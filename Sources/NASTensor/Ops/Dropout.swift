@@ -10,16 +10,28 @@ extension Tensor {
         let x = contiguous().detached()
         defer { withExtendedLifetime(x) {} }
         var out = Tensor(uninitializedShape: shape)
-        let mask = Tensor(uninitializedShape: shape)
-        let start = rng.reserve(count), key = rng.key
-        let px = x.basePointer, py = out.storage.pointer, pm = mask.storage.pointer
-        Engine.parallelFor(count, costPerItem: 4) { r in
-            let o = r.lowerBound
-            nk_dropout(px + o, py + o, pm + o, r.count, p, key, start + UInt64(o))
+        let n = count, start = rng.reserve(n), key = rng.key
+        var keep = [UInt8](repeating: 0, count: n)   // one byte per element, kept for the backward
+        let px = x.basePointer, py = out.storage.pointer
+        keep.withUnsafeMutableBufferPointer { kb in
+            let pk = kb.baseAddress!
+            Engine.parallelFor(n, costPerItem: 4) { r in
+                let o = r.lowerBound
+                nk_dropout(px + o, py + o, pk + o, r.count, p, key, start + UInt64(o))
+            }
         }
         if let parents = Autograd.parents(self) {
             out.node = Node(parents, op: "dropout") { g, _ in
-                [Tensor.binaryKernel(NK_MUL, g, mask, name: "dropout")]
+                let g = g.contiguous()
+                defer { withExtendedLifetime(g) {} }
+                let dx = Tensor(uninitializedShape: g.shape)
+                let pg = g.basePointer, pd = dx.storage.pointer
+                keep.withUnsafeBufferPointer { kb in
+                    Engine.parallelFor(n, costPerItem: 2) { r in
+                        nk_dropout_backward(pg + r.lowerBound, kb.baseAddress! + r.lowerBound, pd + r.lowerBound, r.count, p)
+                    }
+                }
+                return [dx]
             }
         }
         return out

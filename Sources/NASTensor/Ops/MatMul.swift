@@ -1,4 +1,6 @@
+import CKernels
 import COpenBLAS
+import Dispatch
 
 /// A strided 2-D operand for sgemm: rows × cols with element (i, j) at `base[i*rs + j*cs]`.
 /// Row-major with unit column stride maps to BLAS "no transpose"; unit row stride maps to "transpose".
@@ -24,10 +26,36 @@ struct MatrixOperand {
 
 enum GEMM {
     /// C[m×n] (row-major, leading dimension ldc) = alpha · A[m×k] · B[k×n] + beta · C.
+    ///
+    /// OpenBLAS runs single-threaded; a large product is split here into one block of rows (or of
+    /// columns, when n > m) per engine thread. The engine owns all threads, so no BLAS worker spins
+    /// while the engine's elementwise kernels run, and each block's result does not depend on the split.
     static func run(_ a: MatrixOperand, _ b: MatrixOperand, _ c: UnsafeMutablePointer<Float>, ldc: Int,
                     alpha: Float = 1, beta: Float) {
         let m = a.rows, k = a.cols, n = b.cols
         if m == 0 || n == 0 { return }
+        let parts = Swift.min(Engine.threads, m * n * k >= (1 << 20) ? Swift.max(m, n) / 64 : 1)
+        if parts <= 1 {
+            single(a, b, c, ldc: ldc, alpha: alpha, beta: beta)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            if m >= n {
+                let lo = m * p / parts, hi = m * (p + 1) / parts
+                let ap = MatrixOperand(base: a.base + lo * a.rs, rows: hi - lo, cols: k, rs: a.rs, cs: a.cs)
+                single(ap, b, c + lo * ldc, ldc: ldc, alpha: alpha, beta: beta)
+            } else {
+                let lo = n * p / parts, hi = n * (p + 1) / parts
+                let bp = MatrixOperand(base: b.base + lo * b.cs, rows: k, cols: hi - lo, rs: b.rs, cs: b.cs)
+                single(a, bp, c + lo, ldc: ldc, alpha: alpha, beta: beta)
+            }
+        }
+    }
+
+    /// One single-threaded sgemm call (operands copied only when neither stride is 1).
+    static func single(_ a: MatrixOperand, _ b: MatrixOperand, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                       alpha: Float, beta: Float) {
+        let m = a.rows, k = a.cols, n = b.cols
         if k == 0 {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] = beta == 0 ? 0 : beta * c[i * ldc + j] } }
             return
@@ -35,7 +63,6 @@ enum GEMM {
         var copies: [Tensor] = []
         func layout(_ x: MatrixOperand) -> (CBLAS_TRANSPOSE, Int32, UnsafeMutablePointer<Float>) {
             if let (t, ld) = x.blasLayout { return (t, ld, x.base) }
-            // Neither stride is 1: gather into a contiguous block (rare: odd views only).
             let t = Tensor(uninitializedShape: [x.rows, x.cols])
             for i in 0..<x.rows { for j in 0..<x.cols { t.storage.pointer[i * x.cols + j] = x.base[i * x.rs + j * x.cs] } }
             copies.append(t)
@@ -71,7 +98,10 @@ extension Tensor {
     /// Transposes are strides handed to BLAS, never materialised.
     ///
     /// `alpha` scales the product inside the GEMM (free), e.g. the 1/√d of attention scores.
-    public func matmul(_ other: Tensor, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1) -> Tensor {
+    /// `bias` [n] is added to every output row inside the GEMM (the output is filled with it and the
+    /// GEMM accumulates with beta = 1): a Linear layer in one pass.
+    public func matmul(_ other: Tensor, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1,
+                       bias: Tensor? = nil) -> Tensor {
         let a = self, b = other
         precondition(a.rank >= 2 && b.rank >= 2, "matmul: operands need rank ≥ 2, got \(a.shape) and \(b.shape)")
         let m = transposeA ? a.shape[a.rank - 1] : a.shape[a.rank - 2]
@@ -84,12 +114,19 @@ extension Tensor {
         var out = Tensor(uninitializedShape: batch + [m, n])
         let pc = out.storage.pointer
         Engine.countFLOPs(2 * m * n * ka * batch.reduce(1, *))
+        var beta: Float = 0
+        if let bias {
+            precondition(bias.shape == [n], "matmul: bias \(bias.shape) must be [\(n)] for output \(out.shape)")
+            let pb = bias.basePointer, sb = bias.strides[0], rows = out.count / Swift.max(n, 1)
+            Engine.parallelFor(rows, costPerItem: n) { r in for i in r { nk_copy(pb, sb, pc + i * n, 1, n) } }
+            beta = 1
+        }
 
         if batchB.allSatisfy({ $0 == 1 }) && !transposeA && a.rowsFoldIntoOne && batch == batchA {
             // Shared right operand: fold all batch rows of A into one tall GEMM.
             let rows = batch.reduce(1, *) * m
             let ao = MatrixOperand(base: a.basePointer, rows: rows, cols: ka, rs: a.strides[a.rank - 2], cs: a.strides[a.rank - 1])
-            GEMM.run(ao, b.operand(at: 0, transposed: transposeB), pc, ldc: n, alpha: alpha, beta: 0)
+            GEMM.run(ao, b.operand(at: 0, transposed: transposeB), pc, ldc: n, alpha: alpha, beta: beta)
         } else {
             let nb = batch.reduce(1, *)
             let sa = Broadcast.strides(Tensor(storage: a.storage, shape: batchA, strides: Array(a.strides.dropLast(2)), offset: 0), to: batch)
@@ -103,25 +140,25 @@ extension Tensor {
                 }
                 return (oa, ob)
             }
-            // Small products: one BLAS thread each, batches split across cores. Large: BLAS threads.
-            let small = m * n * ka < (1 << 21) && nb > 1 && Engine.threads > 1
-            if small { openblas_set_num_threads(1) }
-            defer { if small { openblas_set_num_threads(Int32(Engine.threads)) } }
+            // Small products: whole products split across threads. Large: each product split in GEMM.run.
+            let small = m * n * ka < (1 << 21)
             Engine.parallelFor(nb, costPerItem: small ? Engine.parallelThreshold : 0) { r in
                 for i in r {
                     let (oa, ob) = offsets(i)
-                    GEMM.run(a.operand(at: oa, transposed: transposeA), b.operand(at: ob, transposed: transposeB),
-                             pc + i * m * n, ldc: n, alpha: alpha, beta: 0)
+                    let (opA, opB) = (a.operand(at: oa, transposed: transposeA), b.operand(at: ob, transposed: transposeB))
+                    if small { GEMM.single(opA, opB, pc + i * m * n, ldc: n, alpha: alpha, beta: beta) }
+                    else { GEMM.run(opA, opB, pc + i * m * n, ldc: n, alpha: alpha, beta: beta) }
                 }
             }
         }
 
-        if let parents = Autograd.parents(a, b) {
+        if let parents = Autograd.parents(bias.map { [a, b, $0] } ?? [a, b]) {
             let av = a.detached(), bv = b.detached()
             out.node = Node(parents, op: "matmul") { g, node in
                 let g = g.contiguous()
                 defer { withExtendedLifetime(g) {} }
-                var da: Tensor?, db: Tensor?
+                var da: Tensor?, db: Tensor?, dbias: Tensor?
+                if bias != nil && node.needs(2) { dbias = g.reshaped([-1, n]).sum(axes: [0]) }
                 if node.needs(0) {
                     // C = op(A)·op(B):  d op(A) = dC·op(B)ᵀ
                     da = transposeA ? bv.matmul(g, transposeA: transposeB, transposeB: true, alpha: alpha)
@@ -144,7 +181,7 @@ extension Tensor {
                             Engine.countFLOPs(2 * rows * ka * n)
                             if transposeB { GEMM.run(gT, ao, leaf.basePointer, ldc: ldc, alpha: alpha, beta: 1) }
                             else { GEMM.run(aT, go, leaf.basePointer, ldc: ldc, alpha: alpha, beta: 1) }
-                            return [da, nil]
+                            return bias == nil ? [da, nil] : [da, nil, dbias]
                         }
                         let shapeB = bv.shape
                         let r = Tensor(uninitializedShape: transposeB ? [n, ka] : [ka, n])
@@ -158,7 +195,7 @@ extension Tensor {
                         db = db!.sum(toShape: bv.shape)
                     }
                 }
-                return [da, db]
+                return bias == nil ? [da, db] : [da, db, dbias]
             }
         }
         return out

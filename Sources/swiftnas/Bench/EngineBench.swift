@@ -40,12 +40,13 @@ struct EngineBench: ParsableCommand {
         // The floors of the elementwise rows need the copy bandwidth, so it is measured whenever any runs.
         let elementwise = Self.elementwiseNames.filter(options.selects)
         if !elementwise.isEmpty || options.selects("copy bandwidth") {
-            let bandwidths = Self.copyBandwidth(threads: Engine.threads, warmup: warmup, runs: runs)
-            for (label, gbps) in bandwidths {
-                report(BenchResult("copy bandwidth memcpy 64MB, \(label) (read+write)", value: gbps, unit: "GB/s"))
+            let copy = CopyProbe(bytes: 64 << 20)
+            for t in Engine.threads > 1 ? [1, Engine.threads] : [1] {
+                let s = Measure.seconds(warmup: warmup, runs: runs) { copy.run(threads: t) }
+                report(BenchResult("copy bandwidth memcpy 64MB, \(t) thread\(t == 1 ? "" : "s") (read+write)",
+                                   value: copy.trafficBytes / s * 1e-9, unit: "GB/s"))
             }
-            let gbps = bandwidths.map(\.1).max()!
-            Self.elementwise(bandwidth: gbps, warmup: warmup, runs: runs, selected: Set(elementwise),
+            Self.elementwise(copy: copy, warmup: warmup, runs: runs, selected: Set(elementwise),
                              using: &rng, report: report)
         }
 
@@ -56,7 +57,9 @@ struct EngineBench: ParsableCommand {
         fwd+bwd rows run p.tensor.op() then y.backward(dy) on a Parameter leaf, so they include the \
         engine's accumulation of dx into p.grad (zero-filled allocation + add: ~4 extra N-float passes); \
         the "leaf grad accumulate" row measures that part alone. Floors: fwd+bwd 5·N·4 bytes, fwd 2·N·4, \
-        leaf accumulate 2·N·4 (one copy), at the best copy bandwidth above.
+        leaf accumulate 2·N·4 (one copy), at the \(Engine.threads)-thread memcpy bandwidth measured in \
+        alternation with each row (op, copy, op, copy, …: both see the same interference, and the copy \
+        evicts the op's tensors from the cache between runs).
         """)
         if let path = options.json {
             try BenchReport.writeJSON(results, to: path)
@@ -161,30 +164,32 @@ struct EngineBench: ParsableCommand {
 
     // MARK: - memory bandwidth and elementwise ops
 
-    /// Copy bandwidth of memcpy over a 64 MB buffer (bytes read + bytes written per second, GB/s), on one
-    /// thread and, when `threads` > 1, split into `threads` contiguous parts copied concurrently.
-    static func copyBandwidth(threads: Int, warmup: Int, runs: Int) -> [(String, Double)] {
-        let bytes = 64 << 20
-        let src = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        let dst = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        defer { src.deallocate(); dst.deallocate() }
-        memset(src, 1, bytes)
-        memset(dst, 0, bytes)
-        var out: [(String, Double)] = []
-        for t in threads > 1 ? [1, threads] : [1] {
-            let s = Measure.seconds(warmup: warmup, runs: runs) {
-                if t == 1 {
-                    memcpy(dst, src, bytes)
-                } else {
-                    DispatchQueue.concurrentPerform(iterations: t) { i in
-                        let lo = bytes * i / t & ~63, hi = i == t - 1 ? bytes : bytes * (i + 1) / t & ~63
-                        memcpy(dst + lo, src + lo, hi - lo)
-                    }
-                }
-            }
-            out.append(("\(t) thread\(t == 1 ? "" : "s")", 2 * Double(bytes) / s * 1e-9))
+    /// memcpy of a buffer (64 MB: far beyond the caches), on one thread or split into `threads`
+    /// contiguous parts copied concurrently. Bandwidth counts bytes read + bytes written.
+    final class CopyProbe {
+        let bytes: Int
+        let src: UnsafeMutableRawPointer, dst: UnsafeMutableRawPointer
+
+        init(bytes: Int) {
+            self.bytes = bytes
+            src = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            dst = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            memset(src, 1, bytes)
+            memset(dst, 0, bytes)
         }
-        return out
+
+        deinit { src.deallocate(); dst.deallocate() }
+
+        var trafficBytes: Double { 2 * Double(bytes) }
+
+        func run(threads t: Int) {
+            if t == 1 { memcpy(dst, src, bytes); return }
+            let bytes = bytes, src = src, dst = dst
+            DispatchQueue.concurrentPerform(iterations: t) { i in
+                let lo = bytes * i / t & ~63, hi = i == t - 1 ? bytes : bytes * (i + 1) / t & ~63
+                memcpy(dst + lo, src + lo, hi - lo)
+            }
+        }
     }
 
     static let elementwiseRows = 4096, elementwiseWidth = 1024
@@ -196,8 +201,9 @@ struct EngineBench: ParsableCommand {
             + ["leaf grad accumulate \(elementwiseLabel)"]
     }
 
-    /// Forward+backward, forward-only and the leaf-accumulation part, each against its traffic floor.
-    static func elementwise(bandwidth gbps: Double, warmup: Int, runs: Int, selected: Set<String>,
+    /// Forward+backward, forward-only and the leaf-accumulation part, each against its traffic floor at
+    /// the copy bandwidth measured in alternation with it.
+    static func elementwise(copy: CopyProbe, warmup: Int, runs: Int, selected: Set<String>,
                             using rng: inout RandomGenerator, report: (BenchResult) -> Void) {
         let rows = elementwiseRows, d = elementwiseWidth, n = rows * d
         let shape = [rows, d], label = elementwiseLabel
@@ -206,8 +212,16 @@ struct EngineBench: ParsableCommand {
         let gamma = Parameter(Tensor.randomNormal([d], mean: 1, std: 0.1, using: &rng), name: "gamma")
         let beta = Parameter(Tensor.randomNormal([d], std: 0.1, using: &rng), name: "beta")
         let p = Parameter(x, name: "x")
-        func floorMs(_ passes: Int) -> Double { Double(passes * n * 4) / (gbps * 1e9) * 1e3 }
         func zero() { p.zeroGrad(); gamma.zeroGrad(); beta.zeroGrad() }
+        let threads = Engine.threads
+
+        /// Times `body` alternately with the copy; reports ms against `passes` N-float passes.
+        func measure(_ name: String, passes: Int, goal: BenchResult.Goal?, prepare: () -> Void = {}, _ body: () -> Void) {
+            guard selected.contains(name) else { return }
+            let (t, tc) = Measure.interleaved(warmup: warmup, runs: runs, prepare: prepare, body) { copy.run(threads: threads) }
+            let floor = Double(passes * n * 4) / (copy.trafficBytes / tc)
+            report(BenchResult(name, value: t * 1e3, unit: "ms", reference: floor * 1e3, goal: goal))
+        }
 
         let ops: [(String, (Tensor) -> Tensor, () -> Tensor)] = [
             ("gelu(erf)", { $0.gelu() }, { x.gelu() }),
@@ -216,22 +230,14 @@ struct EngineBench: ParsableCommand {
              { x.layerNorm(gamma: gamma.value, beta: beta.value) }),
         ]
         for (op, recorded, _) in ops {
-            let name = "\(op) fwd+bwd \(label) (+grad acc.)"
-            guard selected.contains(name) else { continue }
-            let s = Measure.seconds(warmup: warmup, runs: runs, prepare: zero) { recorded(p.tensor).backward(dy) }
-            report(BenchResult(name, value: s * 1e3, unit: "ms", reference: floorMs(5), goal: .atMost(2)))
+            measure("\(op) fwd+bwd \(label) (+grad acc.)", passes: 5, goal: .atMost(2), prepare: zero) {
+                recorded(p.tensor).backward(dy)
+            }
         }
         for (op, _, forward) in ops {
-            let name = "\(op) fwd \(label)"
-            guard selected.contains(name) else { continue }
-            let s = Measure.seconds(warmup: warmup, runs: runs) { Autograd.noGrad { _ = forward() } }
-            report(BenchResult(name, value: s * 1e3, unit: "ms", reference: floorMs(2), goal: .atMost(2)))
+            measure("\(op) fwd \(label)", passes: 2, goal: .atMost(2)) { Autograd.noGrad { _ = forward() } }
         }
         // The part of every fwd+bwd row that is autograd bookkeeping: dx lands in a fresh zeroed p.grad.
-        let name = "leaf grad accumulate \(label)"
-        if selected.contains(name) {
-            let s = Measure.seconds(warmup: warmup, runs: runs, prepare: zero) { p.tensor.backward(dy) }
-            report(BenchResult(name, value: s * 1e3, unit: "ms", reference: floorMs(2)))
-        }
+        measure("leaf grad accumulate \(label)", passes: 2, goal: nil, prepare: zero) { p.tensor.backward(dy) }
     }
 }

@@ -68,11 +68,13 @@ enum Measure {
     }
 
     /// Median seconds of two bodies timed alternately (a, b, a, b, …), so a burst of interference from
-    /// other processes hits both sides of a ratio alike.
-    static func interleaved(warmup: Int, runs: Int, _ a: () -> Void, _ b: () -> Void) -> (a: Double, b: Double) {
-        for _ in 0..<warmup { a(); b() }
+    /// other processes hits both sides of a ratio alike. `prepare` runs untimed before every `a`.
+    static func interleaved(warmup: Int, runs: Int, prepare: () -> Void = {},
+                            _ a: () -> Void, _ b: () -> Void) -> (a: Double, b: Double) {
+        for _ in 0..<warmup { prepare(); a(); b() }
         var sa: [Double] = [], sb: [Double] = []
         for _ in 0..<runs {
+            prepare()
             var t0 = now()
             a()
             sa.append(Double(now() - t0) * 1e-9)

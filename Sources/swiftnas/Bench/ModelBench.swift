@@ -19,6 +19,9 @@ struct ModelBench: ParsableCommand {
     @Option(help: "The PyTorch twin script.")
     var twin = "Benchmarks/torch_bert_tiny.py"
 
+    @Option(help: ArgumentHelp("Only run this workload repeatedly, for a profiler (step or inference).", visibility: .hidden))
+    var profile: String?
+
     static let batch = 32, length = 128, maskRate = 0.15
 
     static var architecture: Architecture {
@@ -58,6 +61,14 @@ struct ModelBench: ParsableCommand {
             optimizer.zeroGrad()
         }
         func infer() { _ = model(input) }
+        if let profile {
+            let body = profile == "step" ? step : infer
+            for i in 0..<options.timedRuns {
+                let t0 = Measure.now(); body()
+                print("\(profile) \(i): \(Double(Measure.now() - t0) * 1e-6) ms")
+            }
+            return
+        }
 
         // FLOPs actually executed by one step and one inference (counted in the engine's matmuls).
         Engine.resetFLOPs(); step()
@@ -95,8 +106,10 @@ struct ModelBench: ParsableCommand {
         if let json = options.json { try BenchReport.writeJSON(results, to: json) }
     }
 
-    /// Raw cblas_sgemm rate on 1024³ in this run (median of runs).
+    /// Raw cblas_sgemm rate on 1024³ in this run (median of runs), OpenBLAS on the engine's thread count.
     func rawSGEMMRate() -> Double {
+        openblas_set_num_threads(Int32(Engine.threads))
+        defer { openblas_set_num_threads(1) }
         let n = 1024
         let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
         var c = [Float](repeating: 0, count: n * n)
