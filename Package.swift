@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "NASTensor", targets: ["NASTensor"]),
         .library(name: "NASModels", targets: ["NASModels"]),
         .library(name: "NASText", targets: ["NASText"]),
+        .library(name: "NASSearch", targets: ["NASSearch"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,12 +24,14 @@ let package = Package(
         .target(name: "NASTensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASModels", dependencies: ["NASTensor", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASText", dependencies: ["NASModels"], swiftSettings: swiftMode),
+        .target(name: "NASSearch", dependencies: ["NASText", "NASModels", "NASTensor", "COpenBLAS"], swiftSettings: swiftMode),
         .executableTarget(name: "swiftnas", dependencies: [
-            "NASTensor", "NASModels", "NASText", "COpenBLAS",
+            "NASTensor", "NASModels", "NASText", "NASSearch", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftMode),
         .testTarget(name: "NASTensorTests", dependencies: ["NASTensor"], swiftSettings: swiftMode),
         .testTarget(name: "NASModelsTests", dependencies: ["NASModels"], swiftSettings: swiftMode),
         .testTarget(name: "NASTextTests", dependencies: ["NASText"], swiftSettings: swiftMode),
+        .testTarget(name: "NASSearchTests", dependencies: ["NASSearch"], swiftSettings: swiftMode),
     ]
 )
