@@ -17,14 +17,102 @@ public struct Architecture: Codable, Hashable, Sendable {
         case gelu, geluTanh = "gelu_tanh", relu
     }
 
+    /// The token mixer of a layer (FlexiBERT's operations; Tuli et al., 2023).
+    public enum Operation: Hashable, Sendable, Codable, CustomStringConvertible {
+        /// Scaled dot-product self-attention.
+        case sdp
+        /// Weighted multiplicative attention: score(q, k) = qᵀ·W·k per head (Luong et al., 2015).
+        case wma
+        /// FNet-style linear transform: the real part of the 2-D discrete Fourier transform (Lee-Thorp et al., 2022).
+        case dft
+        /// Linear transform by the 2-D discrete cosine transform (DCT-II, orthonormal).
+        case dct
+        /// ConvBERT's span-based dynamic convolution with the given kernel size (Jiang et al., 2020).
+        case dynamicConv(kernel: Int)
+
+        public var description: String {
+            switch self {
+            case .sdp: return "sdp"
+            case .wma: return "wma"
+            case .dft: return "dft"
+            case .dct: return "dct"
+            case .dynamicConv(let k): return "conv\(k)"
+            }
+        }
+
+        public init?(_ text: String) {
+            switch text {
+            case "sdp": self = .sdp
+            case "wma": self = .wma
+            case "dft": self = .dft
+            case "dct": self = .dct
+            default:
+                guard text.hasPrefix("conv"), let k = Int(text.dropFirst(4)), k > 0 else { return nil }
+                self = .dynamicConv(kernel: k)
+            }
+        }
+
+        public init(from decoder: Decoder) throws {
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let op = Operation(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                    debugDescription: "unknown operation '\(text)' (expected sdp, wma, dft, dct or conv<k>)"))
+            }
+            self = op
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.singleValueContainer()
+            try c.encode(description)
+        }
+
+        /// Whether the mixer is attention (has heads and q/k/v projections).
+        public var isAttention: Bool { self == .sdp || self == .wma }
+    }
+
     public struct Layer: Codable, Hashable, Sendable {
         public var heads: Int
         public var qkv: Int
+        /// Width of the first FFN dense layer.
         public var ffn: Int
-        public init(heads: Int, qkv: Int, ffn: Int) {
+        /// The token mixer (default: scaled dot-product attention).
+        public var operation: Operation
+        /// Widths of further FFN dense layers stacked after the first (FlexiBERT's `num_feed_forward` = 3);
+        /// the last one projects back to the hidden size.
+        public var ffnStack: [Int]
+        /// This layer's own hidden size when it differs from the architecture's (FlexiBERT). A linear
+        /// projection joins consecutive layers of different widths.
+        public var hidden: Int?
+
+        public init(heads: Int, qkv: Int, ffn: Int, operation: Operation = .sdp, ffnStack: [Int] = [], hidden: Int? = nil) {
             self.heads = heads; self.qkv = qkv; self.ffn = ffn
+            self.operation = operation; self.ffnStack = ffnStack; self.hidden = hidden
         }
         public var headSize: Int { qkv / Swift.max(heads, 1) }
+        /// All FFN dense widths before the projection back to hidden.
+        public var ffnWidths: [Int] { [ffn] + ffnStack }
+
+        enum CodingKeys: String, CodingKey { case heads, qkv, ffn, operation, ffnStack, hidden }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            heads = try c.decode(Int.self, forKey: .heads)
+            qkv = try c.decode(Int.self, forKey: .qkv)
+            ffn = try c.decode(Int.self, forKey: .ffn)
+            operation = try c.decodeIfPresent(Operation.self, forKey: .operation) ?? .sdp
+            ffnStack = try c.decodeIfPresent([Int].self, forKey: .ffnStack) ?? []
+            hidden = try c.decodeIfPresent(Int.self, forKey: .hidden)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(heads, forKey: .heads)
+            try c.encode(qkv, forKey: .qkv)
+            try c.encode(ffn, forKey: .ffn)
+            if operation != .sdp { try c.encode(operation, forKey: .operation) }
+            if !ffnStack.isEmpty { try c.encode(ffnStack, forKey: .ffnStack) }
+            try c.encodeIfPresent(hidden, forKey: .hidden)
+        }
     }
 
     public var family: Family
@@ -33,17 +121,21 @@ public struct Architecture: Codable, Hashable, Sendable {
     /// Token types (segments); 2 for BERT, 0 for decoders.
     public var typeVocabSize: Int
     public var hidden: Int
+    /// Width of the token embeddings when factorised (ALBERT/ELECTRA-small style): embeddings of this
+    /// width, then a linear projection to `hidden`. Nil: embeddings are `hidden` wide.
+    public var embeddingSize: Int?
     public var layers: [Layer]
     public var activation: Activation
     public var layerNormEps: Float
 
     public init(family: Family, vocabSize: Int, maxPositions: Int, typeVocabSize: Int? = nil, hidden: Int,
-                layers: [Layer], activation: Activation? = nil, layerNormEps: Float? = nil) {
+                embeddingSize: Int? = nil, layers: [Layer], activation: Activation? = nil, layerNormEps: Float? = nil) {
         self.family = family
         self.vocabSize = vocabSize
         self.maxPositions = maxPositions
         self.typeVocabSize = typeVocabSize ?? (family == .encoder ? 2 : 0)
         self.hidden = hidden
+        self.embeddingSize = embeddingSize
         self.layers = layers
         self.activation = activation ?? (family == .encoder ? .gelu : .geluTanh)
         self.layerNormEps = layerNormEps ?? (family == .encoder ? 1e-12 : 1e-5)
@@ -57,6 +149,18 @@ public struct Architecture: Codable, Hashable, Sendable {
     }
 
     public var depth: Int { layers.count }
+
+    /// The width of the embedding tables.
+    public var embeddingWidth: Int { embeddingSize ?? hidden }
+    /// Layer i's hidden width.
+    public func width(ofLayer i: Int) -> Int { layers[i].hidden ?? hidden }
+    /// The width of the network's output (its last layer's hidden size).
+    public var outputWidth: Int { layers.last.map { $0.hidden ?? hidden } ?? hidden }
+    /// Whether this is the plain homogeneous case every elastic mechanism supports (SDP attention,
+    /// one FFN layer, one hidden size, unfactorised embeddings).
+    public var isPlain: Bool {
+        embeddingSize == nil && layers.allSatisfy { $0.operation == .sdp && $0.ffnStack.isEmpty && $0.hidden == nil }
+    }
 
     // MARK: - Validation
 
@@ -80,47 +184,97 @@ public struct Architecture: Codable, Hashable, Sendable {
             try positive(l.heads, "layers[\(i)].heads")
             try positive(l.qkv, "layers[\(i)].qkv")
             try positive(l.ffn, "layers[\(i)].ffn")
-            if l.qkv % l.heads != 0 {
+            if l.operation.isAttention && l.qkv % l.heads != 0 {
                 throw Invalid(field: "layers[\(i)].qkv", message: "\(l.qkv) is not divisible by heads = \(l.heads)")
             }
+            for (j, f) in l.ffnStack.enumerated() { try positive(f, "layers[\(i)].ffnStack[\(j)]") }
+            if let h = l.hidden { try positive(h, "layers[\(i)].hidden") }
+            if case .dynamicConv(let k) = l.operation, k % 2 == 0 || k < 1 {
+                throw Invalid(field: "layers[\(i)].operation", message: "conv kernel must be odd and positive, got \(k)")
+            }
         }
+        if let e = embeddingSize { try positive(e, "embeddingSize") }
     }
 
     /// Whether this network is a sub-network of `parent` (fits in its leading slices).
     public func fits(in parent: Architecture) -> Bool {
         family == parent.family && vocabSize == parent.vocabSize && maxPositions <= parent.maxPositions
             && typeVocabSize <= parent.typeVocabSize && hidden <= parent.hidden && depth <= parent.depth
-            && zip(layers, parent.layers).allSatisfy { $0.heads <= $1.heads && $0.qkv <= $1.qkv && $0.ffn <= $1.ffn }
+            && embeddingSize == parent.embeddingSize
+            && zip(layers, parent.layers).allSatisfy { c, p in
+                c.operation == p.operation && c.heads <= p.heads && c.qkv <= p.qkv && c.ffn <= p.ffn
+                    && c.ffnStack.count == p.ffnStack.count && zip(c.ffnStack, p.ffnStack).allSatisfy { $0 <= $1 }
+                    && (c.hidden ?? hidden) <= (p.hidden ?? parent.hidden)
+            }
     }
 
     // MARK: - Costs
 
-    /// Parameters of the backbone (embeddings included, task heads excluded):
-    /// embeddings (V + P + T)·H (+ 2H LayerNorm for encoders); per layer 3(H·q + q) for Q, K, V,
-    /// q·H + H for the output projection, 2·H·F + F + H for the FFN, 2 × 2H for two LayerNorms;
-    /// decoders add a final LayerNorm 2H. Counts of the tensors the model uses are tested against it.
+    /// Parameters of the backbone (embeddings included, task heads excluded). With E the embedding
+    /// width and h the layer width:
+    /// embeddings (V + P + T)·E + 2E (LayerNorm; encoders) + E·H + H (projection, when E ≠ H);
+    /// per layer: an input projection h_prev·h + h when the width changes; the mixer —
+    /// SDP 3(h·q + q) + q·h + h, WMA the same + heads·d², DFT/DCT 0, dynamic conv (k, heads)
+    /// 2(h·q + q) + (k·h + h) + (h·q + q) + (q·heads·k + heads·k) + q·h + h;
+    /// FFN Σ (in·f + f) over its dense layers + f_last·h + h; 2 × 2h for two LayerNorms.
+    /// Decoders add a final LayerNorm 2h. Counts of the tensors the model uses are tested against it.
     public var parameterCount: Int {
-        let h = hidden
-        var n = (vocabSize + maxPositions + typeVocabSize) * h
-        n += 2 * h  // the embedding LayerNorm (encoder) or the final LayerNorm (decoder)
-        for l in layers {
-            n += 3 * (h * l.qkv + l.qkv) + l.qkv * h + h + 2 * h * l.ffn + l.ffn + h + 4 * h
+        let e = embeddingWidth
+        var n = (vocabSize + maxPositions + typeVocabSize) * e
+        n += family == .encoder ? 2 * e : 0
+        if e != hidden { n += e * hidden + hidden }
+        var previous = hidden
+        for (i, l) in layers.enumerated() {
+            let h = width(ofLayer: i)
+            if h != previous { n += previous * h + h }
+            previous = h
+            n += Architecture.mixerParameters(l, hidden: h) + 4 * h
+            var input = h
+            for f in l.ffnWidths { n += input * f + f; input = f }
+            n += input * h + h
         }
+        if family == .decoder { n += 2 * previous }
         return n
+    }
+
+    static func mixerParameters(_ l: Layer, hidden h: Int) -> Int {
+        let q = l.qkv
+        switch l.operation {
+        case .sdp: return 3 * (h * q + q) + q * h + h
+        case .wma: return 3 * (h * q + q) + q * h + h + l.heads * l.headSize * l.headSize
+        case .dft, .dct: return 0
+        case .dynamicConv(let k): return 2 * (h * q + q) + (k * h + h) + (h * q + q) + (q * l.heads * k + l.heads * k) + q * h + h
+        }
     }
 
     /// Parameters without the embedding tables (the non-embedding count of scaling-law and LTS work).
     public var nonEmbeddingParameterCount: Int {
-        parameterCount - (vocabSize + maxPositions + typeVocabSize) * hidden
+        parameterCount - (vocabSize + maxPositions + typeVocabSize) * embeddingWidth
     }
 
     /// Matrix-multiply FLOPs (2·m·n·k each) of one forward pass of the backbone over a sequence of
-    /// `length` tokens: per layer 2T·H·3q (Q, K, V) + 2·2T²·q (scores and context) + 2T·q·H (output)
-    /// + 2·2T·H·F (FFN). Elementwise work is not counted.
+    /// `length` tokens. Per layer of width h: SDP 2T·h·3q + 2·2T²·q + 2T·q·h; WMA adds 2T·heads·d²;
+    /// DFT 2·(2T²·h + 2T·h²) (real part of F_T·X·F_h as C·X·C − S·X·S); DCT 2T²·h + 2T·h²;
+    /// dynamic conv 2T·h·3q + 2T·q·heads·k + 2T·k·q + 2T·q·h; FFN 2T·Σ in·f + 2T·f_last·h;
+    /// plus the embedding and inter-layer projections. Elementwise work is not counted.
     public func flops(sequenceLength t: Int) -> Int {
-        let h = hidden
-        return layers.reduce(0) { acc, l in
-            acc + 2 * t * h * 3 * l.qkv + 4 * t * t * l.qkv + 2 * t * l.qkv * h + 4 * t * h * l.ffn
+        var n = embeddingWidth != hidden ? 2 * t * embeddingWidth * hidden : 0
+        var previous = hidden
+        for (i, l) in layers.enumerated() {
+            let h = width(ofLayer: i), q = l.qkv
+            if h != previous { n += 2 * t * previous * h }
+            previous = h
+            switch l.operation {
+            case .sdp: n += 2 * t * h * 3 * q + 4 * t * t * q + 2 * t * q * h
+            case .wma: n += 2 * t * h * 3 * q + 2 * t * l.heads * l.headSize * l.headSize + 4 * t * t * q + 2 * t * q * h
+            case .dft: n += 2 * (2 * t * t * h + 2 * t * h * h)
+            case .dct: n += 2 * t * t * h + 2 * t * h * h
+            case .dynamicConv(let k): n += 2 * t * h * 3 * q + 2 * t * q * l.heads * k + 2 * t * k * q + 2 * t * q * h
+            }
+            var input = h
+            for f in l.ffnWidths { n += 2 * t * input * f; input = f }
+            n += 2 * t * input * h
         }
+        return n
     }
 }

@@ -16,6 +16,7 @@ public final class Transformer: Module {
     public var attentionDropout: Float = 0.1
 
     public init(_ arch: Architecture, rng: inout RandomGenerator) {
+        precondition(arch.isPlain, "Transformer: FlexiBERT operations, FFN stacks, per-layer widths and factorised embeddings are not built yet")
         maxArchitecture = arch
         let h = arch.hidden, eps = arch.layerNormEps
         switch arch.family {
