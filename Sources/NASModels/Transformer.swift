@@ -69,8 +69,10 @@ public final class Transformer: Module {
     }
 
     /// Runs `architecture` (default: the largest) on a batch. Dropout only when `training`.
+    /// `embeddingHook` may replace the embedding output [B, T, H] before the first layer (e.g. by a
+    /// parameter leaf, for gradients with respect to the input as Jacobian-based proxies need).
     public func callAsFunction(_ batch: TokenBatch, architecture: Architecture? = nil, training: Bool = false,
-                               rng: inout RandomGenerator) -> Output {
+                               rng: inout RandomGenerator, embeddingHook: ((Tensor) -> Tensor)? = nil) -> Output {
         let arch = architecture ?? maxArchitecture
         precondition(arch.fits(in: maxArchitecture), "Transformer: architecture does not fit in the supernet")
         let b = batch.batchSize, t = batch.length, h = arch.hidden
@@ -98,6 +100,7 @@ public final class Transformer: Module {
             }
         }
         if hiddenDrop > 0 { x = x.dropout(p: hiddenDrop, using: &rng) }
+        if let embeddingHook { x = embeddingHook(x) }
 
         var states = [x], results: [TransformerBlock.Result] = []
         for (i, layer) in arch.layers.enumerated() {
