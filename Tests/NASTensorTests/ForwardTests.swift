@@ -110,3 +110,27 @@ final class ForwardTests: XCTestCase {
         XCTAssertEqual(variance.squareRoot(), 0.5, accuracy: 0.01)
     }
 }
+
+/// The engine's split GEMMs (rows, columns, inner dimension) against a Double reference.
+final class SplitGEMMTests: XCTestCase {
+    func testLargeProductsMatchDoubleReference() {
+        var rng = RandomGenerator(seed: 12)
+        // (m, k, n): row split, column split, inner-dimension split (weight-gradient shape).
+        for (m, k, n) in [(512, 96, 64), (64, 96, 512), (128, 2048, 96)] {
+            let a = Tensor.randomNormal([m, k], using: &rng), b = Tensor.randomNormal([k, n], using: &rng)
+            let bias = Tensor.randomNormal([n], using: &rng)
+            for threads in [1, 2] {
+                Engine.threads = threads
+                let c = a.matmul(b, alpha: 0.5, bias: bias).scalars
+                let av = a.scalars, bv = b.scalars, biasv = bias.scalars
+                for (i, j) in [(0, 0), (m - 1, n - 1), (m / 2, n / 3), (7, n - 2)] {
+                    var ref = 0.0
+                    for t in 0..<k { ref += Double(av[i * k + t]) * Double(bv[t * n + j]) }
+                    ref = 0.5 * ref + Double(biasv[j])
+                    XCTAssertEqual(Double(c[i * n + j]), ref, accuracy: 1e-3 * (1 + Swift.abs(ref)), "\(m)×\(k)×\(n) t=\(threads)")
+                }
+            }
+        }
+        Engine.threads = 2
+    }
+}

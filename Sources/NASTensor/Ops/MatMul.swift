@@ -28,15 +28,33 @@ enum GEMM {
     /// C[m×n] (row-major, leading dimension ldc) = alpha · A[m×k] · B[k×n] + beta · C.
     ///
     /// OpenBLAS runs single-threaded; a large product is split here into one block of rows (or of
-    /// columns, when n > m) per engine thread. The engine owns all threads, so no BLAS worker spins
+    /// columns, when n > m, or of the inner dimension, when k is long) per engine thread. The engine owns all threads, so no BLAS worker spins
     /// while the engine's elementwise kernels run, and each block's result does not depend on the split.
     static func run(_ a: MatrixOperand, _ b: MatrixOperand, _ c: UnsafeMutablePointer<Float>, ldc: Int,
                     alpha: Float = 1, beta: Float) {
         let m = a.rows, k = a.cols, n = b.cols
         if m == 0 || n == 0 { return }
-        let parts = Swift.min(Engine.threads, m * n * k >= (1 << 20) ? Swift.max(m, n) / 64 : 1)
+        let parts = Swift.min(Engine.threads, m * n * k >= (1 << 20) ? Swift.max(m, n, k) / 64 : 1)
         if parts <= 1 {
             single(a, b, c, ldc: ldc, alpha: alpha, beta: beta)
+            return
+        }
+        if k >= 2 * Swift.max(m, n) {
+            // Long inner dimension (weight gradients): split k, so that no thread packs an operand
+            // another thread also packs; part 0 accumulates into C, the others into scratch blocks
+            // that are then added in part order (deterministic).
+            let scratch = Tensor(uninitializedShape: [parts - 1, m, n])
+            let ps = scratch.storage.pointer
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let lo = k * p / parts, hi = k * (p + 1) / parts
+                let ap = MatrixOperand(base: a.base + lo * a.cs, rows: m, cols: hi - lo, rs: a.rs, cs: a.cs)
+                let bp = MatrixOperand(base: b.base + lo * b.rs, rows: hi - lo, cols: n, rs: b.rs, cs: b.cs)
+                if p == 0 { single(ap, bp, c, ldc: ldc, alpha: alpha, beta: beta) }
+                else { single(ap, bp, ps + (p - 1) * m * n, ldc: n, alpha: alpha, beta: 0) }
+            }
+            Engine.parallelFor(m, costPerItem: n * parts) { r in
+                for i in r { for p in 1..<parts { nk_accumulate(ps + (p - 1) * m * n + i * n, 1, c + i * ldc, 1, n) } }
+            }
             return
         }
         DispatchQueue.concurrentPerform(iterations: parts) { p in
