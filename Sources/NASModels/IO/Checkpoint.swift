@@ -1,16 +1,23 @@
 import Foundation
 import NASTensor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A model folder in the Hugging Face layout: `config.json` + `model.safetensors` (+ `vocab.txt`).
 /// Parameter names are those of `Transformer` (BERT's own names for encoders); a `bert.` prefix in the
 /// file is accepted. A config may carry the exact (heterogeneous) `Architecture` under
 /// `swiftnas_architecture`; otherwise the architecture is the homogeneous one the config describes.
+/// `save` writes such a folder and `loadTransformer` reads it back bit-identically.
 public enum Checkpoint {
     public enum Failure: Error, CustomStringConvertible, Equatable {
         case missingFile(String)
         case missingTensor(file: String, tensor: String)
         case shapeMismatch(file: String, tensor: String, expected: [Int], found: [Int])
         case invalidArchitecture(file: String, reason: String)
+        case cannotSave(path: String, reason: String)
 
         public var description: String {
             switch self {
@@ -18,20 +25,36 @@ public enum Checkpoint {
             case .missingTensor(let f, let t): return "\(f): tensor '\(t)' is missing"
             case .shapeMismatch(let f, let t, let e, let s): return "\(f): tensor '\(t)' has shape \(s), expected \(e)"
             case .invalidArchitecture(let f, let r): return "\(f): \(r)"
+            case .cannotSave(let p, let r): return "\(p): cannot save checkpoint: \(r)"
             }
         }
     }
 
-    /// The architecture a config describes.
+    /// The architecture a config describes. With `swiftnas_architecture` present, that exact architecture,
+    /// after checking that the HF keys agree with it on family, vocabulary, positions, hidden size and depth.
     public static func architecture(of config: ModelConfig, path: String) throws -> Architecture {
         if let json = config.swiftnasArchitecture {
+            let arch: Architecture
             do {
-                let arch = try json.decode(Architecture.self)
-                try arch.validate()
-                return arch
-            } catch {
-                throw Failure.invalidArchitecture(file: path, reason: "field '\(ModelConfig.architectureKey)': \(error)")
+                arch = try Architecture.decode(json, path: path, fieldPrefix: ModelConfig.architectureKey)
+            } catch let error as ArchitectureFileError {
+                throw Failure.invalidArchitecture(file: path, reason: error.detail)
             }
+            let bert = config.family == .bert
+            let checks: [(agrees: Bool, key: String, hf: String, field: String, exact: String)] = [
+                ((arch.family == .encoder) == bert, "model_type", config.family.rawValue, "family", arch.family.rawValue),
+                (config.vocabSize == arch.vocabSize, "vocab_size", "\(config.vocabSize)", "vocabSize", "\(arch.vocabSize)"),
+                (config.maxPositions == arch.maxPositions, bert ? "max_position_embeddings" : "n_positions",
+                 "\(config.maxPositions)", "maxPositions", "\(arch.maxPositions)"),
+                (config.hiddenSize == arch.hidden, bert ? "hidden_size" : "n_embd", "\(config.hiddenSize)", "hidden", "\(arch.hidden)"),
+                (config.numLayers == arch.depth, bert ? "num_hidden_layers" : "n_layer", "\(config.numLayers)",
+                 "layers", "\(arch.depth) layers"),
+            ]
+            if let c = checks.first(where: { !$0.agrees }) {
+                throw Failure.invalidArchitecture(file: path, reason: "key \"\(c.key)\" is \(c.hf) but "
+                    + "\(ModelConfig.architectureKey).\(c.field) is \(c.exact), expected them to agree")
+            }
+            return arch
         }
         let activation: Architecture.Activation
         switch config.activation {
@@ -81,9 +104,166 @@ public enum Checkpoint {
         }
         let config = try ModelConfig(contentsOf: configURL)
         let arch = try architecture(of: config, path: configURL.path)
+        // What `Transformer` refuses with a precondition is an error here.
+        if arch.family == .decoder, let i = arch.layers.firstIndex(where: { !$0.operation.isAttention }) {
+            throw Failure.invalidArchitecture(file: configURL.path, reason: "field '\(ModelConfig.architectureKey)"
+                + ".layers[\(i)].operation': \(arch.layers[i].operation) mixes all positions, expected sdp or wma in a decoder")
+        }
         let model = Transformer(arch, seed: 0)
         let unused = try load(model, from: try SafeTensorsFile(contentsOf: weightsURL))
         return (model, config, unused)
+    }
+
+    // MARK: - Saving
+
+    /// The HF activation name of an activation (`gelu_new` is the tanh approximation in `transformers`).
+    static func huggingFaceActivation(_ a: Architecture.Activation) -> String {
+        switch a {
+        case .gelu: return "gelu"
+        case .geluTanh: return "gelu_new"
+        case .relu: return "relu"
+        }
+    }
+
+    /// Why the HF keys of `config(for:)` cannot describe `arch` exactly (empty when they can). Only
+    /// SwiftNAS, reading `swiftnas_architecture`, then rebuilds the network; `transformers` cannot.
+    public static func huggingFaceLimitations(of arch: Architecture) -> [String] {
+        var reasons: [String] = []
+        if let first = arch.layers.first, arch.layers.contains(where: { $0 != first }) {
+            reasons.append("layers differ (HF keys give the largest heads/ffn)")
+        }
+        if arch.layers.contains(where: { $0.qkv != arch.hidden }) { reasons.append("qkv ≠ hidden") }
+        if arch.layers.contains(where: { arch.hidden % $0.heads != 0 }) { reasons.append("hidden not divisible by heads") }
+        if !arch.isPlain { reasons.append("FlexiBERT operations / FFN stacks / per-layer widths / factorised embeddings") }
+        if arch.family == .decoder {
+            reasons.append("decoder weights use separate q/k/v projections in [out, in] layout, not GPT-2's fused Conv1D c_attn")
+        }
+        return reasons
+    }
+
+    /// An HF-style `config.json` for `arch`: `bert` for encoders, `gpt2` for decoders, with the exact
+    /// architecture under `swiftnas_architecture`. The HF keys give the shared sizes and, per layer, the
+    /// largest heads and FFN width. Heterogeneous layers, qkv ≠ hidden (and decoder weights, see
+    /// `huggingFaceLimitations(of:)`) are beyond what `transformers` can express: such a config is still
+    /// written and loads exactly in SwiftNAS, but not in `transformers`.
+    public static func config(for arch: Architecture, architectures: [String]? = nil) throws -> ModelConfig {
+        let heads = arch.layers.map(\.heads).max() ?? 1
+        let ffn = arch.layers.map(\.ffn).max() ?? 1
+        let eps = Double("\(arch.layerNormEps)") ?? Double(arch.layerNormEps)
+        let act = huggingFaceActivation(arch.activation)
+        let exact = try JSONValue(encoding: arch)
+        switch arch.family {
+        case .encoder:
+            return .bert(BertConfig(vocabSize: arch.vocabSize, hiddenSize: arch.hidden, numHiddenLayers: arch.depth,
+                                    numAttentionHeads: heads, intermediateSize: ffn, hiddenAct: act,
+                                    maxPositionEmbeddings: arch.maxPositions, typeVocabSize: arch.typeVocabSize,
+                                    layerNormEps: eps, architectures: architectures ?? ["BertModel"],
+                                    swiftnasArchitecture: exact))
+        case .decoder:
+            return .gpt2(GPT2Config(vocabSize: arch.vocabSize, nPositions: arch.maxPositions, nEmbd: arch.hidden,
+                                    nLayer: arch.depth, nHead: heads, nInner: ffn, activationFunction: act,
+                                    layerNormEpsilon: eps, architectures: architectures ?? ["GPT2LMHeadModel"],
+                                    swiftnasArchitecture: exact))
+        }
+    }
+
+    /// Saves a model folder that `loadTransformer(from:)` reads back bit-identically:
+    ///
+    /// - `config.json`: `config(for: model.maxArchitecture)` — BertConfig (encoders) or GPT2Config
+    ///   (decoders), the exact `Architecture` under `swiftnas_architecture`. HF keys describe the largest
+    ///   per-layer values: architectures whose layers differ or whose qkv ≠ hidden are saved all the same,
+    ///   but Hugging Face `transformers` cannot express (nor load) them; see `huggingFaceLimitations(of:)`.
+    /// - `model.safetensors`: every parameter of `model` and of the `extra` modules (heads, …) by name, F32,
+    ///   with `__metadata__` `{"format": "pt"}` as `transformers` expects. Load a head back with
+    ///   `load(_:from:)`.
+    /// - `vocab.txt`: a copy of `vocabulary`, when given.
+    ///
+    /// Each file is written atomically (temporary file + rename). When `dir` does not exist yet, the
+    /// folder is assembled under a temporary name beside it and renamed into place, so it appears whole
+    /// or not at all; in an existing folder the weights (and vocabulary) are replaced before the config.
+    /// Everything that can be checked (names, the vocabulary file, the config) is checked before the
+    /// first byte is written.
+    public static func save(_ model: Transformer, extra: [Module] = [], vocabulary: URL? = nil, to dir: URL) throws {
+        let target = dir.standardizedFileURL
+        let fm = FileManager.default
+
+        // 1. Everything that can fail before writing.
+        let arch = model.maxArchitecture
+        do {
+            try arch.validate()
+        } catch {
+            throw Failure.cannotSave(path: target.path, reason: "invalid architecture: \(error)")
+        }
+        var tensors: [(name: String, tensor: Tensor)] = []
+        var seen: [String: ObjectIdentifier] = [:]
+        for p in model.parameters + extra.flatMap(\.parameters) {
+            guard !p.name.isEmpty else {
+                throw Failure.cannotSave(path: target.path, reason: "a parameter of shape \(p.shape) has no name")
+            }
+            if let other = seen[p.name] {
+                if other == ObjectIdentifier(p) { continue }  // the same (shared) parameter twice
+                throw Failure.cannotSave(path: target.path,
+                                         reason: "two different parameters are named '\(p.name)', expected unique names")
+            }
+            seen[p.name] = ObjectIdentifier(p)
+            tensors.append((p.name, p.value))
+        }
+        var vocabularyData: Data?
+        if let vocabulary {
+            do {
+                vocabularyData = try Data(contentsOf: vocabulary)
+            } catch {
+                throw Failure.cannotSave(path: vocabulary.path, reason: "cannot read the vocabulary: \(error.localizedDescription)")
+            }
+        }
+        let isMaskedLM = extra.contains { $0 is MaskedLMHead }
+        let config = try Checkpoint.config(for: arch,
+                                           architectures: arch.family == .encoder && isMaskedLM ? ["BertForMaskedLM"] : nil)
+        try config.validate(path: target.appendingPathComponent("config.json").path)
+
+        // 2. Where to write: the folder itself, or a staging folder renamed into place.
+        var isDirectory: ObjCBool = false
+        let exists = fm.fileExists(atPath: target.path, isDirectory: &isDirectory)
+        if exists && !isDirectory.boolValue {
+            throw Failure.cannotSave(path: target.path, reason: "a file is in the way, expected a directory")
+        }
+        var folder = target
+        var staging: URL?
+        if !exists {
+            let parent = target.deletingLastPathComponent()
+            do {
+                try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+                let s = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+                try fm.createDirectory(at: s, withIntermediateDirectories: false)
+                staging = s
+                folder = s
+            } catch {
+                throw Failure.cannotSave(path: target.path, reason: "cannot create the directory: \(error.localizedDescription)")
+            }
+        }
+        var done = false
+        defer { if !done, let staging { try? fm.removeItem(at: staging) } }
+
+        // 3. Weights, vocabulary, then the config.
+        try SafeTensorsFile.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("model.safetensors"))
+        if let vocabularyData {
+            let url = folder.appendingPathComponent("vocab.txt")
+            do {
+                try AtomicFile.write(to: url) { out in try out.write(vocabularyData) }
+            } catch let failure as AtomicFile.Failure {
+                throw Failure.cannotSave(path: url.path, reason: failure.reason)
+            }
+        }
+        try config.write(to: folder.appendingPathComponent("config.json"))
+
+        if let staging {
+            guard rename(staging.path, target.path) == 0 else {
+                throw Failure.cannotSave(path: target.path, reason: "cannot rename \(staging.path) into place: \(AtomicFile.errnoText())")
+            }
+            let dfd = open(target.deletingLastPathComponent().path, O_RDONLY | O_CLOEXEC)
+            if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+        }
+        done = true
     }
 }
 
