@@ -1,0 +1,300 @@
+import Foundation
+import NASModels
+
+/// How well one proxy ranks the architectures: its correlations with the target (`glue`), its cost,
+/// and optionally its correlations with each GLUE task.
+public struct ProxyCorrelation: Equatable, Sendable {
+    public var name: String
+    /// Kendall τ-b with the target (`NaN` when undefined, written as `null`).
+    public var kendall: Double
+    public var spearman: Double
+    public var pearson: Double
+    /// Mean wall-clock seconds to score one architecture.
+    public var secondsPerArch: Double
+    /// Correlations with each task's score, keyed by task name (`cola`, `mnli`, …), when computed.
+    public var perTask: [String: Correlations]?
+
+    public init(name: String, kendall: Double, spearman: Double, pearson: Double, secondsPerArch: Double,
+                perTask: [String: Correlations]? = nil) {
+        self.name = name
+        self.kendall = kendall
+        self.spearman = spearman
+        self.pearson = pearson
+        self.secondsPerArch = secondsPerArch
+        self.perTask = perTask
+    }
+
+    public init(name: String, correlations c: Correlations, secondsPerArch: Double,
+                perTask: [String: Correlations]? = nil) {
+        self.init(name: name, kendall: c.kendall, spearman: c.spearman, pearson: c.pearson,
+                  secondsPerArch: secondsPerArch, perTask: perTask)
+    }
+
+    public var correlations: Correlations { Correlations(kendall: kendall, spearman: spearman, pearson: pearson) }
+
+    public static func == (a: ProxyCorrelation, b: ProxyCorrelation) -> Bool {
+        a.name == b.name && a.correlations == b.correlations && a.perTask == b.perTask
+            && (a.secondsPerArch == b.secondsPerArch || (a.secondsPerArch.isNaN && b.secondsPerArch.isNaN))
+    }
+}
+
+/// The summary of one `swiftnas rank` run, written as `ranking.json`:
+///
+///     {"proxies": [{"name", "kendall", "spearman", "pearson", "secondsPerArch"[, "perTask"]}],
+///      "protocol", "tokens", "architectures"}
+///
+/// Keys appear in exactly that order; `perTask` (an object of task → {"kendall", "spearman",
+/// "pearson"}, tasks sorted) only when present; a `NaN` (undefined correlation) is written as `null`
+/// and read back as `NaN`.
+public struct RankingResult: Equatable, Sendable {
+    /// Free-form name of the scoring protocol (data, batch, seeds), e.g. "flexibert-dev, 1 batch".
+    public var `protocol`: String
+    /// Input tokens each proxy saw per architecture.
+    public var tokens: Int
+    /// Architectures ranked.
+    public var architectures: Int
+    public var proxies: [ProxyCorrelation]
+
+    public init(protocol: String, tokens: Int, architectures: Int, proxies: [ProxyCorrelation]) {
+        self.protocol = `protocol`
+        self.tokens = tokens
+        self.architectures = architectures
+        self.proxies = proxies
+    }
+
+    /// The `ranking.json` text (two-space indentation, trailing newline).
+    public func jsonText() -> String {
+        func number(_ d: Double) -> String { d.isFinite ? "\(d)" : "null" }
+        func triple(_ c: Correlations) -> String {
+            "{\"kendall\": \(number(c.kendall)), \"spearman\": \(number(c.spearman)), \"pearson\": \(number(c.pearson))}"
+        }
+        var s = "{\n  \"proxies\": ["
+        for (i, p) in proxies.enumerated() {
+            s += (i == 0 ? "\n" : ",\n") + "    {\n"
+            s += "      \"name\": \(JSONValue.quoted(p.name)),\n"
+            s += "      \"kendall\": \(number(p.kendall)),\n"
+            s += "      \"spearman\": \(number(p.spearman)),\n"
+            s += "      \"pearson\": \(number(p.pearson)),\n"
+            s += "      \"secondsPerArch\": \(number(p.secondsPerArch))"
+            if let perTask = p.perTask {
+                let tasks = perTask.keys.sorted()
+                    .map { "        \(JSONValue.quoted($0)): \(triple(perTask[$0]!))" }
+                s += ",\n      \"perTask\": {" + (tasks.isEmpty ? "}" : "\n" + tasks.joined(separator: ",\n") + "\n      }")
+            }
+            s += "\n    }"
+        }
+        s += proxies.isEmpty ? "],\n" : "\n  ],\n"
+        s += "  \"protocol\": \(JSONValue.quoted(self.protocol)),\n"
+        s += "  \"tokens\": \(tokens),\n"
+        s += "  \"architectures\": \(architectures)\n}\n"
+        return s
+    }
+
+    /// Reads `ranking.json` back (e.g. to compare runs).
+    public init(jsonData data: Data) throws {
+        func fail(_ message: String) -> RankingWriteError { RankingWriteError(path: "ranking.json", reason: message) }
+        guard case .object(let top) = try JSONValue(parsing: data) else { throw fail("expected an object") }
+        func number(_ v: JSONValue?, _ key: String) throws -> Double {
+            switch v {
+            case .int(let i)?: return Double(i)
+            case .double(let d)?: return d
+            case .null?: return .nan
+            default: throw fail("\(key): expected a number or null")
+            }
+        }
+        func triple(_ v: JSONValue?, _ key: String) throws -> Correlations {
+            guard case .object(let o)? = v else { throw fail("\(key): expected an object") }
+            return Correlations(kendall: try number(o["kendall"], key + ".kendall"),
+                                spearman: try number(o["spearman"], key + ".spearman"),
+                                pearson: try number(o["pearson"], key + ".pearson"))
+        }
+        guard case .string(let proto)? = top["protocol"] else { throw fail("protocol: expected a string") }
+        guard case .int(let tokens)? = top["tokens"] else { throw fail("tokens: expected an integer") }
+        guard case .int(let architectures)? = top["architectures"] else { throw fail("architectures: expected an integer") }
+        guard case .array(let items)? = top["proxies"] else { throw fail("proxies: expected an array") }
+        var proxies: [ProxyCorrelation] = []
+        for (i, item) in items.enumerated() {
+            let key = "proxies[\(i)]"
+            guard case .object(let o) = item, case .string(let name)? = o["name"] else {
+                throw fail("\(key): expected an object with a name")
+            }
+            var perTask: [String: Correlations]?
+            if let value = o["perTask"] {
+                guard case .object(let tasks) = value else { throw fail("\(key).perTask: expected an object") }
+                perTask = try tasks.mapValues { try triple($0, "\(key).perTask") }
+            }
+            proxies.append(ProxyCorrelation(
+                name: name, correlations: try triple(item, key),
+                secondsPerArch: try number(o["secondsPerArch"], key + ".secondsPerArch"), perTask: perTask))
+        }
+        self.init(protocol: proto, tokens: tokens, architectures: architectures, proxies: proxies)
+    }
+}
+
+/// One proxy's raw scores, one per architecture (in the report's architecture order).
+public struct ProxyScores: Sendable {
+    public var name: String
+    /// May hold `NaN`/`±inf`; those architectures are left out of this proxy's correlations and plot.
+    public var scores: [Double]
+    public var secondsPerArch: Double
+
+    public init(name: String, scores: [Double], secondsPerArch: Double) {
+        self.name = name
+        self.scores = scores
+        self.secondsPerArch = secondsPerArch
+    }
+}
+
+/// Everything `swiftnas rank` writes: the `RankingResult` plus the per-architecture scores behind it.
+///
+/// `write(to:)` produces `ranking.json`, `scores.csv` (one row per architecture: id, target, each
+/// proxy's score), `correlations.csv` (one row per proxy and task) and `scatter-<proxy>.svg` (proxy
+/// score vs target), each written atomically; `table()` is the fixed-width summary for stdout.
+public struct RankingReport: Sendable {
+    public var result: RankingResult
+    /// Architecture ids, in row order.
+    public var ids: [Int]
+    /// Name of the ground truth the proxies are ranked against (`glue`).
+    public var targetName: String
+    public var target: [Double]
+    /// Raw scores, parallel to `result.proxies`.
+    public var proxies: [ProxyScores]
+
+    /// Correlates each proxy with `target` and, if `taskTargets` is given, with each task's scores.
+    /// Every score array must have one value per id.
+    public init(protocol: String, tokens: Int, ids: [Int], target: [Double], targetName: String = "glue",
+                proxies: [ProxyScores], taskTargets: [String: [Double]]? = nil) {
+        precondition(target.count == ids.count, "target has \(target.count) values for \(ids.count) architectures")
+        for p in proxies {
+            precondition(p.scores.count == ids.count, "\(p.name) has \(p.scores.count) scores for \(ids.count) architectures")
+        }
+        let correlations = proxies.map { p in
+            ProxyCorrelation(
+                name: p.name, correlations: RankCorrelation.all(p.scores, target), secondsPerArch: p.secondsPerArch,
+                perTask: taskTargets?.mapValues { RankCorrelation.all(p.scores, $0) })
+        }
+        self.result = RankingResult(protocol: `protocol`, tokens: tokens, architectures: ids.count, proxies: correlations)
+        self.ids = ids
+        self.targetName = targetName
+        self.target = target
+        self.proxies = proxies
+    }
+
+    /// Ranks against the rows' `glue`; `perTask` adds the correlations with each of the 8 tasks.
+    public init(protocol: String, tokens: Int, rows: [FlexiBERTRow], proxies: [ProxyScores], perTask: Bool = false) {
+        var tasks: [String: [Double]]?
+        if perTask {
+            tasks = [:]
+            for task in FlexiBERTBenchmark.taskNames where task != "glue" {
+                tasks![task] = rows.map { $0.scores[task] ?? .nan }
+            }
+        }
+        self.init(protocol: `protocol`, tokens: tokens, ids: rows.map(\.id), target: rows.map(\.glue),
+                  proxies: proxies, taskTargets: tasks)
+    }
+
+    // MARK: - CSV
+
+    /// `id,<target>,<proxy…>`, one row per architecture; non-finite scores as `nan`, `inf`, `-inf`.
+    public func scoresCSV() -> String {
+        var s = (["id", targetName] + proxies.map(\.name)).map(csvField).joined(separator: ",") + "\n"
+        for (a, id) in ids.enumerated() {
+            s += ([String(id), "\(target[a])"] + proxies.map { "\($0.scores[a])" }).joined(separator: ",") + "\n"
+        }
+        return s
+    }
+
+    /// `proxy,task,n,kendall,spearman,pearson,seconds_per_arch`: the target first, then each task
+    /// (sorted); `n` is the number of architectures with a finite score, undefined values are `nan`.
+    public func correlationsCSV() -> String {
+        var s = "proxy,task,n,kendall,spearman,pearson,seconds_per_arch\n"
+        for (p, c) in zip(proxies, result.proxies) {
+            let n = RankCorrelation.finitePairCount(p.scores, target)
+            let rows = [(targetName, c.correlations)] + (c.perTask ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            for (task, r) in rows {
+                s += [csvField(c.name), csvField(task), String(n), "\(r.kendall)", "\(r.spearman)", "\(r.pearson)",
+                      "\(c.secondsPerArch)"].joined(separator: ",") + "\n"
+            }
+        }
+        return s
+    }
+
+    // MARK: - Table
+
+    /// The fixed-width summary for stdout (Kendall τ per task added when computed).
+    public func table() -> String {
+        let nameWidth = max(5, proxies.map(\.name.count).max() ?? 0)
+        func pad(_ s: String, _ w: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, w - s.count))
+            return left ? s + fill : fill + s
+        }
+        func num(_ d: Double, _ format: String = "%.3f") -> String { d.isNaN ? "n/a" : String(format: format, d) }
+        var s = "protocol: \(result.protocol) | tokens: \(result.tokens) | architectures: \(result.architectures)\n"
+        s += pad("proxy", nameWidth, left: true) + pad("kendall", 10) + pad("spearman", 10) + pad("pearson", 10)
+            + pad("s/arch", 11) + "\n"
+        for c in result.proxies {
+            s += pad(c.name, nameWidth, left: true) + pad(num(c.kendall), 10) + pad(num(c.spearman), 10)
+                + pad(num(c.pearson), 10) + pad(num(c.secondsPerArch, "%.4f"), 11) + "\n"
+        }
+        let tasks = Set(result.proxies.flatMap { $0.perTask?.keys.map { $0 } ?? [] }).sorted()
+        if !tasks.isEmpty {
+            s += "\nKendall τ-b per task\n" + pad("proxy", nameWidth, left: true)
+                + tasks.map { pad($0, 8) }.joined() + "\n"
+            for c in result.proxies {
+                s += pad(c.name, nameWidth, left: true)
+                    + tasks.map { pad(num(c.perTask?[$0]?.kendall ?? .nan), 8) }.joined() + "\n"
+            }
+        }
+        return s
+    }
+
+    // MARK: - Plots and files
+
+    /// One scatter plot per proxy (x = proxy score, y = target), with its file name.
+    public func scatterPlots() -> [(fileName: String, plot: ScatterPlot)] {
+        var used: Set<String> = []
+        return zip(proxies, result.proxies).map { p, c in
+            let base = "scatter-" + slug(p.name)
+            var name = base + ".svg", k = 2
+            while used.contains(name) { name = base + "-\(k).svg"; k += 1 }
+            used.insert(name)
+            let tau = c.kendall.isNaN ? "n/a" : String(format: "%.3f", c.kendall)
+            let targetLabel = targetName.lowercased() == "glue" ? "GLUE" : targetName
+            let plot = ScatterPlot(x: p.scores, y: target, title: "\(p.name) vs \(targetLabel), τ = \(tau)",
+                                   xLabel: p.name, yLabel: targetLabel + " (dev)")
+            return (name, plot)
+        }
+    }
+
+    /// Writes `ranking.json`, `scores.csv`, `correlations.csv` and one SVG per proxy into `dir`
+    /// (created if missing), each atomically.
+    public func write(to dir: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } catch {
+            throw RankingWriteError(path: dir.path, reason: "cannot create folder: \(error.localizedDescription)")
+        }
+        try writeAtomically(Data(result.jsonText().utf8), to: dir.appendingPathComponent("ranking.json"))
+        try writeAtomically(Data(scoresCSV().utf8), to: dir.appendingPathComponent("scores.csv"))
+        try writeAtomically(Data(correlationsCSV().utf8), to: dir.appendingPathComponent("correlations.csv"))
+        for (name, plot) in scatterPlots() { try plot.write(to: dir.appendingPathComponent(name)) }
+    }
+}
+
+/// A CSV field, quoted (RFC 4180) when it holds a comma, quote or line break.
+private func csvField(_ s: String) -> String {
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
+
+/// A file-name-safe form of a proxy name: lowercase ASCII letters and digits, runs of anything else
+/// as one `-` (`W-PCA` → `w-pca`, `grad norm` → `grad-norm`).
+private func slug(_ s: String) -> String {
+    var out = ""
+    for c in s.lowercased() {
+        if c.isASCII && (c.isLetter || c.isNumber) { out.append(c) } else if !out.hasSuffix("-") { out.append("-") }
+    }
+    while out.hasSuffix("-") { out.removeLast() }
+    while out.hasPrefix("-") { out.removeFirst() }
+    return out.isEmpty ? "proxy" : out
+}

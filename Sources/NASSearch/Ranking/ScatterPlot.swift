@@ -1,0 +1,175 @@
+import Foundation
+
+/// A scatter plot written as a small, dependency-free SVG file (e.g. a proxy's score against GLUE).
+///
+/// Points with a non-finite coordinate (or x ≤ 0 on a log axis) are left out and counted in a
+/// footnote; every plotted point is one `<circle>`, and nothing else in the file is a circle.
+public struct ScatterPlot: Sendable {
+    public struct Point: Equatable, Sendable {
+        public var x: Double
+        public var y: Double
+        public init(x: Double, y: Double) { self.x = x; self.y = y }
+    }
+
+    public enum XScale: Sendable {
+        /// Logarithmic when every finite x is positive and max/min > 1e3 (proxies such as synflow
+        /// span orders of magnitude), linear otherwise.
+        case automatic
+        case linear
+        case logarithmic
+    }
+
+    public var points: [Point]
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var xScale: XScale
+    public var width = 640.0
+    public var height = 480.0
+
+    public init(points: [Point], title: String, xLabel: String, yLabel: String, xScale: XScale = .automatic) {
+        self.points = points
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.xScale = xScale
+    }
+
+    /// Pairs `x[i]` with `y[i]` (same length).
+    public init(x: [Double], y: [Double], title: String, xLabel: String, yLabel: String, xScale: XScale = .automatic) {
+        precondition(x.count == y.count, "x and y of different lengths: \(x.count) vs \(y.count)")
+        self.init(points: zip(x, y).map { Point(x: $0, y: $1) }, title: title, xLabel: xLabel, yLabel: yLabel,
+                  xScale: xScale)
+    }
+
+    /// Whether the x axis is logarithmic (resolving `.automatic`).
+    public var usesLogX: Bool {
+        switch xScale {
+        case .linear: return false
+        case .logarithmic: return true
+        case .automatic:
+            let xs = points.filter { $0.x.isFinite && $0.y.isFinite }.map(\.x)
+            guard let lo = xs.min(), let hi = xs.max(), lo > 0 else { return false }
+            return hi / lo > 1e3
+        }
+    }
+
+    /// The SVG document.
+    public func svg() -> String {
+        let logX = usesLogX
+        let shown = points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
+        let nonFinite = points.count(where: { !($0.x.isFinite && $0.y.isFinite) })
+        let nonPositive = points.count - shown.count - nonFinite
+        let tx: (Double) -> Double = logX ? { log10($0) } : { $0 }
+        let xAxis = logX ? Self.logAxis(shown.map { tx($0.x) }) : Self.linearAxis(shown.map(\.x))
+        let yAxis = Self.linearAxis(shown.map(\.y))
+        let (left, right, top, bottom) = (72.0, 20.0, 40.0, 64.0)
+        let plotW = width - left - right, plotH = height - top - bottom
+        func px(_ v: Double) -> Double { left + (v - xAxis.lo) / (xAxis.hi - xAxis.lo) * plotW }
+        func py(_ v: Double) -> Double { top + plotH - (v - yAxis.lo) / (yAxis.hi - yAxis.lo) * plotH }
+
+        var s = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" \
+        viewBox="0 0 \(f(width)) \(f(height))" font-family="sans-serif" font-size="12">
+        <rect width="\(f(width))" height="\(f(height))" fill="white"/>
+        <text x="\(f(width / 2))" y="24" text-anchor="middle" font-size="15">\(Self.escape(title))</text>
+
+        """
+        for (v, label) in xAxis.ticks {
+            let x = f(px(v))
+            s += "<line x1=\"\(x)\" y1=\"\(f(top))\" x2=\"\(x)\" y2=\"\(f(top + plotH + 4))\" stroke=\"#ddd\"/>"
+            s += "<text x=\"\(x)\" y=\"\(f(top + plotH + 17))\" text-anchor=\"middle\">\(label)</text>\n"
+        }
+        for (v, label) in yAxis.ticks {
+            let y = f(py(v))
+            s += "<line x1=\"\(f(left - 4))\" y1=\"\(y)\" x2=\"\(f(left + plotW))\" y2=\"\(y)\" stroke=\"#ddd\"/>"
+            s += "<text x=\"\(f(left - 7))\" y=\"\(y)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(label)</text>\n"
+        }
+        s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#333\"/>\n"
+        let xTitle = Self.escape(xLabel) + (logX ? " (log scale)" : "")
+        s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(top + plotH + 36))\" text-anchor=\"middle\">\(xTitle)</text>\n"
+        s += "<text transform=\"translate(16 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">"
+        s += Self.escape(yLabel) + "</text>\n<g fill=\"#1f77b4\" fill-opacity=\"0.6\" stroke=\"#1f4e79\" stroke-width=\"0.5\">\n"
+        for p in shown { s += "<circle cx=\"\(f(px(tx(p.x))))\" cy=\"\(f(py(p.y)))\" r=\"3\"/>\n" }
+        s += "</g>\n"
+        var note = "n = \(shown.count) plotted"
+        if nonFinite > 0 { note += "; \(nonFinite) with non-finite values omitted" }
+        if nonPositive > 0 { note += "; \(nonPositive) with x ≤ 0 omitted (log axis)" }
+        s += "<text x=\"8\" y=\"\(f(height - 8))\" font-size=\"10\" fill=\"#555\">\(note)</text>\n</svg>\n"
+        return s
+    }
+
+    /// Writes the SVG atomically (temporary file in the same folder, then rename).
+    public func write(to url: URL) throws {
+        try writeAtomically(Data(svg().utf8), to: url)
+    }
+
+    // MARK: - Axes
+
+    struct Axis {
+        var lo: Double, hi: Double
+        var ticks: [(Double, String)]
+    }
+
+    /// "Nice numbers" (P. Heckbert, Graphics Gems, 1990): a range rounded out to multiples of a step
+    /// of 1, 2 or 5 × 10^k, about five ticks.
+    static func linearAxis(_ values: [Double]) -> Axis {
+        var lo = values.min() ?? 0, hi = values.max() ?? 1
+        if hi - lo <= 0 { let pad = max(1, abs(lo) * 0.1); lo -= pad; hi += pad }
+        let step = niceNumber(niceNumber(hi - lo, round: false) / 4, round: true)
+        let niceLo = (lo / step).rounded(.down) * step, niceHi = (hi / step).rounded(.up) * step
+        let steps = ((niceHi - niceLo) / step).rounded()
+        guard step.isFinite, step > 0, steps.isFinite, steps >= 1, steps <= 20 else {
+            // Extreme magnitudes (e.g. ±1e308): no nice grid, just label the ends.
+            return Axis(lo: lo, hi: hi, ticks: [(lo, String(format: "%g", lo)), (hi, String(format: "%g", hi))])
+        }
+        (lo, hi) = (niceLo, niceHi)
+        let decimals = max(0, Int(-log10(step).rounded(.down)))
+        let count = Int(steps)
+        let ticks = (0...count).map { i -> (Double, String) in
+            var v = lo + Double(i) * step
+            if abs(v) < step * 1e-9 { v = 0 }
+            let plain = decimals <= 6 && abs(v) < 1e7
+            return (v, plain ? String(format: "%.\(decimals)f", v) : String(format: "%.4g", v))
+        }
+        return Axis(lo: lo, hi: hi, ticks: ticks)
+    }
+
+    /// Whole decades of log10-transformed values, at most about eight labelled.
+    static func logAxis(_ exponents: [Double]) -> Axis {
+        let lo = (exponents.min() ?? 0).rounded(.down)
+        var hi = (exponents.max() ?? 1).rounded(.up)
+        if hi <= lo { hi = lo + 1 }
+        let stride = max(1, Int(((hi - lo) / 8).rounded(.up)))
+        let ticks = Swift.stride(from: Int(lo), through: Int(hi), by: stride).map { k -> (Double, String) in
+            (Double(k), abs(k) <= 3 ? String(format: "%g", pow(10, Double(k))) : "1e\(k)")
+        }
+        return Axis(lo: lo, hi: hi, ticks: ticks)
+    }
+
+    static func niceNumber(_ x: Double, round: Bool) -> Double {
+        let exponent = log10(x).rounded(.down)
+        let fraction = x / pow(10, exponent)
+        let nice: Double
+        if round { nice = fraction < 1.5 ? 1 : fraction < 3 ? 2 : fraction < 7 ? 5 : 10 }
+        else { nice = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10 }
+        return nice * pow(10, exponent)
+    }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for c in s {
+            switch c {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            default: out.append(c)
+            }
+        }
+        return out
+    }
+}
+
+private func f(_ v: Double) -> String { String(format: "%.2f", v) }
