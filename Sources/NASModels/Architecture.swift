@@ -184,7 +184,7 @@ public struct Architecture: Codable, Hashable, Sendable {
             try positive(l.heads, "layers[\(i)].heads")
             try positive(l.qkv, "layers[\(i)].qkv")
             try positive(l.ffn, "layers[\(i)].ffn")
-            if l.operation.isAttention && l.qkv % l.heads != 0 {
+            if l.operation != .dft && l.operation != .dct && l.qkv % l.heads != 0 {
                 throw Invalid(field: "layers[\(i)].qkv", message: "\(l.qkv) is not divisible by heads = \(l.heads)")
             }
             for (j, f) in l.ffnStack.enumerated() { try positive(f, "layers[\(i)].ffnStack[\(j)]") }
@@ -194,15 +194,29 @@ public struct Architecture: Codable, Hashable, Sendable {
             }
         }
         if let e = embeddingSize { try positive(e, "embeddingSize") }
+        if family == .decoder, let i = layers.firstIndex(where: { !$0.operation.isAttention }) {
+            throw Invalid(field: "layers[\(i)].operation",
+                          message: "\(layers[i].operation) mixes all positions, so a decoder would see the future (use sdp or wma)")
+        }
     }
 
     /// Whether this network is a sub-network of `parent` (fits in its leading slices).
     public func fits(in parent: Architecture) -> Bool {
-        family == parent.family && vocabSize == parent.vocabSize && maxPositions <= parent.maxPositions
+        guard depth <= parent.depth else { return false }
+        // Projections exist only where the parent's width changes, so the child may change width only there.
+        let widthChangesFit = (0..<depth).allSatisfy { i in
+            let mine = width(ofLayer: i) != (i == 0 ? hidden : width(ofLayer: i - 1))
+            let theirs = parent.width(ofLayer: i) != (i == 0 ? parent.hidden : parent.width(ofLayer: i - 1))
+            return !mine || theirs
+        }
+        return widthChangesFit && (embeddingWidth == hidden || parent.embeddingWidth != parent.hidden)
+            && (family == .encoder || outputWidth <= parent.outputWidth)
+            && family == parent.family && vocabSize == parent.vocabSize && maxPositions <= parent.maxPositions
             && typeVocabSize <= parent.typeVocabSize && hidden <= parent.hidden && depth <= parent.depth
-            && embeddingSize == parent.embeddingSize
+            && embeddingWidth <= parent.embeddingWidth
             && zip(layers, parent.layers).allSatisfy { c, p in
                 c.operation == p.operation && c.heads <= p.heads && c.qkv <= p.qkv && c.ffn <= p.ffn
+                    && (c.operation != .wma || c.headSize <= p.headSize)
                     && c.ffnStack.count == p.ffnStack.count && zip(c.ffnStack, p.ffnStack).allSatisfy { $0 <= $1 }
                     && (c.hidden ?? hidden) <= (p.hidden ?? parent.hidden)
             }

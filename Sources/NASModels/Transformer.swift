@@ -4,38 +4,65 @@ import NASTensor
 /// fits in it (`Architecture.fits(in:)`): the first L layers, the leading hidden/qkv/FFN slices of every
 /// weight, the first heads. A standalone model is the same type built at exactly one architecture
 /// (see `extract`).
+///
+/// FlexiBERT layers (Tuli et al., 2023) are built too: each layer's token mixer (`TokenMixer`: SDP, WMA,
+/// DFT, DCT, dynamic convolution), stacked FFN dense layers, per-layer hidden widths joined by linear
+/// input projections, and factorised embeddings (E-wide tables and LayerNorm, then a Linear E → H,
+/// ELECTRA's `embeddings_project`). A sub-network can only use a projection the supernet has: it must
+/// change width where the supernet does (checked when it runs). The DFT, DCT and convolution mixers
+/// have no attention mask: they mix over the full padded length (as FNet and ConvBERT do), so padding
+/// changes real tokens' outputs in those layers; decoders refuse them (they would see the future).
 public final class Transformer: Module {
     public let maxArchitecture: Architecture
     public let wordEmbeddings: Embedding
     public let positionEmbeddings: Embedding
     public let tokenTypeEmbeddings: Embedding?
-    /// Encoder: the embedding LayerNorm. Decoder: the final LayerNorm (`ln_f`).
+    /// Encoder: the embedding LayerNorm (over the embedding width). Decoder: the final LayerNorm (`ln_f`,
+    /// over the output width).
     public let norm: LayerNorm
+    /// Linear(E → H) after factorised embeddings (`embeddings.embeddings_project`); nil when E = H.
+    public let embeddingsProjection: Linear?
+    /// Per layer: Linear(previous width → layer width) when the width changes before it, else nil.
+    public let inputProjections: [Linear?]
     public let blocks: [TransformerBlock]
     public var hiddenDropout: Float = 0.1
     public var attentionDropout: Float = 0.1
 
     public init(_ arch: Architecture, rng: inout RandomGenerator) {
-        precondition(arch.isPlain, "Transformer: FlexiBERT operations, FFN stacks, per-layer widths and factorised embeddings are not built yet")
+        if arch.family == .decoder, let i = arch.layers.firstIndex(where: { !$0.operation.isAttention }) {
+            preconditionFailure("Transformer: layer \(i) of a decoder uses \(arch.layers[i].operation), which mixes "
+                + "all positions and would leak the future; decoders support sdp and wma only")
+        }
         maxArchitecture = arch
-        let h = arch.hidden, eps = arch.layerNormEps
+        let e = arch.embeddingWidth, eps = arch.layerNormEps
         switch arch.family {
         case .encoder:
-            wordEmbeddings = Embedding(arch.vocabSize, h, name: "embeddings.word_embeddings", rng: &rng)
-            positionEmbeddings = Embedding(arch.maxPositions, h, name: "embeddings.position_embeddings", rng: &rng)
+            wordEmbeddings = Embedding(arch.vocabSize, e, name: "embeddings.word_embeddings", rng: &rng)
+            positionEmbeddings = Embedding(arch.maxPositions, e, name: "embeddings.position_embeddings", rng: &rng)
             tokenTypeEmbeddings = arch.typeVocabSize > 0
-                ? Embedding(arch.typeVocabSize, h, name: "embeddings.token_type_embeddings", rng: &rng) : nil
-            norm = LayerNorm(h, name: "embeddings.LayerNorm", eps: eps)
+                ? Embedding(arch.typeVocabSize, e, name: "embeddings.token_type_embeddings", rng: &rng) : nil
+            norm = LayerNorm(e, name: "embeddings.LayerNorm", eps: eps)
         case .decoder:
-            wordEmbeddings = Embedding(arch.vocabSize, h, name: "wte", rng: &rng)
-            positionEmbeddings = Embedding(arch.maxPositions, h, name: "wpe", rng: &rng)
+            wordEmbeddings = Embedding(arch.vocabSize, e, name: "wte", rng: &rng)
+            positionEmbeddings = Embedding(arch.maxPositions, e, name: "wpe", rng: &rng)
             tokenTypeEmbeddings = nil
-            norm = LayerNorm(h, name: "ln_f", eps: eps)
+            norm = LayerNorm(arch.outputWidth, name: "ln_f", eps: eps)
         }
-        blocks = arch.layers.enumerated().map { i, layer in
-            TransformerBlock(family: arch.family, activation: arch.activation, hidden: h, layer: layer, index: i,
-                             eps: eps, rng: &rng)
+        embeddingsProjection = e != arch.hidden
+            ? Linear(e, arch.hidden, name: arch.family == .encoder ? "embeddings.embeddings_project" : "embeddings_project", rng: &rng)
+            : nil
+        var projections: [Linear?] = [], blocks: [TransformerBlock] = []
+        var previous = arch.hidden
+        for (i, layer) in arch.layers.enumerated() {
+            let w = arch.width(ofLayer: i)
+            let name = (arch.family == .encoder ? "encoder.layer.\(i)." : "h.\(i).") + "input_projection"
+            projections.append(w != previous ? Linear(previous, w, name: name, rng: &rng) : nil)
+            previous = w
+            blocks.append(TransformerBlock(family: arch.family, activation: arch.activation, hidden: w, layer: layer,
+                                           index: i, eps: eps, rng: &rng))
         }
+        inputProjections = projections
+        self.blocks = blocks
     }
 
     public convenience init(_ arch: Architecture, seed: UInt64) {
@@ -45,7 +72,8 @@ public final class Transformer: Module {
 
     public var parameters: [Parameter] {
         wordEmbeddings.parameters + positionEmbeddings.parameters + (tokenTypeEmbeddings?.parameters ?? [])
-            + norm.parameters + blocks.flatMap(\.parameters)
+            + norm.parameters + (embeddingsProjection?.parameters ?? [])
+            + zip(inputProjections, blocks).flatMap { ($0?.parameters ?? []) + $1.parameters }
     }
 
     /// A standalone model of exactly `arch`, holding copies of this supernet's leading slices.
@@ -60,9 +88,10 @@ public final class Transformer: Module {
     }
 
     public struct Output {
-        /// The last layer's output [B, T, H] (decoders: after the final LayerNorm).
+        /// The last layer's output [B, T, arch.outputWidth] (decoders: after the final LayerNorm).
         public var hidden: Tensor
-        /// The embedding output, then each layer's output, [B, T, H] each.
+        /// The embedding output [B, T, H] (after `embeddings_project` when factorised), then each layer's
+        /// output [B, T, its width].
         public var hiddenStates: [Tensor]
         /// Each layer's attention, FFN pre-activation and q/k/v.
         public var layers: [TransformerBlock.Result]
@@ -75,14 +104,14 @@ public final class Transformer: Module {
                                rng: inout RandomGenerator, embeddingHook: ((Tensor) -> Tensor)? = nil) -> Output {
         let arch = architecture ?? maxArchitecture
         precondition(arch.fits(in: maxArchitecture), "Transformer: architecture does not fit in the supernet")
-        let b = batch.batchSize, t = batch.length, h = arch.hidden
+        let b = batch.batchSize, t = batch.length, e = arch.embeddingWidth
         precondition(t <= arch.maxPositions, "Transformer: sequence length \(t) exceeds max positions \(arch.maxPositions)")
         let hiddenDrop = training ? hiddenDropout : 0, attnDrop = training ? attentionDropout : 0
 
-        var x = wordEmbeddings(batch.ids, dim: h).reshaped([b, t, h])
-            + positionEmbeddings(Array(0..<Int32(t)), dim: h)
+        var x = wordEmbeddings(batch.ids, dim: e).reshaped([b, t, e])
+            + positionEmbeddings(Array(0..<Int32(t)), dim: e)
         if let types = tokenTypeEmbeddings {
-            x = x + types(batch.typeIds ?? [Int32](repeating: 0, count: b * t), dim: h).reshaped([b, t, h])
+            x = x + types(batch.typeIds ?? [Int32](repeating: 0, count: b * t), dim: e).reshaped([b, t, e])
         }
         var mask: Tensor?
         switch arch.family {
@@ -100,10 +129,25 @@ public final class Transformer: Module {
             }
         }
         if hiddenDrop > 0 { x = x.dropout(p: hiddenDrop, using: &rng) }
+        if e != arch.hidden {
+            guard let project = embeddingsProjection else {
+                preconditionFailure("Transformer: embeddings of width \(e) need a projection to hidden \(arch.hidden); the supernet has none")
+            }
+            x = project(x, out: arch.hidden)
+        }
         if let embeddingHook { x = embeddingHook(x) }
 
         var states = [x], results: [TransformerBlock.Result] = []
+        var width = arch.hidden
         for (i, layer) in arch.layers.enumerated() {
+            let w = arch.width(ofLayer: i)
+            if w != width {
+                guard let project = inputProjections[i] else {
+                    preconditionFailure("Transformer: layer \(i) changes width \(width) → \(w) but the supernet has no input projection there")
+                }
+                x = project(x, out: w)
+                width = w
+            }
             let r = blocks[i](x, layer: layer, mask: mask, hiddenDropout: hiddenDrop, attentionDropout: attnDrop, rng: &rng)
             x = r.output
             states.append(x)

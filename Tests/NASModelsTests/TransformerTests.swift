@@ -59,7 +59,7 @@ final class TransformerTests: XCTestCase {
         var rng = RandomGenerator(seed: 5)
         let out = supernet(batch(2, 8, vocab: 50), architecture: Self.subArch, training: true, rng: &rng)
         (out.hidden * out.hidden).sum().backward()
-        let q0 = supernet.blocks[0].attention.query.weight   // [24, 24], used [:12, :16]
+        let q0 = supernet.blocks[0].attention!.query.weight   // [24, 24], used [:12, :16]
         let g = q0.grad!
         var inside = 0.0, outside = 0.0
         for i in 0..<24 { for j in 0..<24 {

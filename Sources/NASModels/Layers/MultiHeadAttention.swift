@@ -25,13 +25,15 @@ public final class MultiHeadAttention: Module {
         public var q: Tensor, k: Tensor, v: Tensor
     }
 
-    /// x: [B, T, H]; mask: additive, broadcastable to [B, heads, T, T].
+    /// x: [B, T, H]; mask: additive, broadcastable to [B, heads, T, T]. `bilinear` [heads, d, d] turns
+    /// the scores into weighted multiplicative ones, (q·W_h)·kᵀ/√d per head (`WeightedMultiplicativeAttention`).
     public func callAsFunction(_ x: Tensor, heads: Int, qkv: Int, mask: Tensor?, dropout: Float,
-                               rng: inout RandomGenerator) -> Result {
+                               rng: inout RandomGenerator, bilinear: Tensor? = nil) -> Result {
         let b = x.shape[0], t = x.shape[1], hidden = x.shape[2], d = qkv / heads
         func split(_ y: Tensor) -> Tensor { y.reshaped([b, t, heads, d]).permuted([0, 2, 1, 3]) }
         let q = split(query(x, out: qkv)), k = split(key(x, out: qkv)), v = split(value(x, out: qkv))
-        let probs = q.matmul(k, transposeB: true, alpha: 1 / Float(d).squareRoot()).softmax(mask: mask)
+        let scoring = bilinear.map { q.matmul($0) } ?? q
+        let probs = scoring.matmul(k, transposeB: true, alpha: 1 / Float(d).squareRoot()).softmax(mask: mask)
         let dropped = dropout > 0 ? probs.dropout(p: dropout, using: &rng) : probs
         let context = dropped.matmul(v).permuted([0, 2, 1, 3]).reshaped([b, t, qkv])
         return Result(output: output(context, out: hidden), probabilities: probs, q: q, k: k, v: v)

@@ -1,45 +1,73 @@
 import NASTensor
 
-/// One elastic transformer layer: attention and a two-layer FFN, each with a residual and LayerNorm.
-/// Encoder (BERT, post-LN):  x = LN₁(x + Drop(Attn(x)));  x = LN₂(x + Drop(FFN(x)))
-/// Decoder (GPT-2, pre-LN):  x = x + Drop(Attn(LN₁(x)));  x = x + Drop(FFN(LN₂(x)))
-/// FFN(x) = act(x·W₁[:F, :H]ᵀ + b₁[:F])·W₂[:H, :F]ᵀ + b₂[:H].
+/// One elastic transformer layer: a token mixer and an FFN, each with a residual and LayerNorm.
+/// Encoder (BERT, post-LN):  x = LN₁(x + Drop(Mix(x)));  x = LN₂(x + Drop(FFN(x)))
+/// Decoder (GPT-2, pre-LN):  x = x + Drop(Mix(LN₁(x)));  x = x + Drop(FFN(LN₂(x)))
+/// FFN(x) = act(…act(act(x·W₁ᵀ + b₁)·W₂ᵀ + b₂)…)·W_outᵀ + b_out over the dense widths `layer.ffnWidths`
+/// (one for BERT; FlexiBERT stacks more), every weight its leading slice.
+/// The mixer is the layer's operation (`TokenMixer`): SDP or WMA attention, DFT, DCT or dynamic convolution.
 public final class TransformerBlock: Module {
     public let family: Architecture.Family
     public let activation: Architecture.Activation
-    public let attention: MultiHeadAttention
+    public let operation: Architecture.Operation
+    public let mixer: any TokenMixer
     public let attentionNorm: LayerNorm
+    /// The first FFN dense layer (its output before the activation is `Result.preActivation`).
     public let intermediate: Linear
+    /// Further FFN dense layers (`layer.ffnStack`), each followed by the activation.
+    public let extraIntermediates: [Linear]
     public let output: Linear
     public let outputNorm: LayerNorm
 
+    /// `hidden` is this layer's own width (`Architecture.width(ofLayer:)`).
     public init(family: Architecture.Family, activation: Architecture.Activation, hidden: Int, layer: Architecture.Layer,
                 index i: Int, eps: Float, rng: inout RandomGenerator) {
         self.family = family
         self.activation = activation
+        operation = layer.operation
+        let widths = layer.ffnWidths
+        let p: String, names: (q: String, k: String, v: String, o: String), wma: String, conv: String
+        let ln1: String, fc: String, extra: String, proj: String, ln2: String
         switch family {
         case .encoder:
-            let p = "encoder.layer.\(i)."
-            attention = MultiHeadAttention(hidden: hidden, qkv: layer.qkv,
-                names: (p + "attention.self.query", p + "attention.self.key", p + "attention.self.value",
-                        p + "attention.output.dense"), rng: &rng)
-            attentionNorm = LayerNorm(hidden, name: p + "attention.output.LayerNorm", eps: eps)
-            intermediate = Linear(hidden, layer.ffn, name: p + "intermediate.dense", rng: &rng)
-            output = Linear(layer.ffn, hidden, name: p + "output.dense", rng: &rng)
-            outputNorm = LayerNorm(hidden, name: p + "output.LayerNorm", eps: eps)
+            p = "encoder.layer.\(i)."
+            names = (p + "attention.self.query", p + "attention.self.key", p + "attention.self.value", p + "attention.output.dense")
+            wma = p + "attention.self.wma"; conv = p + "attention."
+            ln1 = p + "attention.output.LayerNorm"; fc = p + "intermediate.dense"; extra = p + "intermediate.extra."
+            proj = p + "output.dense"; ln2 = p + "output.LayerNorm"
         case .decoder:
-            let p = "h.\(i)."
-            attention = MultiHeadAttention(hidden: hidden, qkv: layer.qkv,
-                names: (p + "attn.q_proj", p + "attn.k_proj", p + "attn.v_proj", p + "attn.c_proj"), rng: &rng)
-            attentionNorm = LayerNorm(hidden, name: p + "ln_1", eps: eps)
-            intermediate = Linear(hidden, layer.ffn, name: p + "mlp.c_fc", rng: &rng)
-            output = Linear(layer.ffn, hidden, name: p + "mlp.c_proj", rng: &rng)
-            outputNorm = LayerNorm(hidden, name: p + "ln_2", eps: eps)
+            p = "h.\(i)."
+            names = (p + "attn.q_proj", p + "attn.k_proj", p + "attn.v_proj", p + "attn.c_proj")
+            wma = p + "attn.wma"; conv = p + "attn."
+            ln1 = p + "ln_1"; fc = p + "mlp.c_fc"; extra = p + "mlp.extra."; proj = p + "mlp.c_proj"; ln2 = p + "ln_2"
         }
+        switch layer.operation {
+        case .sdp: mixer = MultiHeadAttention(hidden: hidden, qkv: layer.qkv, names: names, rng: &rng)
+        case .wma: mixer = WeightedMultiplicativeAttention(hidden: hidden, qkv: layer.qkv, heads: layer.heads, names: names,
+                                                             weightName: wma, rng: &rng)
+        case .dft: mixer = FourierMixer()
+        case .dct: mixer = CosineMixer()
+        case .dynamicConv(let k): mixer = DynamicConvolution(hidden: hidden, qkv: layer.qkv, heads: layer.heads, kernel: k,
+                                                             prefix: conv, rng: &rng)
+        }
+        attentionNorm = LayerNorm(hidden, name: ln1, eps: eps)
+        intermediate = Linear(hidden, widths[0], name: fc, rng: &rng)
+        extraIntermediates = (1..<widths.count).map { j in
+            Linear(widths[j - 1], widths[j], name: extra + "\(j - 1)", rng: &rng)
+        }
+        output = Linear(widths.last!, hidden, name: proj, rng: &rng)
+        outputNorm = LayerNorm(hidden, name: ln2, eps: eps)
+    }
+
+    /// The attention module of an SDP or WMA layer (nil for the other mixers).
+    public var attention: MultiHeadAttention? {
+        if let a = mixer as? MultiHeadAttention { return a }
+        return (mixer as? WeightedMultiplicativeAttention)?.attention
     }
 
     public var parameters: [Parameter] {
-        attention.parameters + attentionNorm.parameters + intermediate.parameters + output.parameters + outputNorm.parameters
+        mixer.parameters + attentionNorm.parameters + intermediate.parameters
+            + extraIntermediates.flatMap(\.parameters) + output.parameters + outputNorm.parameters
     }
 
     func activate(_ x: Tensor) -> Tensor {
@@ -50,30 +78,41 @@ public final class TransformerBlock: Module {
         }
     }
 
-    /// The FFN's first linear output before the activation is `preActivation` (W-PCA and NASWOT read it).
+    /// The FFN's first linear output before the activation is `preActivation` (W-PCA and NASWOT read
+    /// it); `attention` is nil for the non-attention mixers (DFT, DCT, dynamic convolution).
     public struct Result {
         public var output: Tensor
-        public var attention: MultiHeadAttention.Result
+        public var attention: MultiHeadAttention.Result?
         public var preActivation: Tensor
+    }
+
+    /// The FFN on h: (first pre-activation, output of width h's last dimension).
+    private func feedForward(_ h: Tensor, layer: Architecture.Layer) -> (pre: Tensor, out: Tensor) {
+        precondition(layer.ffnStack.count == extraIntermediates.count,
+                     "TransformerBlock: \(layer.ffnStack.count) stacked FFN layers requested, block has \(extraIntermediates.count)")
+        let pre = intermediate(h, out: layer.ffn)
+        var y = activate(pre)
+        for (dense, f) in zip(extraIntermediates, layer.ffnStack) { y = activate(dense(y, out: f)) }
+        return (pre, output(y, out: h.shape.last!))
     }
 
     public func callAsFunction(_ x: Tensor, layer: Architecture.Layer, mask: Tensor?, hiddenDropout: Float,
                                attentionDropout: Float, rng: inout RandomGenerator) -> Result {
+        precondition(layer.operation == operation, "TransformerBlock: layer asks for \(layer.operation), block holds \(operation)")
         func drop(_ t: Tensor) -> Tensor { hiddenDropout > 0 ? t.dropout(p: hiddenDropout, using: &rng) : t }
         switch family {
         case .encoder:
-            let a = attention(x, heads: layer.heads, qkv: layer.qkv, mask: mask, dropout: attentionDropout, rng: &rng)
+            let a = mixer.mix(x, layer: layer, mask: mask, dropout: attentionDropout, rng: &rng)
             let h = attentionNorm(x + drop(a.output))
-            let pre = intermediate(h, out: layer.ffn)
-            let y = outputNorm(h + drop(output(activate(pre), out: h.shape.last!)))
-            return Result(output: y, attention: a, preActivation: pre)
+            let f = feedForward(h, layer: layer)
+            let y = outputNorm(h + drop(f.out))
+            return Result(output: y, attention: a.attention, preActivation: f.pre)
         case .decoder:
-            let a = attention(attentionNorm(x), heads: layer.heads, qkv: layer.qkv, mask: mask,
-                              dropout: attentionDropout, rng: &rng)
+            let a = mixer.mix(attentionNorm(x), layer: layer, mask: mask, dropout: attentionDropout, rng: &rng)
             let h = x + drop(a.output)
-            let pre = intermediate(outputNorm(h), out: layer.ffn)
-            let y = h + drop(output(activate(pre), out: h.shape.last!))
-            return Result(output: y, attention: a, preActivation: pre)
+            let f = feedForward(outputNorm(h), layer: layer)
+            let y = h + drop(f.out)
+            return Result(output: y, attention: a.attention, preActivation: f.pre)
         }
     }
 }
