@@ -1,7 +1,9 @@
 import NASTensor
 
-/// BERT's masked-LM head: transform = LN(act(h·W[:H, :H]ᵀ + b)); logits = transform · Eᵀ + bias, with E
-/// the word-embedding table (tied weights). It runs only on the masked positions it is given.
+/// BERT's masked-LM head: transform = LN(act(h·W[:E, :H]ᵀ + b)); logits = transform · Eᵀ + bias, with E
+/// the word-embedding table (tied weights). With factorised embeddings (E < H) the dense layer maps the
+/// hidden size down to the embedding width, as ELECTRA's generator head does. It runs only on the
+/// masked positions it is given.
 public final class MaskedLMHead: Module {
     public let dense: Linear
     public let norm: LayerNorm
@@ -9,17 +11,18 @@ public final class MaskedLMHead: Module {
     let activation: Architecture.Activation
 
     public init(_ arch: Architecture, rng: inout RandomGenerator) {
-        dense = Linear(arch.hidden, arch.hidden, name: "cls.predictions.transform.dense", rng: &rng)
-        norm = LayerNorm(arch.hidden, name: "cls.predictions.transform.LayerNorm", eps: arch.layerNormEps)
+        dense = Linear(arch.outputWidth, arch.embeddingWidth, name: "cls.predictions.transform.dense", rng: &rng)
+        norm = LayerNorm(arch.embeddingWidth, name: "cls.predictions.transform.LayerNorm", eps: arch.layerNormEps)
         bias = Init.zeros([arch.vocabSize], "cls.predictions.bias")
         activation = arch.activation
     }
 
     public var parameters: [Parameter] { dense.parameters + norm.parameters + [bias] }
 
-    /// hidden: [N, H] rows at the masked positions → logits [N, V].
-    public func callAsFunction(_ hidden: Tensor, embeddings: Embedding) -> Tensor {
-        let h = hidden.shape[1]
+    /// hidden: [N, H] rows at the masked positions → logits [N, V]. `embeddingWidth` is the running
+    /// architecture's (default: H, the unfactorised case).
+    public func callAsFunction(_ hidden: Tensor, embeddings: Embedding, embeddingWidth: Int? = nil) -> Tensor {
+        let h = embeddingWidth ?? hidden.shape[1]
         var t = dense(hidden, out: h)
         t = activation == .relu ? t.relu() : (activation == .gelu ? t.gelu() : t.geluTanh())
         t = norm(t)

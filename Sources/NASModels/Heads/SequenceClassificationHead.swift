@@ -13,8 +13,8 @@ public final class SequenceClassificationHead: Module {
 
     public init(_ arch: Architecture, numLabels: Int, pooling: Pooling = .cls, rng: inout RandomGenerator) {
         self.pooling = pooling
-        pooler = pooling == .cls ? Linear(arch.hidden, arch.hidden, name: "pooler.dense", rng: &rng) : nil
-        classifier = Linear(arch.hidden, numLabels, name: "classifier", rng: &rng)
+        pooler = pooling == .cls ? Linear(arch.outputWidth, arch.outputWidth, name: "pooler.dense", rng: &rng) : nil
+        classifier = Linear(arch.outputWidth, numLabels, name: "classifier", rng: &rng)
     }
 
     public var parameters: [Parameter] { (pooler?.parameters ?? []) + classifier.parameters }
