@@ -542,3 +542,25 @@ final class ProxyTests: XCTestCase {
         }
     }
 }
+
+/// Proxies share one context (and its cached forward and gradient), so none may leave the model changed.
+final class ProxyIsolationTests: XCTestCase {
+    func testEveryProxyLeavesTheModelUntouched() throws {
+        let flexi = Architecture(family: .encoder, vocabSize: 13, maxPositions: 8, hidden: 8, embeddingSize: 4,
+                                 layers: [.init(heads: 2, qkv: 8, ffn: 12, operation: .wma, ffnStack: [6]),
+                                          .init(heads: 2, qkv: 8, ffn: 10, operation: .dynamicConv(kernel: 3)),
+                                          .init(heads: 2, qkv: 8, ffn: 10, operation: .dft)])
+        for arch in [ProxyTests.encoder, ProxyTests.decoder, flexi] {
+            let context = try ProxyContext(architecture: arch, batch: ProxyTests.batch(3, 6, vocab: 9, pad: 2),
+                                           seed: 4, maskTokenId: 1)
+            let before = context.lossParameters.map { $0.value.scalars }
+            for name in Proxies.names {
+                _ = try Proxies.named(name).score(context)
+                for (p, b) in zip(context.lossParameters, before) where p.value.scalars != b {
+                    XCTFail("\(name) changed \(p.name) of a \(arch.family) model")
+                }
+                XCTAssertTrue(context.lossParameters.allSatisfy { $0.grad == nil }, "\(name) left gradients behind")
+            }
+        }
+    }
+}

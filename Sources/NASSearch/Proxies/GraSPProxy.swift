@@ -25,7 +25,7 @@ public struct GraSPProxy: Proxy {
         let params = context.scoredParameters
         let theta = params.map { $0.value }
         defer { for (p, v) in zip(params, theta) { p.value = v } }
-        let g = context.lossGradients(of: params)
+        let g = context.scoredGradients
         var thetaSq = 0.0, gSq = 0.0
         for (x, y) in zip(theta, g) { thetaSq += ProxyContext.dot(x, x); gSq += ProxyContext.dot(y, y) }
         guard gSq > 0 else { return 0 }

@@ -12,7 +12,7 @@ public struct GradNormProxy: Proxy {
     public var needsGradients: Bool { true }
 
     public func score(_ context: ProxyContext) throws -> Double {
-        let grads = context.lossGradients(of: context.scoredParameters)
+        let grads = context.scoredGradients
         var s = 0.0
         for g in grads {
             var sq = 0.0

@@ -20,7 +20,7 @@ public struct HeadConfidenceProxy: Proxy {
         let realCount = real.filter { $0 }.count
         guard realCount > 0 else { return .nan }
         let perLayer: [Double] = Autograd.noGrad {
-            context.forward().layers.compactMap { r -> Double? in
+            context.inferenceOutput.layers.compactMap { r -> Double? in
                 guard let probs = HeadConfidenceProxy.probabilities(r) else { return nil }
                 let heads = probs.shape[1]
                 let m = probs.max(axis: -1).scalars  // [B, heads, T]

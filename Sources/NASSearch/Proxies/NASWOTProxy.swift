@@ -30,7 +30,7 @@ public struct NASWOTProxy: Proxy {
         let tokens = context.realTokenIndices(limit: maxTokens, distinctIdAndPosition: true).map { Int32($0) }
         guard !tokens.isEmpty else { throw ProxyError.unusableContext("NASWOT needs at least one real token") }
         let codes: Tensor = Autograd.noGrad {
-            let out = context.forward()
+            let out = context.inferenceOutput
             let parts = out.layers.map { r -> Tensor in
                 let d = r.preActivation.shape.last!
                 let z = r.preActivation.reshaped([-1, d]).gather(rows: tokens)

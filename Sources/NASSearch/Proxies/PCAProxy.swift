@@ -1,3 +1,4 @@
+import Dispatch
 import NASModels
 import NASTensor
 
@@ -40,26 +41,41 @@ public struct PCAProxy: Proxy {
         let tokens = context.realTokenIndices(limit: maxTokens)
         guard tokens.count >= 2 else { throw ProxyError.unusableContext("PCA needs at least 2 real tokens, got \(tokens.count)") }
         let all = tokens.count == context.batch.batchSize * context.batch.length
-        return Autograd.noGrad {
-            let out = context.forward()
-            return out.layers.map { r -> Int in
+        return context.componentCounts(key: "\(eta)/\(maxTokens ?? -1)") {
+          Autograd.noGrad {
+            let out = context.inferenceOutput
+            let covariances = out.layers.map { r -> Tensor in
                 let pre = r.preActivation
                 let d = pre.shape.last!
                 var x = pre.reshaped([-1, d])
                 if !all { x = x.gather(rows: tokens.map { Int32($0) }) }
-                return componentCount(of: x, eta: eta)
+                return covariance(of: x)
             }
+            // One single-threaded LAPACK solve per layer, the layers spread over the engine's threads.
+            var counts = [Int](repeating: 0, count: covariances.count)
+            counts.withUnsafeMutableBufferPointer { c in
+                let out = c.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: covariances.count) { i in
+                    out[i] = componentCount(eigenvalues: Linalg.symmetricEigenvalues(covariances[i]).map(Double.init), eta: eta)
+                }
+            }
+            return counts
+          }
+        }
+    }
+
+    /// The sample covariance of the rows of `x` [N, D]: centre the columns, then one GEMM.
+    static func covariance(of x: Tensor) -> Tensor {
+        Autograd.noGrad {
+            let centred = x - x.mean(axes: [0], keepDims: true)
+            return centred.matmul(centred, transposeA: true, alpha: 1 / Float(x.shape[0] - 1))
         }
     }
 
     /// k for the rows of `x` [N, D] (N ≥ 2): centre the columns, covariance by one GEMM, `ssyevd`.
     public static func componentCount(of x: Tensor, eta: Double) -> Int {
         precondition(x.rank == 2 && x.shape[0] >= 2, "PCAProxy.componentCount: needs [N ≥ 2, D], got \(x.shape)")
-        let eigenvalues: [Float] = Autograd.noGrad {
-            let centred = x - x.mean(axes: [0], keepDims: true)
-            let covariance = centred.matmul(centred, transposeA: true, alpha: 1 / Float(x.shape[0] - 1))
-            return Linalg.symmetricEigenvalues(covariance)
-        }
+        let eigenvalues = Linalg.symmetricEigenvalues(covariance(of: x))
         return componentCount(eigenvalues: eigenvalues.map(Double.init), eta: eta)
     }
 

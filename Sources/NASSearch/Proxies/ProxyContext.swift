@@ -239,8 +239,42 @@ public final class ProxyContext {
         return s
     }
 
-    /// The gradients of `parameters` after one backward of the whole-batch loss (zeros where a
-    /// parameter got none). Gradients are cleared before and after.
+    // MARK: - Shared work
+    //
+    // Several proxies read the same forward pass or the same loss gradient of the untouched model;
+    // each is computed once per context. Proxies that change the weights (SynFlow, GraSP) restore them
+    // and use the uncached routes for the changed weights.
+
+    private var cachedOutput: Transformer.Output?
+    private var cachedScoredGradients: [Tensor]?
+    private var cachedComponentCounts: [String: [Int]] = [:]
+
+    /// The eval-mode forward of the unmasked batch without a graph, computed once.
+    public var inferenceOutput: Transformer.Output {
+        if let cachedOutput { return cachedOutput }
+        let out = Autograd.noGrad { forward() }
+        cachedOutput = out
+        return out
+    }
+
+    /// The whole-batch loss gradients of `scoredParameters` at the model's initial weights, computed once.
+    public var scoredGradients: [Tensor] {
+        if let cachedScoredGradients { return cachedScoredGradients }
+        let g = lossGradients(of: scoredParameters)
+        cachedScoredGradients = g
+        return g
+    }
+
+    /// Memoises a per-layer count (PCA) under `key`.
+    func componentCounts(key: String, _ compute: () throws -> [Int]) rethrows -> [Int] {
+        if let c = cachedComponentCounts[key] { return c }
+        let c = try compute()
+        cachedComponentCounts[key] = c
+        return c
+    }
+
+    /// The gradients of `parameters` after one backward of the whole-batch loss at the current weights
+    /// (zeros where a parameter got none). Gradients are cleared before and after.
     func lossGradients(of parameters: [Parameter]) -> [Tensor] {
         zeroGrad()
         defer { zeroGrad() }

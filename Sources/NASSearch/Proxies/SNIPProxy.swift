@@ -14,7 +14,7 @@ public struct SNIPProxy: Proxy {
 
     public func score(_ context: ProxyContext) throws -> Double {
         let params = context.scoredParameters
-        let grads = context.lossGradients(of: params)
+        let grads = context.scoredGradients
         var s = 0.0
         for (p, g) in zip(params, grads) {
             let x = p.value.scalars, y = g.scalars
