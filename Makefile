@@ -49,6 +49,7 @@ bench: deps torch
 	@mkdir -p $(BENCH_DIR)
 	.build/release/swiftnas bench engine --json $(BENCH_DIR)/engine.json
 	.build/release/swiftnas bench model --python $(TORCH_PY) --json $(BENCH_DIR)/model.json
+	.build/release/swiftnas bench proxies --json $(BENCH_DIR)/proxies.json
 
 clean:
 	rm -rf .build $(BENCH_DIR)

@@ -16,11 +16,18 @@ private func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int {
 /// Writes a file all-or-nothing: the bytes go to a temporary file in the destination's folder, which
 /// is flushed to disk and then renamed over the destination. A reader sees the old file or the whole
 /// new one, and a failure (or a throw from the caller's body) leaves no partial file behind.
-enum AtomicFile {
-    /// Why a write failed (callers wrap it in their own error type, naming the file).
-    struct Failure: Error, CustomStringConvertible {
-        let reason: String
-        var description: String { reason }
+public enum AtomicFile {
+    /// Why a write failed (callers may wrap it in their own error type, naming the file).
+    public struct Failure: Error, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    /// Writes `data` to `url` all-or-nothing.
+    public static func write(_ data: Data, to url: URL) throws {
+        do { try write(to: url) { try $0.write(data) } } catch let f as Failure {
+            throw Failure(reason: "\(url.path): \(f.reason)")
+        }
     }
 
     /// A sink for bytes, handed to the body of `write(to:_:)`.

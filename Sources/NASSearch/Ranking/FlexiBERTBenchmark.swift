@@ -6,29 +6,8 @@ import NASModels
 /// These are the *labels*; see the benchmark README (caveats 1–2) for how they probably relate to the
 /// models that were actually trained. Turning a row into a model is the model builder's decision.
 public struct FlexiBERTLayerSpec: Equatable, Hashable, Sendable {
-    /// `operation_type` + `operation_parameter`.
-    public enum Operation: Equatable, Hashable, Sendable, CustomStringConvertible {
-        /// `SA` / `SDP`: scaled dot-product self-attention.
-        case sdp
-        /// `SA` / `WMA`: weighted multiplicative attention.
-        case wma
-        /// `LT` / `DFT`: Fourier linear transform (FNet-like).
-        case dft
-        /// `LT` / `DCT`: cosine linear transform.
-        case dct
-        /// `DSC` / integer: dynamic span-based convolution with this kernel size.
-        case dynamicConv(kernel: Int)
-
-        public var description: String {
-            switch self {
-            case .sdp: return "SA/SDP"
-            case .wma: return "SA/WMA"
-            case .dft: return "LT/DFT"
-            case .dct: return "LT/DCT"
-            case .dynamicConv(let k): return "DSC/\(k)"
-            }
-        }
-    }
+    /// `operation_type` + `operation_parameter`: SA/SDP, SA/WMA, LT/DFT, LT/DCT or DSC/kernel.
+    public typealias Operation = Architecture.Operation
 
     public var operation: Operation
     /// `num_operation_heads`.

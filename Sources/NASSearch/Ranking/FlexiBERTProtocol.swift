@@ -20,14 +20,7 @@ public enum FlexiBERTProtocol: String, CaseIterable, Sendable {
     public func architecture(of row: FlexiBERTRow) -> Architecture {
         let hidden = self == .serianni ? 256 : row.hiddenSize
         let layers = row.layers.map { spec -> Architecture.Layer in
-            let operation: Architecture.Operation
-            switch spec.operation {
-            case .sdp: operation = .sdp
-            case .wma: operation = .wma
-            case .dft: operation = .dft
-            case .dct: operation = .dct
-            case .dynamicConv(let k): operation = .dynamicConv(kernel: k)
-            }
+            let operation = spec.operation
             let stacked = spec.numFeedForward > 1
             switch self {
             case .trueSize:

@@ -1,6 +1,13 @@
 import Foundation
 import NASModels
 
+/// Why a report file could not be written or read.
+public struct RankingWriteError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
 /// How well one proxy ranks the architectures: its correlations with the target (`glue`), its cost,
 /// and optionally its correlations with each GLUE task.
 public struct ProxyCorrelation: Equatable, Sendable {
@@ -274,9 +281,9 @@ public struct RankingReport: Sendable {
         } catch {
             throw RankingWriteError(path: dir.path, reason: "cannot create folder: \(error.localizedDescription)")
         }
-        try writeAtomically(Data(result.jsonText().utf8), to: dir.appendingPathComponent("ranking.json"))
-        try writeAtomically(Data(scoresCSV().utf8), to: dir.appendingPathComponent("scores.csv"))
-        try writeAtomically(Data(correlationsCSV().utf8), to: dir.appendingPathComponent("correlations.csv"))
+        try AtomicFile.write(Data(result.jsonText().utf8), to: dir.appendingPathComponent("ranking.json"))
+        try AtomicFile.write(Data(scoresCSV().utf8), to: dir.appendingPathComponent("scores.csv"))
+        try AtomicFile.write(Data(correlationsCSV().utf8), to: dir.appendingPathComponent("correlations.csv"))
         for (name, plot) in scatterPlots() { try plot.write(to: dir.appendingPathComponent(name)) }
     }
 }

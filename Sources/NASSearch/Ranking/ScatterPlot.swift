@@ -1,4 +1,5 @@
 import Foundation
+import NASModels
 
 /// A scatter plot written as a small, dependency-free SVG file (e.g. a proxy's score against GLUE).
 ///
@@ -102,7 +103,7 @@ public struct ScatterPlot: Sendable {
 
     /// Writes the SVG atomically (temporary file in the same folder, then rename).
     public func write(to url: URL) throws {
-        try writeAtomically(Data(svg().utf8), to: url)
+        try AtomicFile.write(Data(svg().utf8), to: url)
     }
 
     // MARK: - Axes
