@@ -84,6 +84,13 @@ final class Node {
 
     fileprivate func accumulate(_ g: Tensor) {
         if let param = parameter {
+            // The first gradient of a leaf that covers the whole parameter is adopted as it is (no
+            // zero-fill and add); tensors are values, so a later accumulation copies it if it is shared.
+            if param.grad == nil && leafShape == param.shape && leafOffset == 0 && g.shape == param.shape
+                && g.isContiguous && g.offset == 0 && g.storage.count == g.count && leafStrides == g.strides {
+                param.setGrad(g.detached())
+                return
+            }
             let storage = param.gradientStorage()
             StridedLoop.accumulate(g, into: storage.pointer + leafOffset, strides: leafStrides)
         } else if grad == nil {
