@@ -24,6 +24,9 @@ struct Rank: ParsableCommand {
     @Option(help: "Tokens in the fixed batch of real text (sequences of --length).")
     var tokens = 4096
 
+    @Option(help: "η of W-PCA and PCA: the share of variance the principal components must exceed.")
+    var eta = 0.99
+
     @Option(help: "Sequence length of the batch.")
     var length = 128
 
@@ -54,12 +57,19 @@ struct Rank: ParsableCommand {
         }
         guard tokens >= length, length > 2 else { throw ValidationError("--tokens must be ≥ --length, and --length > 2") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2 (a correlation needs two points)") }
+        guard eta > 0 && eta < 1 else { throw ValidationError("--eta must be in (0, 1), got \(eta)") }
     }
 
     func run() throws {
         if let threads { Engine.threads = threads }
         let names = proxies == "all" ? Proxies.names : proxies.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
-        let scorers = try names.map { try Proxies.named($0) }
+        let scorers: [Proxy] = try names.map { name in
+            switch name {
+            case "w-pca": return WPCAProxy(eta: eta)
+            case "pca": return PCAProxy(eta: eta)
+            default: return try Proxies.named(name)
+            }
+        }
         let modelProtocol = FlexiBERTProtocol(rawValue: self.modelProtocol)!
         var rows = try FlexiBERTBenchmark.load(from: URL(fileURLWithPath: benchmark))
         if let limit { rows = Array(rows.prefix(limit)) }
