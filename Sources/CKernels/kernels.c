@@ -133,11 +133,16 @@ void nk_unary_backward(nk_unop op, const float *x, const float *y, const float *
     case NK_TANH: for (ptrdiff_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]); break;
     case NK_SIGMOID: for (ptrdiff_t i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]); break;
     case NK_GELU_ERF:
+        /* Φ'(x)·x + Φ(x) with erf(x/√2) = 1 − poly(t)·e^{−x²/2}: the one exponential serves both terms. */
         for (ptrdiff_t i = 0; i < n; i++) {
             float v = x[i];
-            float cdf = 0.5f * (1.0f + nk_erff(v * NK_SQRT1_2));
-            float pdf = NK_INV_SQRT_2PI * nk_expf(-0.5f * v * v);
-            dx[i] = dy[i] * (cdf + v * pdf);
+            float ax = fabsf(v) * NK_SQRT1_2;
+            float t = 1.0f / (1.0f + 0.3275911f * ax);
+            float poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t
+                          + 0.254829592f) * t;
+            float e = nk_expf(-0.5f * v * v);
+            float erf = copysignf(1.0f - poly * e, v);
+            dx[i] = dy[i] * (0.5f * (1.0f + erf) + v * NK_INV_SQRT_2PI * e);
         }
         break;
     case NK_GELU_TANH:
@@ -186,21 +191,37 @@ float nk_max(const float *x, ptrdiff_t sx, ptrdiff_t n, ptrdiff_t *argmax) {
 
 /* ---------------------------------------------------------------------------------------------- */
 
+/* max of x[i] (+ mask[i]) with 8 running maxima, so that the loop vectorises (a compare-and-select
+   max is not a reduction the compiler reorders by itself); the order is fixed, so is the result. */
+static inline float nk_row_max(const float *x, const float *mask, ptrdiff_t n) {
+    float m[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    ptrdiff_t i = 0;
+    if (mask) {
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; k++) { float v = x[i + k] + mask[i + k]; m[k] = v > m[k] ? v : m[k]; }
+    } else {
+        for (; i + 8 <= n; i += 8)
+            for (int k = 0; k < 8; k++) { float v = x[i + k]; m[k] = v > m[k] ? v : m[k]; }
+    }
+    float r = -INFINITY;
+    for (; i < n; i++) { float v = mask ? x[i] + mask[i] : x[i]; r = v > r ? v : r; }
+    for (int k = 0; k < 8; k++) r = m[k] > r ? m[k] : r;
+    return r;
+}
+
 void nk_softmax_row(const float *x, const float *mask, float *y, ptrdiff_t n) {
     NK_REASSOCIATE
-    if (mask) {
-        for (ptrdiff_t i = 0; i < n; i++) y[i] = x[i] + mask[i];
-    } else if (y != x) {
-        memcpy(y, x, (size_t)n * sizeof(float));
-    }
-    float m = -INFINITY;
-    for (ptrdiff_t i = 0; i < n; i++) m = y[i] > m ? y[i] : m;
+    float m = nk_row_max(x, mask, n);
     if (m == -INFINITY) { /* every position masked: uniform zeros rather than NaN */
         for (ptrdiff_t i = 0; i < n; i++) y[i] = 0.0f;
         return;
     }
     float s = 0.0f;
-    for (ptrdiff_t i = 0; i < n; i++) { float e = nk_expf(y[i] - m); y[i] = e; s += e; }
+    if (mask) {
+        for (ptrdiff_t i = 0; i < n; i++) { float e = nk_expf(x[i] + mask[i] - m); y[i] = e; s += e; }
+    } else {
+        for (ptrdiff_t i = 0; i < n; i++) { float e = nk_expf(x[i] - m); y[i] = e; s += e; }
+    }
     float inv = 1.0f / s;
     for (ptrdiff_t i = 0; i < n; i++) y[i] *= inv;
 }
@@ -214,8 +235,7 @@ void nk_softmax_backward_row(const float *y, const float *dy, float *dx, ptrdiff
 
 static float nk_logsumexp(const float *x, ptrdiff_t n) {
     NK_REASSOCIATE
-    float m = -INFINITY;
-    for (ptrdiff_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    float m = nk_row_max(x, NULL, n);
     float s = 0.0f;
     for (ptrdiff_t i = 0; i < n; i++) s += nk_expf(x[i] - m);
     return m + logf(s);
@@ -235,8 +255,7 @@ void nk_log_softmax_backward_row(const float *y, const float *dy, float *dx, ptr
 
 float nk_cross_entropy_row(const float *x, int32_t target, float *p, ptrdiff_t n) {
     NK_REASSOCIATE
-    float m = -INFINITY;
-    for (ptrdiff_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+    float m = nk_row_max(x, NULL, n);
     float s = 0.0f;
     if (p) {
         for (ptrdiff_t i = 0; i < n; i++) { float e = nk_expf(x[i] - m); p[i] = e; s += e; }

@@ -34,6 +34,17 @@ enum StridedLoop {
         let innerStrides = st.map { $0[$0.count - 1] }
         let outer = s.dropLast().reduce(1, *)
         let outerShape = Array(s.dropLast())
+        if outer == 1 {
+            // One long row (contiguous operands): split it into one piece per thread.
+            let pieces = Swift.max(1, Swift.min(Engine.threads, inner / Engine.parallelThreshold))
+            Engine.parallelFor(pieces, costPerItem: Engine.parallelThreshold) { range in
+                for p in range {
+                    let lo = inner * p / pieces, hi = inner * (p + 1) / pieces
+                    body(innerStrides.map { $0 * lo }, hi - lo, innerStrides)
+                }
+            }
+            return
+        }
         Engine.parallelFor(outer, costPerItem: inner) { range in
             var offsets = [Int](repeating: 0, count: st.count)
             for row in range {

@@ -45,6 +45,20 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(p.grad!.scalars, [1, 1, 1])
     }
 
+    func testLargeGradientAccumulationSplitAcrossThreads() {
+        Engine.threads = 2
+        let n = 300_001
+        var rng = RandomGenerator(seed: 3)
+        let p = Parameter(Tensor.randomUniform([n], using: &rng))
+        (p.tensor * 2).sum().backward()          // adopted
+        (p.tensor.slice(axis: 0, 0..<n) * 3).sum().backward()   // accumulated (one long row, split)
+        let g = p.grad!.scalars
+        XCTAssertEqual(g.count, n)
+        XCTAssertTrue(g.allSatisfy { $0 == 5 })
+        let big = Tensor.randomUniform([n], using: &rng)
+        XCTAssertEqual(big.reshaped([1, n]).contiguous().scalars, big.scalars)
+    }
+
     func testSharedInputGetsSummedGradient() {
         let p = Parameter(Tensor(shape: [2], scalars: [3, -2]))
         let t = p.tensor
