@@ -6,7 +6,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine and models (build with -c release).",
-        subcommands: [EngineBench.self, ModelBench.self])
+        subcommands: [EngineBench.self, ModelBench.self, ProxyBench.self])
 }
 
 /// Options shared by every bench.
@@ -14,7 +14,7 @@ struct BenchOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write the results as a JSON array to this file.", valueName: "file"))
     var json: String?
 
-    @Option(help: "Threads for the engine's kernels and BLAS (default: all cores).")
+    @Option(help: "Threads for the engine and for the raw BLAS reference (default: all cores).")
     var threads: Int?
 
     @Option(help: "Timed runs per measurement; the median is reported (at least 10).")

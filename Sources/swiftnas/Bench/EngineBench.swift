@@ -6,7 +6,7 @@ import NASTensor
 /// `swiftnas bench engine`: the tensor engine against its hardware references.
 ///
 /// 1. matmul GFLOP/s of `Tensor.matmul` (result allocation included) against raw `cblas_sgemm` on the
-///    same shapes, memory and thread count (goal: ratio ≥ 0.95).
+///    same shapes and memory, with OpenBLAS's own threading on the same thread count (goal: ratio ≥ 0.95).
 /// 2. layer norm, softmax and GELU on a 4096×1024 tensor, forward+backward and forward-only, against
 ///    the memory-traffic floor: bytes the op must move / measured copy bandwidth (goal: ratio ≤ 2).
 struct EngineBench: ParsableCommand {
@@ -32,7 +32,9 @@ struct EngineBench: ParsableCommand {
         for c in Self.matmulCases(using: &rng) where options.selects(c.name) {
             let err = c.check()
             if err > 1e-4 { print("  warning: \(c.name): engine and sgemm results differ (max relative error \(err))") }
-            let (te, tr) = Measure.interleaved(warmup: warmup, runs: runs, c.engine, c.raw)
+            // Blocks, not run-by-run alternation: after a multi-threaded sgemm the OpenBLAS workers
+            // busy-wait ~0.1 s and would steal a core from the engine's next run.
+            let (te, tr) = Measure.blocks(warmup: warmup, runs: runs, c.engine, c.raw) { usleep(300_000) }
             report(BenchResult(c.name, value: c.flops / te * 1e-9, unit: "GFLOP/s",
                                reference: c.flops / tr * 1e-9, goal: .atLeast(0.95)))
         }
@@ -54,6 +56,8 @@ struct EngineBench: ParsableCommand {
         print(BenchReport.table(results))
         print("""
 
+        matmul reference: cblas_sgemm into a preallocated C with OpenBLAS on \(Engine.threads) thread(s) \
+        (batched: a loop of 128 calls), timed in blocks engine/raw/raw/engine.
         fwd+bwd rows run p.tensor.op() then y.backward(dy) on a Parameter leaf, so they include the \
         engine's accumulation of dx into p.grad (zero-filled allocation + add: ~4 extra N-float passes); \
         the "leaf grad accumulate" row measures that part alone. Floors: fwd+bwd 5·N·4 bytes, fwd 2·N·4, \
@@ -76,6 +80,16 @@ struct EngineBench: ParsableCommand {
         var raw: () -> Void
         /// Max relative difference between the engine's and the raw result.
         var check: () -> Float
+    }
+
+    /// Runs `body` with OpenBLAS on `Engine.threads` threads (the raw reference: the engine itself keeps
+    /// OpenBLAS single-threaded and splits GEMMs over its own threads), then restores the setting.
+    @inline(__always)
+    static func withBLASThreads(_ body: () -> Void) {
+        let saved = openblas_get_num_threads()
+        openblas_set_num_threads(Int32(Engine.threads))
+        body()
+        openblas_set_num_threads(saved)
     }
 
     /// Row-major C[m×n] (ldc) = op(A)·op(B) through cblas_sgemm.
@@ -111,7 +125,7 @@ struct EngineBench: ParsableCommand {
         for (m, k, n) in [(1024, 1024, 1024), (4096, 256, 256), (4096, 1024, 256), (4096, 256, 1024)] {
             let a = Tensor.randomNormal([m, k], using: &rng), b = Tensor.randomNormal([k, n], using: &rng)
             let c = outputBuffer(m * n)
-            let raw = { sgemm(false, false, m, n, k, a.basePointer, k, b.basePointer, n, c, n) }
+            let raw = { withBLASThreads { sgemm(false, false, m, n, k, a.basePointer, k, b.basePointer, n, c, n) } }
             cases.append(GemmCase(
                 name: "matmul \(m)x\(k)x\(n)", flops: 2 * Double(m * k * n),
                 engine: { Autograd.noGrad { _ = a.matmul(b) } }, raw: raw,
@@ -125,8 +139,10 @@ struct EngineBench: ParsableCommand {
             let c = outputBuffer(batches * m * n)
             let raw = {
                 let pa = a.basePointer, pb = b.basePointer
-                for i in 0..<batches {
-                    sgemm(false, false, m, n, k, pa + i * m * k, k, pb + i * k * n, n, c + i * m * n, n)
+                withBLASThreads {
+                    for i in 0..<batches {
+                        sgemm(false, false, m, n, k, pa + i * m * k, k, pb + i * k * n, n, c + i * m * n, n)
+                    }
                 }
             }
             cases.append(GemmCase(
@@ -141,7 +157,7 @@ struct EngineBench: ParsableCommand {
             let w = Tensor.randomNormal([1024, 1024], using: &rng), x = Tensor.randomNormal([m, k], using: &rng)
             let ws = w.leading([k, n])
             let c = outputBuffer(m * n)
-            let raw = { sgemm(false, false, m, n, k, x.basePointer, k, w.basePointer, 1024, c, n) }
+            let raw = { withBLASThreads { sgemm(false, false, m, n, k, x.basePointer, k, w.basePointer, 1024, c, n) } }
             cases.append(GemmCase(
                 name: "matmul leading slice \(m)x\(k)x\(n) (W[:\(k),:\(n)] of 1024x1024)", flops: 2 * Double(m * k * n),
                 engine: { Autograd.noGrad { _ = x.matmul(ws) } }, raw: raw,
@@ -153,7 +169,7 @@ struct EngineBench: ParsableCommand {
             let m = 4096, k = 256, n = 1024
             let x = Tensor.randomNormal([m, k], using: &rng), w = Tensor.randomNormal([n, k], using: &rng)
             let c = outputBuffer(m * n)
-            let raw = { sgemm(false, true, m, n, k, x.basePointer, k, w.basePointer, k, c, n) }
+            let raw = { withBLASThreads { sgemm(false, true, m, n, k, x.basePointer, k, w.basePointer, k, c, n) } }
             cases.append(GemmCase(
                 name: "matmul transposeB \(m)x\(k)x\(n) (x·Wt)", flops: 2 * Double(m * k * n),
                 engine: { Autograd.noGrad { _ = x.matmul(w, transposeB: true) } }, raw: raw,

@@ -1,4 +1,5 @@
 import Foundation
+import NASModels
 
 /// One benchmark figure. Written to JSON as `{"name", "value", "unit", "reference", "ratio"}`
 /// (`reference` and `ratio` are null for a figure without a reference).
@@ -67,21 +68,52 @@ enum Measure {
         return median(samples)
     }
 
-    /// Median seconds of two bodies timed alternately (a, b, a, b, …), so a burst of interference from
-    /// other processes hits both sides of a ratio alike. `prepare` runs untimed before every `a`.
+    /// Median seconds of two bodies timed alternately in the order a b b a a b b a …, so a burst of
+    /// interference from other processes, or a drift, hits both sides of a ratio alike and neither
+    /// always runs right after the other. `prepare` runs untimed before every `a`.
     static func interleaved(warmup: Int, runs: Int, prepare: () -> Void = {},
                             _ a: () -> Void, _ b: () -> Void) -> (a: Double, b: Double) {
         for _ in 0..<warmup { prepare(); a(); b() }
         var sa: [Double] = [], sb: [Double] = []
-        for _ in 0..<runs {
+        func timeA() {
             prepare()
-            var t0 = now()
+            let t0 = now()
             a()
             sa.append(Double(now() - t0) * 1e-9)
-            t0 = now()
+        }
+        func timeB() {
+            let t0 = now()
             b()
             sb.append(Double(now() - t0) * 1e-9)
         }
+        for i in 0..<runs {
+            if i % 2 == 0 { timeA(); timeB() } else { timeB(); timeA() }
+        }
+        return (median(sa), median(sb))
+    }
+
+    /// Median seconds of two bodies measured in blocks a…a b…b b…b a…a (half the runs per block), for
+    /// bodies that leave something behind that would disturb the other if they alternated run by run
+    /// (OpenBLAS worker threads busy-wait for ~0.1 s after a multi-threaded call). `settle` runs before
+    /// the a-block that follows the b-blocks. The mirrored order still cancels a linear drift.
+    static func blocks(warmup: Int, runs: Int, _ a: () -> Void, _ b: () -> Void,
+                       settle: () -> Void) -> (a: Double, b: Double) {
+        let h1 = runs / 2, h2 = runs - runs / 2
+        var sa: [Double] = [], sb: [Double] = []
+        func time(_ body: () -> Void, _ count: Int, into s: inout [Double]) {
+            for _ in 0..<count {
+                let t0 = now()
+                body()
+                s.append(Double(now() - t0) * 1e-9)
+            }
+        }
+        for _ in 0..<warmup { a() }
+        time(a, h1, into: &sa)
+        for _ in 0..<warmup { b() }
+        time(b, h1, into: &sb)
+        time(b, h2, into: &sb)
+        settle()
+        time(a, h2, into: &sa)
         return (median(sa), median(sb))
     }
 }
@@ -150,28 +182,11 @@ enum BenchReport {
         return "[\n" + records.joined(separator: ",\n") + "\n]\n"
     }
 
-    /// Writes the JSON array next to `path` under a temporary name, then renames it into place, so a
-    /// reader never sees a half-written file.
+    /// Writes the JSON array atomically (temp file + rename), so a reader never sees half a file.
     static func writeJSON(_ results: [BenchResult], to path: String) throws {
         let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        try Data(json(results).utf8).write(to: tmp)
-        guard rename(tmp.path, url.path) == 0 else {
-            let err = String(cString: strerror(errno))
-            unlink(tmp.path)
-            throw BenchError.write(path, err)
-        }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try AtomicFile.write(Data(json(results).utf8), to: url)
     }
 }
 
-enum BenchError: Error, CustomStringConvertible {
-    case write(String, String)
-
-    var description: String {
-        switch self {
-        case .write(let p, let e): return "cannot write \(p): \(e)"
-        }
-    }
-}
