@@ -75,30 +75,6 @@ final class TransformerTests: XCTestCase {
     /// Finite differences through whole blocks (encoder with padding, decoder with causal mask), on a
     /// sub-network slice of a supernet, MLM and classification heads included.
     func testGradientsThroughBlocksAndHeads() {
-        func check(_ model: Module, _ loss: () -> Tensor, probes: Int = 3, file: StaticString = #filePath, line: UInt = #line) {
-            model.zeroGrad()
-            loss().backward()
-            var rng = RandomGenerator(seed: 77)
-            for p in model.parameters {
-                guard let grad = p.grad else { continue }
-                let gs = grad.scalars
-                let nonzero = gs.indices.filter { gs[$0] != 0 }
-                for _ in 0..<Swift.min(probes, nonzero.count) {
-                    let k = nonzero[Int(rng.next() % UInt64(nonzero.count))]
-                    let h: Float = 1e-2, orig = p.value.scalars[k]
-                    p.value.withMutableBuffer { $0[k] = orig + h }
-                    let lp = Double(Autograd.noGrad { loss() }.item())
-                    p.value.withMutableBuffer { $0[k] = orig - h }
-                    let lm = Double(Autograd.noGrad { loss() }.item())
-                    p.value.withMutableBuffer { $0[k] = orig }
-                    let numeric = (lp - lm) / (2 * Double(h)), analytic = Double(gs[k])
-                    if Swift.abs(numeric - analytic) > 1e-3 + 3e-2 * Swift.abs(numeric) {
-                        XCTFail("\(p.name)[\(k)]: analytic \(analytic) vs numeric \(numeric)", file: file, line: line)
-                        return
-                    }
-                }
-            }
-        }
         var rng = RandomGenerator(seed: 9)
         let encoder = Transformer(Self.superArch, rng: &rng)
         // Larger weights than BERT's 0.02 so that every path carries a measurable gradient.
@@ -111,19 +87,19 @@ final class TransformerTests: XCTestCase {
             init(_ a: Module, _ b: Module) { self.a = a; self.b = b }
             var parameters: [Parameter] { a.parameters + b.parameters }
         }
-        check(Both(encoder, head)) {
+        checkModuleGradients(Both(encoder, head)) {
             var r = RandomGenerator(seed: 1)
             let h = encoder(x, architecture: Self.subArch, training: false, rng: &r).hidden
             return head(h.reshaped([12, 16]).gather(rows: masked), embeddings: encoder.wordEmbeddings).crossEntropy(targets: labels)
         }
         let cls = SequenceClassificationHead(Self.superArch, numLabels: 3, rng: &rng)
         let mean = SequenceClassificationHead(Self.superArch, numLabels: 1, pooling: .mean, rng: &rng)
-        check(Both(encoder, cls)) {
+        checkModuleGradients(Both(encoder, cls)) {
             var r = RandomGenerator(seed: 1)
             let h = encoder(x, architecture: Self.subArch, training: false, rng: &r).hidden
             return cls.loss(cls(h, attentionMask: x.attentionMask, training: false, rng: &r), labels: [2, 0])
         }
-        check(Both(encoder, mean)) {
+        checkModuleGradients(Both(encoder, mean)) {
             var r = RandomGenerator(seed: 1)
             let h = encoder(x, training: false, rng: &r).hidden
             return mean.loss(mean(h, attentionMask: x.attentionMask, training: false, rng: &r), labels: [0.5, -1])
@@ -133,7 +109,7 @@ final class TransformerTests: XCTestCase {
         let decoder = Transformer(decoderArch, rng: &rng)
         for p in decoder.parameters where p.value.rank == 2 { p.value = p.value * 10 }
         let y = batch(2, 7, vocab: 30, padLast: false)
-        check(decoder) {
+        checkModuleGradients(decoder) {
             var r = RandomGenerator(seed: 1)
             let h = decoder(y, training: false, rng: &r).hidden
             return CausalLMHead.loss(h, batch: y, embeddings: decoder.wordEmbeddings)
