@@ -96,7 +96,7 @@ final class Node {
         } else if grad == nil {
             grad = g
         } else {
-            grad = grad!.addingInPlaceIfUnique(g)
+            grad!.accumulate(g)
         }
     }
 

@@ -134,3 +134,25 @@ final class SplitGEMMTests: XCTestCase {
         Engine.threads = 2
     }
 }
+
+/// Regressions found in review.
+final class ReviewRegressionTests: XCTestCase {
+    func testFoldedMatmulWithSizeOneAxesOfArbitraryStride() {
+        let y = Tensor(shape: [3, 2, 1, 2], scalars: (0..<12).map(Float.init))
+        let a = y.permuted([1, 2, 0, 3])                  // [2, 1, 3, 2], strides [2, 2, 4, 1]
+        let w = Tensor(shape: [2, 1], scalars: [1, 10])
+        XCTAssertEqual(a.matmul(w).scalars, [10, 54, 98, 32, 76, 120])
+        XCTAssertEqual(a.matmul(w).scalars, a.contiguous().matmul(w).scalars)
+        let p = Parameter(w)
+        a.matmul(p.tensor).sum().backward()                // folded weight gradient
+        let colSums = a.contiguous().reshaped([6, 2]).sum(axes: [0]).scalars
+        XCTAssertEqual(p.grad!.scalars, colSums)
+    }
+
+    func testSumOfRankZeroViewKeepsItsOffset() {
+        let v = Tensor(shape: [3], scalars: [1, 2, 3]).slice(axis: 0, 2..<3).reshaped([])
+        XCTAssertEqual(v.item(), 3)
+        XCTAssertEqual(v.sum().item(), 3)
+        XCTAssertEqual(v.mean().item(), 3)
+    }
+}

@@ -35,20 +35,21 @@ extension Tensor {
         }
     }
 
-    /// Adds `g` into self's storage when self is the only owner and contiguous with the same shape,
-    /// else returns `self + g` (gradient accumulation, no graph).
-    func addingInPlaceIfUnique(_ g: Tensor) -> Tensor {
-        var me = self
-        if me.shape == g.shape && me.isContiguous && me.offset == 0 && isKnownUniquelyReferenced(&me.storage) {
-            let p = me.storage.pointer, q = g.basePointer
+    /// self += g for gradient accumulation (no graph): in place when self is the only owner of a
+    /// contiguous storage of the same shape, otherwise by a new tensor.
+    mutating func accumulate(_ g: Tensor) {
+        if shape == g.shape && isContiguous && offset == 0 && isKnownUniquelyReferenced(&storage) {
+            let p = storage.pointer
             if g.isContiguous {
-                Engine.parallelFor(me.count) { r in nk_accumulate(q + r.lowerBound, 1, p + r.lowerBound, 1, r.count) }
+                let q = g.basePointer
+                Engine.parallelFor(count) { r in nk_accumulate(q + r.lowerBound, 1, p + r.lowerBound, 1, r.count) }
             } else {
-                StridedLoop.accumulate(g, into: p, strides: me.strides)
+                StridedLoop.accumulate(g, into: p, strides: strides)
             }
-            return me
+            node = nil
+            return
         }
-        return Tensor.binaryKernel(NK_ADD, self, g, name: "add")
+        self = Tensor.binaryKernel(NK_ADD, self, g, name: "add")
     }
 
     public static func + (a: Tensor, b: Tensor) -> Tensor {

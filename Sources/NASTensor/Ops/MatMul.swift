@@ -44,6 +44,7 @@ enum GEMM {
             // another thread also packs; part 0 accumulates into C, the others into scratch blocks
             // that are then added in part order (deterministic).
             let scratch = Tensor(uninitializedShape: [parts - 1, m, n])
+            defer { withExtendedLifetime(scratch) {} }
             let ps = scratch.storage.pointer
             DispatchQueue.concurrentPerform(iterations: parts) { p in
                 let lo = k * p / parts, hi = k * (p + 1) / parts
@@ -101,14 +102,16 @@ extension Tensor {
                  : MatrixOperand(base: storage.pointer + offset + o, rows: r, cols: c, rs: rs, cs: cs)
     }
 
-    /// Whether the batch axes and the row axis merge into one strided axis (so a batched product with a
-    /// shared right operand is one large GEMM).
-    fileprivate var rowsFoldIntoOne: Bool {
-        guard rank >= 3 else { return true }
-        for d in 0..<(rank - 2) where shape[d] != 1 && strides[d] != strides[d + 1] * shape[d + 1] {
-            if shape[d + 1] != 1 || strides[d] != strides[d + 1] { return false }
+    /// The stride of one row when the batch axes and the row axis merge into one strided axis (so a
+    /// batched product with a shared right operand is one tall GEMM), else nil. Axes of size 1 are
+    /// skipped: their strides are arbitrary.
+    fileprivate var foldedRowStride: Int? {
+        let axes = (0...(rank - 2)).filter { shape[$0] != 1 }
+        guard let last = axes.last else { return strides[rank - 2] }  // a single row
+        for (i, d) in axes.dropLast().enumerated() where strides[d] != strides[axes[i + 1]] * shape[axes[i + 1]] {
+            return nil
         }
-        return true
+        return strides[last]
     }
 
     /// Matrix product over the last two axes with optional transposes, batched over the leading axes
@@ -140,10 +143,10 @@ extension Tensor {
             beta = 1
         }
 
-        if batchB.allSatisfy({ $0 == 1 }) && !transposeA && a.rowsFoldIntoOne && batch == batchA {
+        if batchB.allSatisfy({ $0 == 1 }) && !transposeA && batch == batchA, let rowStride = a.foldedRowStride {
             // Shared right operand: fold all batch rows of A into one tall GEMM.
             let rows = batch.reduce(1, *) * m
-            let ao = MatrixOperand(base: a.basePointer, rows: rows, cols: ka, rs: a.strides[a.rank - 2], cs: a.strides[a.rank - 1])
+            let ao = MatrixOperand(base: a.basePointer, rows: rows, cols: ka, rs: rowStride, cs: a.strides[a.rank - 1])
             GEMM.run(ao, b.operand(at: 0, transposed: transposeB), pc, ldc: n, alpha: alpha, beta: beta)
         } else {
             let nb = batch.reduce(1, *)
@@ -185,11 +188,11 @@ extension Tensor {
                 }
                 if node.needs(1) {
                     // d op(B) = op(A)ᵀ·dC
-                    if batchB.allSatisfy({ $0 == 1 }) && !transposeA && av.rowsFoldIntoOne && batch == batchA {
+                    if batchB.allSatisfy({ $0 == 1 }) && !transposeA && batch == batchA, let rowStride = av.foldedRowStride {
                         // One GEMM over all folded rows, accumulated straight into a parameter's block.
                         let rows = batch.reduce(1, *) * m
                         let ao = MatrixOperand(base: av.basePointer, rows: rows, cols: ka,
-                                               rs: av.strides[av.rank - 2], cs: av.strides[av.rank - 1])
+                                               rs: rowStride, cs: av.strides[av.rank - 1])
                         let go = MatrixOperand(base: g.basePointer, rows: rows, cols: n, rs: n, cs: 1)
                         let aT = MatrixOperand(base: ao.base, rows: ka, cols: rows, rs: ao.cs, cs: ao.rs)
                         let gT = MatrixOperand(base: go.base, rows: n, cols: rows, rs: 1, cs: n)

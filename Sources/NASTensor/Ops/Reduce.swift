@@ -45,6 +45,7 @@ extension Tensor {
         for a in ax.reversed() { out = out.sumKernel(axis: a) }
         let keptShape = out.shape
         let finalShape = keepDims ? keptShape : shape.enumerated().filter { !ax.contains($0.offset) }.map(\.element)
+        if ax.isEmpty { out = out.contiguousCopy() }  // rank 0: nothing reduced, but a view may have an offset
         out = Tensor(storage: out.storage, shape: finalShape, strides: Tensor.contiguousStrides(finalShape), offset: 0)
         if let parents = Autograd.parents(self) {
             let inShape = shape

@@ -4,7 +4,7 @@ extension Tensor {
     public static func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor) -> Tensor {
         let shape = Broadcast.shape(Broadcast.shape(condition.shape, a.shape, op: "where"), b.shape, op: "where")
         let c = condition.materialized(to: shape), av = a.materialized(to: shape), bv = b.materialized(to: shape)
-        defer { withExtendedLifetime((av, bv)) {} }
+        defer { withExtendedLifetime((c, av, bv)) {} }
         var out = Tensor(uninitializedShape: shape)
         let pc = c.storage.pointer, pa = av.storage.pointer, pb = bv.storage.pointer, po = out.storage.pointer
         Engine.parallelFor(out.count) { r in for i in r { po[i] = pc[i] != 0 ? pa[i] : pb[i] } }
