@@ -44,15 +44,6 @@ final class FlexiBERTLayerTests: XCTestCase {
         return archs
     }
 
-    func batch(_ b: Int, _ t: Int, vocab: Int, padLast: Bool = true, seed: UInt64 = 1) -> TokenBatch {
-        var rng = RandomGenerator(seed: seed)
-        let ids = (0..<(b * t)).map { _ in Int32(rng.next() % UInt64(vocab)) }
-        var mask = [Float](repeating: 1, count: b * t)
-        if padLast { for j in (t - 2)..<t { mask[(b - 1) * t + j] = 0 } }
-        let types = (0..<(b * t)).map { Int32(($0 % t) >= t / 2 ? 1 : 0) }
-        return TokenBatch(ids: ids, typeIds: types, attentionMask: mask, batchSize: b, length: t)
-    }
-
     func random(_ shape: [Int], seed: UInt64) -> Tensor {
         var rng = RandomGenerator(seed: seed)
         return Tensor.randomNormal(shape, using: &rng)

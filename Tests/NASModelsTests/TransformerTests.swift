@@ -8,15 +8,6 @@ final class TransformerTests: XCTestCase {
     static let subArch = Architecture(family: .encoder, vocabSize: 50, maxPositions: 12, hidden: 16,
         layers: [.init(heads: 2, qkv: 12, ffn: 20), .init(heads: 3, qkv: 18, ffn: 40)])
 
-    func batch(_ b: Int, _ t: Int, vocab: Int, padLast: Bool = true, seed: UInt64 = 1) -> TokenBatch {
-        var rng = RandomGenerator(seed: seed)
-        let ids = (0..<(b * t)).map { _ in Int32(rng.next() % UInt64(vocab)) }
-        var mask = [Float](repeating: 1, count: b * t)
-        if padLast { for j in (t - 2)..<t { mask[(b - 1) * t + j] = 0 } }
-        let types = (0..<(b * t)).map { Int32(($0 % t) >= t / 2 ? 1 : 0) }
-        return TokenBatch(ids: ids, typeIds: types, attentionMask: mask, batchSize: b, length: t)
-    }
-
     func testParameterCountMatchesTensorsUsed() {
         for arch in [Self.superArch, Self.subArch,
                      Architecture.uniform(.decoder, vocabSize: 40, maxPositions: 20, hidden: 12, depth: 2, heads: 3, ffn: 30)] {

@@ -3,7 +3,7 @@ import CKernels
 // Softmax family over the last axis, fused per row.
 
 extension Tensor {
-    /// Applies `body(rowIn, rowOut, row)` to every row of the last axis, split across threads.
+    /// Calls `body(row)` for every row of the last axis, split across threads.
     fileprivate static func forEachRow(_ rows: Int, _ n: Int, _ body: (Int) -> Void) {
         Engine.parallelFor(rows, costPerItem: n * 8) { r in for i in r { body(i) } }
     }
