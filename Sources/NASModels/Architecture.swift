@@ -83,16 +83,21 @@ public struct Architecture: Codable, Hashable, Sendable {
         /// This layer's own hidden size when it differs from the architecture's (FlexiBERT). A linear
         /// projection joins consecutive layers of different widths.
         public var hidden: Int?
+        /// MobileBERT's bottleneck (Sun et al., 2020): the block projects its input h → b, runs the mixer
+        /// and FFN (with their residuals and LayerNorms) at width b, projects b → h and adds the block's
+        /// input under one more LayerNorm. Encoders only. Nil: a plain block.
+        public var bottleneck: Int?
 
-        public init(heads: Int, qkv: Int, ffn: Int, operation: Operation = .sdp, ffnStack: [Int] = [], hidden: Int? = nil) {
+        public init(heads: Int, qkv: Int, ffn: Int, operation: Operation = .sdp, ffnStack: [Int] = [], hidden: Int? = nil,
+                    bottleneck: Int? = nil) {
             self.heads = heads; self.qkv = qkv; self.ffn = ffn
-            self.operation = operation; self.ffnStack = ffnStack; self.hidden = hidden
+            self.operation = operation; self.ffnStack = ffnStack; self.hidden = hidden; self.bottleneck = bottleneck
         }
         public var headSize: Int { qkv / Swift.max(heads, 1) }
         /// All FFN dense widths before the projection back to hidden.
         public var ffnWidths: [Int] { [ffn] + ffnStack }
 
-        enum CodingKeys: String, CodingKey { case heads, qkv, ffn, operation, ffnStack, hidden }
+        enum CodingKeys: String, CodingKey { case heads, qkv, ffn, operation, ffnStack, hidden, bottleneck }
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -102,6 +107,7 @@ public struct Architecture: Codable, Hashable, Sendable {
             operation = try c.decodeIfPresent(Operation.self, forKey: .operation) ?? .sdp
             ffnStack = try c.decodeIfPresent([Int].self, forKey: .ffnStack) ?? []
             hidden = try c.decodeIfPresent(Int.self, forKey: .hidden)
+            bottleneck = try c.decodeIfPresent(Int.self, forKey: .bottleneck)
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -112,6 +118,7 @@ public struct Architecture: Codable, Hashable, Sendable {
             if operation != .sdp { try c.encode(operation, forKey: .operation) }
             if !ffnStack.isEmpty { try c.encode(ffnStack, forKey: .ffnStack) }
             try c.encodeIfPresent(hidden, forKey: .hidden)
+            try c.encodeIfPresent(bottleneck, forKey: .bottleneck)
         }
     }
 
@@ -157,9 +164,10 @@ public struct Architecture: Codable, Hashable, Sendable {
     /// The width of the network's output (its last layer's hidden size).
     public var outputWidth: Int { layers.last.map { $0.hidden ?? hidden } ?? hidden }
     /// Whether this is the plain homogeneous case every elastic mechanism supports (SDP attention,
-    /// one FFN layer, one hidden size, unfactorised embeddings).
+    /// one FFN layer, one hidden size, no bottleneck, unfactorised embeddings).
     public var isPlain: Bool {
-        embeddingSize == nil && layers.allSatisfy { $0.operation == .sdp && $0.ffnStack.isEmpty && $0.hidden == nil }
+        embeddingSize == nil
+            && layers.allSatisfy { $0.operation == .sdp && $0.ffnStack.isEmpty && $0.hidden == nil && $0.bottleneck == nil }
     }
 
     // MARK: - Validation
@@ -189,6 +197,12 @@ public struct Architecture: Codable, Hashable, Sendable {
             }
             for (j, f) in l.ffnStack.enumerated() { try positive(f, "layers[\(i)].ffnStack[\(j)]") }
             if let h = l.hidden { try positive(h, "layers[\(i)].hidden") }
+            if let b = l.bottleneck {
+                try positive(b, "layers[\(i)].bottleneck")
+                if family == .decoder {
+                    throw Invalid(field: "layers[\(i)].bottleneck", message: "bottleneck blocks are encoder-only (MobileBERT)")
+                }
+            }
             if case .dynamicConv(let k) = l.operation, k % 2 == 0 || k < 1 {
                 throw Invalid(field: "layers[\(i)].operation", message: "conv kernel must be odd and positive, got \(k)")
             }
@@ -219,6 +233,7 @@ public struct Architecture: Codable, Hashable, Sendable {
                     && (c.operation != .wma || c.headSize <= p.headSize)
                     && c.ffnStack.count == p.ffnStack.count && zip(c.ffnStack, p.ffnStack).allSatisfy { $0 <= $1 }
                     && (c.hidden ?? hidden) <= (p.hidden ?? parent.hidden)
+                    && (c.bottleneck == nil) == (p.bottleneck == nil) && (c.bottleneck ?? 0) <= (p.bottleneck ?? 0)
             }
     }
 
@@ -230,7 +245,9 @@ public struct Architecture: Codable, Hashable, Sendable {
     /// per layer: an input projection h_prev·h + h when the width changes; the mixer —
     /// SDP 3(h·q + q) + q·h + h, WMA the same + heads·d², DFT/DCT 0, dynamic conv (k, heads)
     /// 2(h·q + q) + (k·h + h) + (h·q + q) + (q·heads·k + heads·k) + q·h + h;
-    /// FFN Σ (in·f + f) over its dense layers + f_last·h + h; 2 × 2h for two LayerNorms.
+    /// FFN Σ (in·f + f) over its dense layers + f_last·h + h; 2 × 2h for two LayerNorms. A bottleneck
+    /// layer of width b counts the mixer, FFN and both LayerNorms at width b instead, plus
+    /// (h·b + b) + (b·h + h) + 2h for its two projections and outer LayerNorm.
     /// Decoders add a final LayerNorm 2h. Counts of the tensors the model uses are tested against it.
     public var parameterCount: Int {
         let e = embeddingWidth
@@ -242,10 +259,12 @@ public struct Architecture: Codable, Hashable, Sendable {
             let h = width(ofLayer: i)
             if h != previous { n += previous * h + h }
             previous = h
-            n += Architecture.mixerParameters(l, hidden: h) + 4 * h
-            var input = h
+            let inner = l.bottleneck ?? h
+            if l.bottleneck != nil { n += (h * inner + inner) + (inner * h + h) + 2 * h }
+            n += Architecture.mixerParameters(l, hidden: inner) + 4 * inner
+            var input = inner
             for f in l.ffnWidths { n += input * f + f; input = f }
-            n += input * h + h
+            n += input * inner + inner
         }
         if family == .decoder { n += 2 * previous }
         return n
@@ -270,14 +289,17 @@ public struct Architecture: Codable, Hashable, Sendable {
     /// `length` tokens. Per layer of width h: SDP 2T·h·3q + 2·2T²·q + 2T·q·h; WMA adds 2T·heads·d²;
     /// DFT 2·(2T²·h + 2T·h²) (real part of F_T·X·F_h as C·X·C − S·X·S); DCT 2T²·h + 2T·h²;
     /// dynamic conv 2T·h·3q + 2T·q·heads·k + 2T·k·q + 2T·q·h; FFN 2T·Σ in·f + 2T·f_last·h;
-    /// plus the embedding and inter-layer projections. Elementwise work is not counted.
+    /// plus the embedding and inter-layer projections. A bottleneck layer counts its mixer and FFN at
+    /// width b, plus 2 · 2T·h·b for its two projections. Elementwise work is not counted.
     public func flops(sequenceLength t: Int) -> Int {
         var n = embeddingWidth != hidden ? 2 * t * embeddingWidth * hidden : 0
         var previous = hidden
         for (i, l) in layers.enumerated() {
-            let h = width(ofLayer: i), q = l.qkv
-            if h != previous { n += 2 * t * previous * h }
-            previous = h
+            let outer = width(ofLayer: i), q = l.qkv
+            if outer != previous { n += 2 * t * previous * outer }
+            previous = outer
+            let h = l.bottleneck ?? outer
+            if let b = l.bottleneck { n += 2 * 2 * t * outer * b }
             switch l.operation {
             case .sdp: n += 2 * t * h * 3 * q + 4 * t * t * q + 2 * t * q * h
             case .wma: n += 2 * t * h * 3 * q + 2 * t * l.heads * l.headSize * l.headSize + 4 * t * t * q + 2 * t * q * h

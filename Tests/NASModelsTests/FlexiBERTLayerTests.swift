@@ -36,6 +36,8 @@ final class FlexiBERTLayerTests: XCTestCase {
             encoder([Layer(heads: 2, qkv: 8, ffn: 20)], embedding: 12),                             // E = H: no projection
             encoder([Layer(heads: 2, qkv: 8, ffn: 20, hidden: 10), Layer(heads: 2, qkv: 8, ffn: 16),
                      Layer(heads: 4, qkv: 8, ffn: 16, hidden: 14)]),                                // per-layer widths
+            encoder([Layer(heads: 2, qkv: 6, ffn: 12, bottleneck: 6), Layer(heads: 2, qkv: 8, ffn: 20)],
+                    embedding: 8),                                                                  // MobileBERT bottleneck
             supernet, subnet,
             Architecture(family: .decoder, vocabSize: 30, maxPositions: 16, hidden: 12, embeddingSize: 6,
                          layers: [Layer(heads: 3, qkv: 12, ffn: 24, operation: .wma, ffnStack: [8]),
@@ -274,6 +276,53 @@ final class FlexiBERTLayerTests: XCTestCase {
         XCTAssertEqual(ha.count, 6 * arch.outputWidth)
         XCTAssertEqual(Array(ha[0..<30]), Array(hb[0..<30]), "positions 0–2 must not see tokens 3–5")
         XCTAssertNotEqual(Array(ha[30..<40]), Array(hb[30..<40]))
+    }
+
+    // MARK: - MobileBERT bottleneck
+
+    /// out = LN_out(x + (Block_b(x·W_inᵀ + b_in))·W_outᵀ + b_out), the block at width b a plain BERT block;
+    /// its parameters by hand; gradients through every bottleneck parameter; a narrower bottleneck
+    /// runs as a slice.
+    func testBottleneckBlockIsAPlainBlockBetweenTwoProjections() {
+        let layer = Layer(heads: 2, qkv: 6, ffn: 10, bottleneck: 6)
+        let arch = Self.encoder([layer])
+        let byHand = (30 + 16 + 2) * 12 + 2 * 12 + (12 * 6 + 6) + (6 * 12 + 12) + 2 * 12
+            + (3 * (6 * 6 + 6) + 6 * 6 + 6) + 2 * 2 * 6 + (6 * 10 + 10) + (10 * 6 + 6)
+        XCTAssertEqual(arch.parameterCount, byHand)
+        let model = Transformer(arch, seed: 4)
+        XCTAssertEqual(model.parameterElementCount, byHand)
+        let block = model.blocks[0]
+        let (input, output, norm) = block.bottleneck!
+        XCTAssertEqual(input.weight.name, "encoder.layer.0.bottleneck.input.dense.weight")
+        // The same block without the bottleneck, at width 6, sharing the inner weights.
+        var rng = RandomGenerator(seed: 5)
+        let plain = TransformerBlock(family: .encoder, activation: .gelu, hidden: 6, layer: Layer(heads: 2, qkv: 6, ffn: 10),
+                                     index: 0, eps: 1e-12, rng: &rng)
+        plain.loadLeadingSlices(from: block)
+        let x = random([2, 5, 12], seed: 6)
+        var r = RandomGenerator(seed: 0)
+        let got = block(x, layer: layer, mask: nil, hiddenDropout: 0, attentionDropout: 0, rng: &r)
+        let inner = plain(input(x, out: 6), layer: Layer(heads: 2, qkv: 6, ffn: 10), mask: nil, hiddenDropout: 0,
+                          attentionDropout: 0, rng: &r)
+        let expected = norm(x + output(inner.output, out: 12))
+        XCTAssertEqual(got.output.shape, [2, 5, 12])
+        for (a, b) in zip(got.output.scalars, expected.scalars) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+        XCTAssertEqual(got.preActivation.shape, [2, 5, 10])
+        // Gradients (weights scaled up so every path carries a measurable gradient).
+        for p in model.parameters where p.value.rank == 2 { p.value = p.value * 10 }
+        let ids = batch(2, 6, vocab: 30)
+        checkModuleGradients(model) {
+            var r = RandomGenerator(seed: 1)
+            return model(ids, training: false, rng: &r).hidden
+        }
+        // A narrower bottleneck fits and runs as the leading slice; a plain layer does not fit a bottleneck one.
+        let narrow = Self.encoder([Layer(heads: 1, qkv: 4, ffn: 8, bottleneck: 4)])
+        XCTAssertTrue(narrow.fits(in: arch))
+        XCTAssertFalse(Self.encoder([Layer(heads: 2, qkv: 6, ffn: 10)]).fits(in: arch))
+        XCTAssertEqual(model(ids, architecture: narrow).hidden.scalars, model.extract(narrow)(ids).hidden.scalars)
+        // Decoders refuse it, naming the field.
+        let decoder = Architecture(family: .decoder, vocabSize: 30, maxPositions: 16, hidden: 12, layers: [layer])
+        XCTAssertThrowsError(try decoder.validate()) { XCTAssertTrue("\($0)".contains("layers[0].bottleneck")) }
     }
 
     // MARK: - Weight entanglement

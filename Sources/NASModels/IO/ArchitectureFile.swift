@@ -6,7 +6,7 @@ import Foundation
 //    "layers": [{"heads": 12, "qkv": 384, "ffn": 1536}, …]}
 //
 // Required: family ("encoder" | "decoder"), vocabSize, maxPositions, hidden, layers (each with heads,
-// qkv, ffn; optional operation, ffnStack, hidden). Optional, with the family's defaults of
+// qkv, ffn; optional operation, ffnStack, hidden, bottleneck). Optional, with the family's defaults of
 // `Architecture.init`: typeVocabSize (encoder 2, decoder 0), activation ("gelu" | "gelu_tanh" | "relu";
 // encoder gelu, decoder gelu_tanh), layerNormEps (encoder 1e-12, decoder 1e-5), embeddingSize.
 
@@ -141,6 +141,7 @@ extension Architecture {
         "qkv": "expected a positive integer (divisible by heads)",
         "ffn": "expected a positive integer",
         "ffnStack": "expected an array of positive integers",
+        "bottleneck": "expected a positive integer",
         "operation": "expected \"sdp\", \"wma\", \"dft\", \"dct\" or \"conv<k>\"",
     ]
 
@@ -214,7 +215,7 @@ extension Architecture {
         guard case .array(let layers)? = top["layers"] else { return }
         for (i, layer) in layers.enumerated() {
             guard case .object(let l) = layer else { continue }
-            for key in ["heads", "qkv", "ffn", "hidden"] { try integer(l[key], "layers[\(i)].\(key)") }
+            for key in ["heads", "qkv", "ffn", "hidden", "bottleneck"] { try integer(l[key], "layers[\(i)].\(key)") }
             if case .array(let stack)? = l["ffnStack"] {
                 for (j, v) in stack.enumerated() { try integer(v, "layers[\(i)].ffnStack[\(j)]") }
             }

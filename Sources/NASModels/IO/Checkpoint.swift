@@ -134,7 +134,7 @@ public enum Checkpoint {
         }
         if arch.layers.contains(where: { $0.qkv != arch.hidden }) { reasons.append("qkv ≠ hidden") }
         if arch.layers.contains(where: { arch.hidden % $0.heads != 0 }) { reasons.append("hidden not divisible by heads") }
-        if !arch.isPlain { reasons.append("FlexiBERT operations / FFN stacks / per-layer widths / factorised embeddings") }
+        if !arch.isPlain { reasons.append("FlexiBERT operations / FFN stacks / per-layer widths / bottleneck blocks / factorised embeddings") }
         if arch.family == .decoder {
             reasons.append("decoder weights use separate q/k/v projections in [out, in] layout, not GPT-2's fused Conv1D c_attn")
         }

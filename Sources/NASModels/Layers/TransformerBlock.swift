@@ -6,6 +6,8 @@ import NASTensor
 /// FFN(x) = act(…act(act(x·W₁ᵀ + b₁)·W₂ᵀ + b₂)…)·W_outᵀ + b_out over the dense widths `layer.ffnWidths`
 /// (one for BERT; FlexiBERT stacks more), every weight its leading slice.
 /// The mixer is the layer's operation (`TokenMixer`): SDP or WMA attention, DFT, DCT or dynamic convolution.
+/// A bottleneck layer (MobileBERT; Sun et al., 2020) wraps the encoder block at width b:
+///     y = Block_b(x·W_inᵀ + b_in);  out = LN_out(x + Drop(y·W_outᵀ + b_out)).
 public final class TransformerBlock: Module {
     public let family: Architecture.Family
     public let activation: Architecture.Activation
@@ -18,10 +20,13 @@ public final class TransformerBlock: Module {
     public let extraIntermediates: [Linear]
     public let output: Linear
     public let outputNorm: LayerNorm
+    /// Bottleneck layers: Linear(h → b), Linear(b → h) and the outer LayerNorm; nil otherwise.
+    public let bottleneck: (input: Linear, output: Linear, norm: LayerNorm)?
 
     /// `hidden` is this layer's own width (`Architecture.width(ofLayer:)`).
-    public init(family: Architecture.Family, activation: Architecture.Activation, hidden: Int, layer: Architecture.Layer,
+    public init(family: Architecture.Family, activation: Architecture.Activation, hidden outer: Int, layer: Architecture.Layer,
                 index i: Int, eps: Float, rng: inout RandomGenerator) {
+        let hidden = layer.bottleneck ?? outer
         self.family = family
         self.activation = activation
         operation = layer.operation
@@ -57,6 +62,11 @@ public final class TransformerBlock: Module {
         }
         output = Linear(widths.last!, hidden, name: proj, rng: &rng)
         outputNorm = LayerNorm(hidden, name: ln2, eps: eps)
+        bottleneck = layer.bottleneck.map { b in
+            (Linear(outer, b, name: p + "bottleneck.input.dense", rng: &rng),
+             Linear(b, outer, name: p + "bottleneck.output.dense", rng: &rng),
+             LayerNorm(outer, name: p + "bottleneck.output.LayerNorm", eps: eps))
+        }
     }
 
     /// The attention module of an SDP or WMA layer (nil for the other mixers).
@@ -68,6 +78,7 @@ public final class TransformerBlock: Module {
     public var parameters: [Parameter] {
         mixer.parameters + attentionNorm.parameters + intermediate.parameters
             + extraIntermediates.flatMap(\.parameters) + output.parameters + outputNorm.parameters
+            + (bottleneck.map { $0.input.parameters + $0.output.parameters + $0.norm.parameters } ?? [])
     }
 
     func activate(_ x: Tensor) -> Tensor {
@@ -99,14 +110,18 @@ public final class TransformerBlock: Module {
     public func callAsFunction(_ x: Tensor, layer: Architecture.Layer, mask: Tensor?, hiddenDropout: Float,
                                attentionDropout: Float, rng: inout RandomGenerator) -> Result {
         precondition(layer.operation == operation, "TransformerBlock: layer asks for \(layer.operation), block holds \(operation)")
+        precondition((layer.bottleneck == nil) == (bottleneck == nil), "TransformerBlock: bottleneck requested on a plain block or vice versa")
         func drop(_ t: Tensor) -> Tensor { hiddenDropout > 0 ? t.dropout(p: hiddenDropout, using: &rng) : t }
         switch family {
         case .encoder:
-            let a = mixer.mix(x, layer: layer, mask: mask, dropout: attentionDropout, rng: &rng)
-            let h = attentionNorm(x + drop(a.output))
-            let f = feedForward(h, layer: layer)
-            let y = outputNorm(h + drop(f.out))
-            return Result(output: y, attention: a.attention, preActivation: f.pre)
+            if let (input, output, norm) = bottleneck, let b = layer.bottleneck {
+                let inner = plainEncoder(input(x, out: b), layer: layer, mask: mask, hiddenDropout: hiddenDropout,
+                                         attentionDropout: attentionDropout, rng: &rng)
+                let y = norm(x + drop(output(inner.output, out: x.shape.last!)))
+                return Result(output: y, attention: inner.attention, preActivation: inner.preActivation)
+            }
+            return plainEncoder(x, layer: layer, mask: mask, hiddenDropout: hiddenDropout, attentionDropout: attentionDropout,
+                                rng: &rng)
         case .decoder:
             let a = mixer.mix(attentionNorm(x), layer: layer, mask: mask, dropout: attentionDropout, rng: &rng)
             let h = x + drop(a.output)
@@ -114,5 +129,15 @@ public final class TransformerBlock: Module {
             let y = h + drop(f.out)
             return Result(output: y, attention: a.attention, preActivation: f.pre)
         }
+    }
+
+    private func plainEncoder(_ x: Tensor, layer: Architecture.Layer, mask: Tensor?, hiddenDropout: Float,
+                              attentionDropout: Float, rng: inout RandomGenerator) -> Result {
+        func drop(_ t: Tensor) -> Tensor { hiddenDropout > 0 ? t.dropout(p: hiddenDropout, using: &rng) : t }
+        let a = mixer.mix(x, layer: layer, mask: mask, dropout: attentionDropout, rng: &rng)
+        let h = attentionNorm(x + drop(a.output))
+        let f = feedForward(h, layer: layer)
+        let y = outputNorm(h + drop(f.out))
+        return Result(output: y, attention: a.attention, preActivation: f.pre)
     }
 }
