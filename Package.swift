@@ -20,11 +20,13 @@ let package = Package(
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CKernels", cSettings: kernelFlags),
         .target(name: "NASTensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASModels", dependencies: ["NASTensor", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASText", dependencies: ["NASModels"], swiftSettings: swiftMode),
-        .target(name: "NASSearch", dependencies: ["NASText", "NASModels", "NASTensor", "COpenBLAS"], swiftSettings: swiftMode),
+        .target(name: "NASSearch", dependencies: ["NASText", "NASModels", "NASTensor", "COpenBLAS", "CSQLite"], swiftSettings: swiftMode),
         .executableTarget(name: "swiftnas", dependencies: [
             "NASTensor", "NASModels", "NASText", "NASSearch", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -39,7 +39,7 @@ public struct SearchSpace: Equatable, Sendable {
     public var family: Architecture.Family
     public var vocabSize: Int
     public var maxPositions: Int
-    /// Factorised embedding width (fixed; nil = hidden).
+    /// Factorised embedding width (fixed; nil, or equal to the sampled hidden size: no factorisation).
     public var embeddingSize: Int?
     public var activation: Architecture.Activation?
     public var depth: [Int]
@@ -125,13 +125,13 @@ public struct SearchSpace: Equatable, Sendable {
                                       ffnStack: Array(repeating: f, count: count - 1))
         }
         return Architecture(family: family, vocabSize: vocabSize, maxPositions: maxPositions, hidden: h,
-                            embeddingSize: embeddingSize, layers: layerList, activation: activation)
+                            embeddingSize: embeddingSize == h ? nil : embeddingSize, layers: layerList, activation: activation)
     }
 
     /// The genome of `arch` (inactive layer genes at their first choice), or nil when `arch` is not in the space.
     public func encode(_ arch: Architecture) -> Genome? {
         guard arch.family == family, arch.vocabSize == vocabSize, arch.maxPositions == maxPositions,
-              arch.embeddingSize == embeddingSize, activation == nil || arch.activation == activation,
+              activation == nil || arch.activation == activation,
               let d = depth.firstIndex(of: arch.depth), let h = hidden.firstIndex(of: arch.hidden) else { return nil }
         var genome = [Int](repeating: 0, count: genes.count)
         genome[0] = d; genome[1] = h

@@ -22,6 +22,13 @@ public struct TextCorpus: Sendable {
     /// Token ids of the whole text, lines joined in order (no special tokens).
     public let tokens: [Int32]
 
+    /// A corpus of already tokenised text (e.g. by `CharTokenizer`); `path` names it in errors.
+    public init(tokens: [Int32], path: String) throws {
+        if tokens.isEmpty { throw Failure.empty(path: path) }
+        self.path = path
+        self.tokens = tokens
+    }
+
     public init(contentsOf url: URL, tokenizer: WordPieceTokenizer) throws {
         path = url.path
         let text: String
@@ -52,6 +59,21 @@ public struct TextCorpus: Sendable {
             ids.append(cls)
             ids += tokens[start..<(start + span)]
             ids.append(sep)
+        }
+        return TokenBatch(ids: ids, batchSize: batchSize, length: length)
+    }
+
+    /// A fixed batch of `batchSize` windows of `length` consecutive tokens (decoders: no special
+    /// tokens), starting at seeded random offsets.
+    public func decoderBatch(batchSize: Int, length: Int, seed: UInt64) throws -> TokenBatch {
+        precondition(length > 1 && batchSize > 0, "decoderBatch: length must exceed 1 and batchSize be positive")
+        guard tokens.count > length else { throw Failure.tooShort(path: path, tokens: tokens.count, needed: length + 1) }
+        var rng = RandomGenerator(seed: seed)
+        var ids: [Int32] = []
+        ids.reserveCapacity(batchSize * length)
+        for _ in 0..<batchSize {
+            let start = Int(rng.next() % UInt64(tokens.count - length))
+            ids += tokens[start..<(start + length)]
         }
         return TokenBatch(ids: ids, batchSize: batchSize, length: length)
     }

@@ -1,0 +1,81 @@
+import NASTensor
+
+/// A search strategy behind the ask/tell interface (ARCHITECTURE.md, decision 4): it proposes genomes
+/// and is told their fitness; it knows nothing of how they were scored (a proxy, a supernet, training).
+///
+/// Asks and tells alternate: `ask` proposes one genome, `tell` reports it before the next `ask`. The
+/// strategy draws from its own seeded generator only, so the same seed and the same fitnesses give
+/// the same proposals — a study resumes by replaying its stored trials through a fresh strategy.
+///
+/// Fitness is a vector, every entry larger-is-better: the study's objectives (minimised ones negated),
+/// then the negated Pareto cost. Single-objective strategies read entry 0; NSGA-II reads them all.
+/// A failed evaluation has fitness −∞ everywhere.
+public protocol SearchStrategy: AnyObject {
+    /// The registry name.
+    var name: String { get }
+    /// The next genome to evaluate. `accept` says whether a genome may be proposed (inside the budget
+    /// and not evaluated before); proposals are drawn until one is accepted, at most `maxTries` times.
+    func ask(accept: (Genome) -> Bool) throws -> Genome
+    /// The fitness of the genome last asked.
+    func tell(_ genome: Genome, fitness: [Double])
+}
+
+public enum SearchStrategyError: Error, CustomStringConvertible, Equatable {
+    case unknownName(String, valid: [String])
+    /// No acceptable genome in `tries` draws: the budget is too tight for the space, or the space is exhausted.
+    case noAcceptableCandidate(strategy: String, tries: Int)
+    case invalidOption(String)
+
+    public var description: String {
+        switch self {
+        case .unknownName(let name, let valid):
+            return "unknown strategy '\(name)'; valid names: \(valid.joined(separator: ", "))"
+        case .noAcceptableCandidate(let strategy, let tries):
+            return "\(strategy): no new candidate inside the budget in \(tries) draws (the budget is too tight for "
+                + "this space, or every candidate near the current ones has been evaluated)"
+        case .invalidOption(let message):
+            return message
+        }
+    }
+}
+
+public enum SearchStrategies {
+    public static let names = ["random", "ga", "evolver", "regularized-evolution", "nsga2"]
+
+    /// The strategy called `name` over `space`, seeded; `populationSize` overrides each one's default.
+    public static func named(_ name: String, space: SearchSpace, seed: UInt64, populationSize: Int? = nil) throws -> SearchStrategy {
+        if let p = populationSize, p < 2 { throw SearchStrategyError.invalidOption("population size must be ≥ 2, got \(p)") }
+        switch name {
+        case "random": return RandomSearch(space: space, seed: seed)
+        case "ga": return GeneticAlgorithm(space: space, seed: seed, populationSize: populationSize ?? 50)
+        case "evolver": return AutoTinyBERTEvolver(space: space, seed: seed, populationSize: populationSize ?? 25)
+        case "regularized-evolution": return RegularizedEvolution(space: space, seed: seed, populationSize: populationSize ?? 50)
+        case "nsga2": return NSGA2(space: space, seed: seed, populationSize: populationSize ?? 50)
+        default: throw SearchStrategyError.unknownName(name, valid: names)
+        }
+    }
+}
+
+/// Draws from `make` until `accept` takes a genome, at most `maxTries` times.
+func propose(_ strategy: String, maxTries: Int = 2000, accept: (Genome) -> Bool, _ make: () -> Genome) throws -> Genome {
+    for _ in 0..<maxTries {
+        let g = make()
+        if accept(g) { return g }
+    }
+    throw SearchStrategyError.noAcceptableCandidate(strategy: strategy, tries: maxTries)
+}
+
+/// Index of a draw from `weights` (roulette wheel; uniform when all weights are 0).
+func roulette(_ weights: [Double], using rng: inout RandomGenerator) -> Int {
+    let total = weights.reduce(0, +)
+    guard total > 0, total.isFinite else { return Int(rng.next() % UInt64(weights.count)) }
+    var u = Double(rng.uniform()) * total
+    for (i, w) in weights.enumerated() {
+        u -= w
+        if u < 0 { return i }
+    }
+    return weights.lastIndex { $0 > 0 } ?? 0
+}
+
+/// A uniform index below `n`.
+func uniformIndex(_ n: Int, using rng: inout RandomGenerator) -> Int { Int(rng.next() % UInt64(n)) }

