@@ -35,5 +35,7 @@ let package = Package(
         .testTarget(name: "NASModelsTests", dependencies: ["NASModels"], swiftSettings: swiftMode),
         .testTarget(name: "NASTextTests", dependencies: ["NASText"], swiftSettings: swiftMode),
         .testTarget(name: "NASSearchTests", dependencies: ["NASSearch"], swiftSettings: swiftMode),
+        // Runs the built `swiftnas` executable as a user would (depends on it so that it is built first).
+        .testTarget(name: "SwiftNASCLITests", dependencies: ["swiftnas", "NASSearch"], swiftSettings: swiftMode),
     ]
 )

@@ -49,8 +49,8 @@ struct Search: ParsableCommand {
 
     @Option(help: "Sequence length of the objective's batch, of FLOPs and of latency.")
     var sequenceLength = 128
-    @Option(help: "Sequences in the objective's batch of real text.")
-    var batchSize = 32
+    @Option(help: ArgumentHelp("Sequences in the objective's batch of real text (default: enough for 1.3 × the space's widest FFN in tokens, 4 to 32, so that W-PCA's covariances can have full rank)."))
+    var batchSize: Int?
     @Option(help: "Text the batch is drawn from (default: WikiText-2 valid; Tiny Shakespeare for char-level spaces).")
     var corpus: String?
     @Option(help: "Shared data folder.")
@@ -74,7 +74,7 @@ struct Search: ParsableCommand {
 
     mutating func validate() throws {
         guard trials > 0 else { throw ValidationError("--trials must be positive") }
-        guard sequenceLength > 2, batchSize > 0 else { throw ValidationError("--sequence-length must exceed 2 and --batch-size be positive") }
+        guard sequenceLength > 2, (batchSize ?? 1) > 0 else { throw ValidationError("--sequence-length must exceed 2 and --batch-size be positive") }
         guard CostKind(rawValue: paretoCost) != nil else { throw ValidationError("--pareto-cost must be params, flops or latency") }
         guard !objective.isEmpty else { throw ValidationError("give at least one --objective") }
         guard finalists > 0, latencySamples >= 8 else { throw ValidationError("--finalists must be positive and --latency-samples ≥ 8") }
@@ -147,6 +147,7 @@ struct Search: ParsableCommand {
     /// The fixed batch of real text every candidate is scored on: WordPiece-tokenised WikiText-2 (or
     /// --corpus) for spaces with BERT's vocabulary or larger; Tiny Shakespeare by characters otherwise.
     func objectiveBatch(_ space: SearchSpace) throws -> (TokenBatch, [String: String], Int32?, Set<Int32>) {
+        let batchSize = self.batchSize ?? min(32, max(4, (space.maxFFN * 13 / 10 + sequenceLength - 1) / sequenceLength))
         var evaluation = ["batchSize": String(batchSize), "sequenceLength": String(sequenceLength)]
         if space.vocabSize < 30522 {
             let path = corpus ?? data + "/tinyshakespeare/input.txt"
@@ -159,10 +160,8 @@ struct Search: ParsableCommand {
             }
             let corpusData = try TextCorpus(tokens: try tokenizer.encode(text), path: path)
             evaluation["corpus"] = path; evaluation["tokenizer"] = "char"
-            let batch = try space.family == .decoder
-                ? corpusData.decoderBatch(batchSize: batchSize, length: sequenceLength, seed: seed)
-                : corpusData.encoderBatch(batchSize: batchSize, length: sequenceLength, cls: 0, sep: 0, seed: seed)
-            return (batch, evaluation, nil, [])
+            // Windows of characters (no special tokens; encoders mask with random ids).
+            return (try corpusData.decoderBatch(batchSize: batchSize, length: sequenceLength, seed: seed), evaluation, nil, [])
         }
         let path = corpus ?? data + "/wikitext-2/valid.txt"
         let tokenizer = try WordPieceTokenizer(vocabularyURL: URL(fileURLWithPath: vocab))

@@ -85,6 +85,11 @@ public struct SearchSpace: Equatable, Sendable {
     }
 
     public var maxDepth: Int { depth.max() ?? 0 }
+
+    /// The widest first FFN layer of any member (W-PCA's covariance is D × D with D this wide).
+    public var maxFFN: Int {
+        max(ffn?.max() ?? 0, (ffnRatio?.max() ?? 0) * (hidden.max() ?? 0), blocks?.map(\.ffn).max() ?? 0)
+    }
     var slots: Int { layers == .shared ? 1 : maxDepth }
 
     /// Every gene: its name (`depth`, `hidden`, `layers[3].heads` or `layer.heads` when shared) and

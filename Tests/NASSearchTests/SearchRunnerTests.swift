@@ -1,0 +1,105 @@
+import Foundation
+import XCTest
+@testable import NASModels
+@testable import NASSearch
+import NASTensor
+
+/// The study loop: durable trials, exact resume, constraints, failures and finalists.
+final class SearchRunnerTests: XCTestCase {
+    /// A synthetic objective (no model): deterministic in the architecture; fails on depth 3 when asked to.
+    struct Synthetic: Objective {
+        var failDepth3 = false
+        var spec: ObjectiveSpec { ObjectiveSpec(name: "synthetic") }
+        func evaluate(_ arch: Architecture) throws -> Double {
+            if failDepth3 && arch.depth == 3 { throw ProxyError.unusableContext("synthetic failure") }
+            return Double(arch.depth * arch.hidden + arch.layers[0].ffn / 7) + Double(arch.layers[0].qkv % 13)
+        }
+    }
+
+    var folder: URL!
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("runner-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func settings(strategy: String, constraints: [Constraint] = [Constraint(.params, max: 8e6)], seed: UInt64 = 3) -> StudySettings {
+        StudySettings(space: SearchSpace.autoTinyBERT.json, strategy: strategy, objectives: [ObjectiveSpec(name: "synthetic")],
+                      constraints: constraints, seed: seed, sequenceLength: 128)
+    }
+
+    func run(_ file: String, _ s: StudySettings, trials: Int, objective: Synthetic = Synthetic()) throws -> [Trial] {
+        let study = try Study.openOrCreate(at: folder.appendingPathComponent(file), settings: s)
+        defer { study.close() }
+        return try SearchRunner(space: .autoTinyBERT, objectives: [objective], settings: s).run(study: study, trials: trials)
+    }
+
+    /// Stopping after 17 trials and resuming gives the trials of an uninterrupted run, for every strategy.
+    func testResumeFollowsTheUninterruptedTrajectory() throws {
+        for strategy in SearchStrategies.names {
+            let s = settings(strategy: strategy)
+            let whole = try run("\(strategy)-whole.db", s, trials: 70)
+            XCTAssertEqual(try run("\(strategy)-part.db", s, trials: 17).count, 17)
+            let resumed = try run("\(strategy)-part.db", s, trials: 70)
+            XCTAssertEqual(resumed.map(\.genome), whole.map(\.genome), strategy)
+            XCTAssertEqual(resumed.map(\.objectives), whole.map(\.objectives), strategy)
+            XCTAssertEqual(resumed.map(\.number), Array(0..<70))
+            XCTAssertEqual(Set(resumed.map(\.architecture)).count, 70, "\(strategy): no trial repeated")
+            for t in resumed { XCTAssertLessThanOrEqual(t.costs.params, 8_000_000, strategy) }
+            // The stored study is the returned one.
+            let reopened = try Study.open(at: folder.appendingPathComponent("\(strategy)-part.db"), readOnly: true)
+            XCTAssertEqual(try reopened.trials(), resumed)
+            reopened.close()
+        }
+    }
+
+    func testFailedEvaluationsAreStoredAndTheSearchGoesOn() throws {
+        let s = settings(strategy: "ga")
+        let trials = try run("fail.db", s, trials: 40, objective: Synthetic(failDepth3: true))
+        let failed = trials.filter { $0.architecture.depth == 3 }
+        XCTAssertFalse(failed.isEmpty)
+        for t in failed {
+            XCTAssertEqual(t.state, .failed)
+            XCTAssertTrue(t.objectives["synthetic"]!.isNaN)
+        }
+        XCTAssertTrue(trials.filter { $0.architecture.depth != 3 }.allSatisfy { $0.state == .complete })
+        let runner = try SearchRunner(space: .autoTinyBERT, objectives: [Synthetic()], settings: s)
+        XCTAssertEqual(runner.fitness(failed[0]), [-.infinity, -.infinity])
+        XCTAssertNotEqual(runner.best(trials)?.state, .failed)
+    }
+
+    func testObjectivesMustMatchTheStudy() {
+        struct Other: Objective {
+            var spec: ObjectiveSpec { ObjectiveSpec(name: "other") }
+            func evaluate(_ arch: Architecture) throws -> Double { 0 }
+        }
+        XCTAssertThrowsError(try SearchRunner(space: .autoTinyBERT, objectives: [Other()], settings: settings(strategy: "random")))
+    }
+
+    /// Finalists are re-measured; one whose measured latency breaks the budget leaves `best`.
+    func testFinalistsAreRemeasuredAgainstTheLatencyBudget() throws {
+        let tiny = try SearchSpace(json: try JSONValue(parsing: """
+            {"name": "tiny", "family": "encoder", "vocabSize": 50, "maxPositions": 32, "depth": [1, 2],
+             "hidden": [16, 32], "layers": "shared", "heads": [2], "ffn": [32, 64]}
+            """), path: "tiny")
+        let s = StudySettings(space: tiny.json, strategy: "random", objectives: [ObjectiveSpec(name: "synthetic")],
+                              constraints: [Constraint(.latency, max: 1e-6)], seed: 1, sequenceLength: 16)
+        let study = try Study.create(at: folder.appendingPathComponent("lat.db"), settings: s)
+        defer { study.close() }
+        var rng = RandomGenerator(seed: 1)
+        for n in 0..<3 {
+            let g = tiny.sample(using: &rng), arch = tiny.decode(g)
+            // Predicted inside the budget…
+            try study.append(Trial(number: n, genome: g, architecture: arch, objectives: ["synthetic": Double(n)],
+                                   costs: Costs(params: arch.parameterCount, flops: 1, latencyMs: 0), state: .complete, seconds: 0))
+        }
+        XCTAssertEqual(StudyReport.best(try study.trials(), settings: s, top: 3).count, 3)
+        let runner = try SearchRunner(space: tiny, objectives: [Synthetic()], settings: s)
+        // …measured far outside it.
+        let kept = try runner.measureFinalists(study: study, meter: LatencyMeter(sequenceLength: 16, warmup: 0, runs: 1), count: 2)
+        XCTAssertTrue(kept.isEmpty)
+        let stored = try study.trials()
+        XCTAssertTrue(stored.allSatisfy { ($0.costs.measuredLatencyMs ?? 0) > 1e-6 }, "every finalist measured and stored")
+        XCTAssertTrue(StudyReport.best(stored, settings: s, top: 3).isEmpty)
+    }
+}
