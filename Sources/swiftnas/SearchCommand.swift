@@ -96,7 +96,7 @@ struct Search: ParsableCommand {
         if let maxLatencyMs { constraints.append(Constraint(.latency, max: maxLatencyMs)) }
         let proxies = try objective.map { try Proxies.named($0) }
         let (batch, evaluation, mask, specials) = try objectiveBatch(space)
-        let settings = StudySettings(space: space.json, strategy: strategy,
+        let settings = StudySettings(space: space.json, strategy: strategy, populationSize: population,
                                      objectives: proxies.map { ObjectiveSpec(name: $0.name) }, constraints: constraints,
                                      paretoCost: CostKind(rawValue: paretoCost)!, seed: seed, sequenceLength: sequenceLength,
                                      evaluation: evaluation)

@@ -79,7 +79,8 @@ public final class SearchRunner {
     /// Runs the study until it holds `trials` trials (or `shouldStop`), and returns all of its trials.
     @discardableResult
     public func run(study: Study, trials target: Int) throws -> [Trial] {
-        let strategy = try SearchStrategies.named(settings.strategy, space: space, seed: settings.seed)
+        let strategy = try SearchStrategies.named(settings.strategy, space: space, seed: settings.seed,
+                                                  populationSize: settings.populationSize)
         var trials = try study.trials()
         var seen = Set(trials.map(\.architecture))
         func accept(_ g: Genome) -> Bool {

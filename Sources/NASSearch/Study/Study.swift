@@ -14,7 +14,7 @@ import Glibc
 //                   "format": 1, "objectives": [{"maximize": true, "name": "w-pca"}], "paretoCost": "params",
 //                   "seed": 1, "sequenceLength": 128, "space": {…the search space's JSON, verbatim…},
 //                   "strategy": "nsga2"}
-//                  (constraint bounds are optional; a seed above Int.max is a decimal string)
+//                  (constraint bounds and "populationSize" are optional; a seed above Int.max is a decimal string)
 //
 //   trials(number INTEGER PRIMARY KEY, genome TEXT NOT NULL, architecture TEXT NOT NULL,
 //          objectives TEXT NOT NULL, costs TEXT NOT NULL, state TEXT NOT NULL, seconds REAL NOT NULL)
@@ -595,7 +595,7 @@ extension StudySettings {
             members["max"] = try bound(c.max, "max")
             return .object(members)
         }
-        return .object([
+        var members: [String: JSONValue] = [
             "format": .int(format),
             "space": space,
             "strategy": .string(strategy),
@@ -605,7 +605,9 @@ extension StudySettings {
             "seed": seed <= UInt64(Int.max) ? .int(Int(seed)) : .string(String(seed)),
             "sequenceLength": .int(sequenceLength),
             "evaluation": .object(evaluation.mapValues { .string($0) }),
-        ])
+        ]
+        if let populationSize { members["populationSize"] = .int(populationSize) }
+        return .object(members)
     }
 
     /// Reads the stored form; a `RecordError` names the field.
@@ -663,7 +665,12 @@ extension StudySettings {
             guard case .string(let s) = v else { throw wrong("evaluation", "an object of strings") }
             return s
         }
-        self.init(space: try field("space"), strategy: try string("strategy"), objectives: objectives,
+        var populationSize: Int?
+        if let v = m["populationSize"] {
+            guard case .int(let p) = v, p > 0 else { throw wrong("populationSize", "a positive integer") }
+            populationSize = p
+        }
+        self.init(space: try field("space"), strategy: try string("strategy"), populationSize: populationSize, objectives: objectives,
                   constraints: constraints, paretoCost: paretoCost, seed: seed,
                   sequenceLength: try integer("sequenceLength"), evaluation: evaluation)
         format = try integer("format")
@@ -685,6 +692,10 @@ extension StudySettings {
             return "a different search space definition"
         }
         if strategy != other.strategy { return "strategy \(strategy), not \(other.strategy)" }
+        if populationSize != other.populationSize {
+            func show(_ p: Int?) -> String { p.map(String.init) ?? "the strategy's default" }
+            return "population size \(show(populationSize)), not \(show(other.populationSize))"
+        }
         if objectives != other.objectives { return "objectives \(objectiveList(objectives)), not \(objectiveList(other.objectives))" }
         if constraints != other.constraints {
             return "constraints \(list(constraints.map(\.description))), not \(list(other.constraints.map(\.description)))"

@@ -12,6 +12,8 @@ public struct StudySettings: Equatable, Codable, Sendable {
     public var space: JSONValue
     /// The strategy's registry name (`random`, `ga`, `evolver`, `regularized-evolution`, `nsga2`).
     public var strategy: String
+    /// The strategy's population size (nil: its default).
+    public var populationSize: Int?
     /// Objectives in order; the first is the primary one (`study best` sorts by it).
     public var objectives: [ObjectiveSpec]
     public var constraints: [Constraint]
@@ -23,10 +25,11 @@ public struct StudySettings: Equatable, Codable, Sendable {
     /// How candidates are scored (e.g. the proxy batch: corpus, batch size, seed), as opaque strings.
     public var evaluation: [String: String]
 
-    public init(space: JSONValue, strategy: String, objectives: [ObjectiveSpec], constraints: [Constraint],
-                paretoCost: CostKind = .params, seed: UInt64, sequenceLength: Int, evaluation: [String: String] = [:]) {
+    public init(space: JSONValue, strategy: String, populationSize: Int? = nil, objectives: [ObjectiveSpec],
+                constraints: [Constraint], paretoCost: CostKind = .params, seed: UInt64, sequenceLength: Int,
+                evaluation: [String: String] = [:]) {
         format = Self.currentFormat
-        self.space = space; self.strategy = strategy; self.objectives = objectives; self.constraints = constraints
+        self.space = space; self.strategy = strategy; self.populationSize = populationSize; self.objectives = objectives; self.constraints = constraints
         self.paretoCost = paretoCost; self.seed = seed; self.sequenceLength = sequenceLength; self.evaluation = evaluation
     }
 }
