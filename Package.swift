@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "NASTensor", targets: ["NASTensor"]),
         .library(name: "NASModels", targets: ["NASModels"]),
         .library(name: "NASText", targets: ["NASText"]),
+        .library(name: "NASTrain", targets: ["NASTrain"]),
         .library(name: "NASSearch", targets: ["NASSearch"]),
     ],
     dependencies: [
@@ -26,14 +27,16 @@ let package = Package(
         .target(name: "NASTensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASModels", dependencies: ["NASTensor", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASText", dependencies: ["NASModels"], swiftSettings: swiftMode),
+        .target(name: "NASTrain", dependencies: ["NASText", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         .target(name: "NASSearch", dependencies: ["NASText", "NASModels", "NASTensor", "COpenBLAS", "CSQLite"], swiftSettings: swiftMode),
         .executableTarget(name: "swiftnas", dependencies: [
-            "NASTensor", "NASModels", "NASText", "NASSearch", "COpenBLAS",
+            "NASTensor", "NASModels", "NASText", "NASTrain", "NASSearch", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftMode),
         .testTarget(name: "NASTensorTests", dependencies: ["NASTensor"], swiftSettings: swiftMode),
         .testTarget(name: "NASModelsTests", dependencies: ["NASModels"], swiftSettings: swiftMode),
         .testTarget(name: "NASTextTests", dependencies: ["NASText"], swiftSettings: swiftMode),
+        .testTarget(name: "NASTrainTests", dependencies: ["NASTrain"], swiftSettings: swiftMode),
         .testTarget(name: "NASSearchTests", dependencies: ["NASSearch"], swiftSettings: swiftMode),
         // Runs the built `swiftnas` executable as a user would (depends on it so that it is built first).
         .testTarget(name: "SwiftNASCLITests", dependencies: ["swiftnas", "NASSearch"], swiftSettings: swiftMode),

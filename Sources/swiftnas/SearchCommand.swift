@@ -95,12 +95,12 @@ struct Search: ParsableCommand {
         if let maxFlops { constraints.append(Constraint(.flops, max: maxFlops)) }
         if let maxLatencyMs { constraints.append(Constraint(.latency, max: maxLatencyMs)) }
         let proxies = try objective.map { try Proxies.named($0) }
+        _ = try SearchStrategies.named(strategy, space: space, seed: seed, populationSize: population)  // a bad name fails first
         let (batch, evaluation, mask, specials) = try objectiveBatch(space)
         let settings = StudySettings(space: space.json, strategy: strategy, populationSize: population,
                                      objectives: proxies.map { ObjectiveSpec(name: $0.name) }, constraints: constraints,
                                      paretoCost: CostKind(rawValue: paretoCost)!, seed: seed, sequenceLength: sequenceLength,
                                      evaluation: evaluation)
-        _ = try SearchStrategies.named(strategy, space: space, seed: seed, populationSize: population)
         let studyURL = URL(fileURLWithPath: study)
         let store = try Study.openOrCreate(at: studyURL, settings: settings)
         let objectives: [Objective] = proxies.map {

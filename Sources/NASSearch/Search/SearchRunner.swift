@@ -82,22 +82,18 @@ public final class SearchRunner {
         let strategy = try SearchStrategies.named(settings.strategy, space: space, seed: settings.seed,
                                                   populationSize: settings.populationSize)
         var trials = try study.trials()
-        var seen = Set(trials.map(\.architecture))
+        // A candidate is acceptable when it is in the space, new and inside the budget.
+        var seen = Set<Architecture>()
         func accept(_ g: Genome) -> Bool {
             guard space.contains(g) else { return false }
             let arch = space.decode(g)
             return !seen.contains(arch) && settings.constraints.allow(costs(arch))
         }
-        // Replay: the strategy must propose exactly the stored genomes.
-        var replaySeen = Set<Architecture>()
+        // Replay: the strategy must propose exactly the stored genomes, in order.
         for t in trials {
-            let g = try strategy.ask { g in
-                guard space.contains(g) else { return false }
-                let arch = space.decode(g)
-                return !replaySeen.contains(arch) && settings.constraints.allow(costs(arch))
-            }
+            let g = try strategy.ask(accept: accept)
             guard g == t.genome else { throw Failure.diverged(study: study.path, trial: t.number) }
-            replaySeen.insert(t.architecture)
+            seen.insert(t.architecture)
             strategy.tell(g, fitness: fitness(t))
         }
         var progress = Progress(completed: trials.count, target: target, evaluatedNow: 0, seconds: 0,

@@ -1,0 +1,195 @@
+import Foundation
+import NASModels
+import NASTensor
+
+/// The settings of a training run (stored in every checkpoint; a resumed run must use the same).
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    public var steps: Int
+    public var learningRate: Float
+    public var warmupSteps: Int
+    /// `linear` or `cosine` decay to 0 after warm-up, or `constant`.
+    public var schedule: LRSchedule.Kind
+    public var weightDecay: Float
+    /// Global gradient-norm clipping (0: off).
+    public var clipNorm: Float
+    public var seed: UInt64
+    public var checkpointEvery: Int
+    public var logEvery: Int
+    /// Evaluate every N steps (0: only at the end).
+    public var evalEvery: Int
+
+    public init(steps: Int, learningRate: Float = 1e-3, warmupSteps: Int = 0, schedule: LRSchedule.Kind = .linear,
+                weightDecay: Float = 0.01, clipNorm: Float = 1, seed: UInt64 = 0, checkpointEvery: Int = 500,
+                logEvery: Int = 10, evalEvery: Int = 0) {
+        self.steps = steps; self.learningRate = learningRate; self.warmupSteps = warmupSteps; self.schedule = schedule
+        self.weightDecay = weightDecay; self.clipNorm = clipNorm; self.seed = seed; self.checkpointEvery = checkpointEvery
+        self.logEvery = logEvery; self.evalEvery = evalEvery
+    }
+
+    public var lrSchedule: LRSchedule {
+        LRSchedule(kind: schedule, peak: learningRate, warmupSteps: warmupSteps, totalSteps: steps)
+    }
+}
+
+/// A training loop that behaves on long jobs: AdamW with warm-up and decay, gradient clipping, a
+/// checkpoint every `checkpointEvery` steps and at the end (`TrainingCheckpoint`), `resume` continuing
+/// bit for bit (all randomness — data order, masking, dropout — comes from one generator whose state is
+/// checkpointed), a JSON-lines metrics log (`metrics.jsonl`), a stop with the step and a hint on a
+/// non-finite loss (the last good checkpoint stays), and a checkpoint before stopping when `shouldStop`
+/// turns true (Ctrl-C).
+public final class Trainer {
+    public struct StepResult {
+        public var loss: Tensor
+        /// Tokens (or examples) this step processed, for the throughput.
+        public var tokens: Int
+        /// Further values to log (e.g. the parts of a distillation loss).
+        public var metrics: [String: Double]
+        public init(loss: Tensor, tokens: Int, metrics: [String: Double] = [:]) {
+            self.loss = loss; self.tokens = tokens; self.metrics = metrics
+        }
+    }
+
+    public struct Progress {
+        public var step: Int, steps: Int
+        public var loss: Double
+        public var tokensPerSecond: Double
+        public var etaSeconds: Double?
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case nonFinite(step: Int, loss: Double, learningRate: Float)
+        case optionsMismatch(run: String, saved: TrainingOptions, given: TrainingOptions)
+        case existingRun(String)
+
+        public var description: String {
+            switch self {
+            case .nonFinite(let step, let loss, let lr):
+                return "the loss became \(loss) at step \(step) (learning rate \(lr)); training stopped. Hint: lower --lr, "
+                    + "lengthen --warmup, or keep --clip on; the last checkpoint is intact, resume from it with --resume"
+            case .optionsMismatch(let run, let saved, let given):
+                return "\(run): the run was started with \(saved), not \(given); resume with the same options"
+            case .existingRun(let run):
+                return "\(run) already holds a training run; pass --resume to continue it or choose another --out"
+            }
+        }
+    }
+
+    public let run: URL
+    public let options: TrainingOptions
+    public let model: Transformer
+    /// Heads and projections trained with the model (saved in the same checkpoint).
+    public let extra: [Module]
+    public let optimizer: AdamW
+    public var rng: RandomGenerator
+    public private(set) var step = 0
+    public var vocabulary: URL?
+    /// `swiftnas_task` of the checkpoints' config.json.
+    public var task: JSONValue?
+    public var onProgress: ((Progress) -> Void)?
+    public var onLog: ((String) -> Void)?
+    public var shouldStop: () -> Bool = { false }
+    /// Set when the run stopped early on `shouldStop` (after saving a checkpoint).
+    public private(set) var interrupted = false
+
+    public init(run: URL, options: TrainingOptions, model: Transformer, extra: [Module] = []) {
+        self.run = run
+        self.options = options
+        self.model = model
+        self.extra = extra
+        let parameters = model.parameters + extra.flatMap(\.parameters)
+        optimizer = AdamW(parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
+        rng = RandomGenerator(seed: options.seed)
+    }
+
+    var logURL: URL { run.appendingPathComponent("metrics.jsonl") }
+
+    /// Continues from the run's latest checkpoint (resume) or checks the run folder is fresh.
+    public func prepare(resume: Bool) throws {
+        if resume, let folder = try TrainingCheckpoint.latest(in: run) {
+            let state = try TrainingCheckpoint.restore(from: folder, model: model, extra: extra, optimizer: optimizer)
+            guard state.options == options else { throw Failure.optionsMismatch(run: run.path, saved: state.options, given: options) }
+            step = state.step
+            rng = state.rng
+            try truncateLog(after: step)
+        } else if !resume, try TrainingCheckpoint.latest(in: run) != nil {
+            throw Failure.existingRun(run.path)
+        } else {
+            try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
+            try? FileManager.default.removeItem(at: logURL)
+        }
+    }
+
+    /// Runs until `options.steps`: each step calls `stepLoss` (which draws from the generator it is
+    /// given), backpropagates, clips and updates. `evaluate` runs every `evalEvery` steps and at the end;
+    /// its values are logged with an `eval_` prefix. Returns the last evaluation.
+    @discardableResult
+    public func train(_ stepLoss: (inout RandomGenerator) throws -> StepResult,
+                      evaluate: (() throws -> [String: Double])? = nil) throws -> [String: Double] {
+        let schedule = options.lrSchedule
+        let start = DispatchTime.now().uptimeNanoseconds
+        var tokens = 0, stepsNow = 0
+        var lastEval: [String: Double] = [:]
+        while step < options.steps {
+            if shouldStop() {
+                try checkpoint()
+                interrupted = true
+                return lastEval
+            }
+            optimizer.learningRate = schedule.learningRate(at: step)
+            let result = try stepLoss(&rng)
+            let loss = Double(result.loss.item())
+            guard loss.isFinite else { throw Failure.nonFinite(step: step + 1, loss: loss, learningRate: optimizer.learningRate) }
+            result.loss.backward()
+            let norm = options.clipNorm > 0 ? GradientClipping.clipGlobalNorm(optimizer.parameters, maxNorm: options.clipNorm) : 0
+            optimizer.step()
+            optimizer.zeroGrad()
+            step += 1
+            stepsNow += 1
+            tokens += result.tokens
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let rate = Double(tokens) / max(seconds, 1e-9)
+            let eta = Double(options.steps - step) * seconds / Double(stepsNow)
+            onProgress?(Progress(step: step, steps: options.steps, loss: loss, tokensPerSecond: rate, etaSeconds: eta))
+            if step % options.logEvery == 0 || step == options.steps {
+                var entry: [String: Double] = ["loss": loss, "lr": Double(optimizer.learningRate), "grad_norm": Double(norm),
+                                               "tokens_per_s": rate, "elapsed_s": seconds]
+                entry.merge(result.metrics) { a, _ in a }
+                try log(entry)
+            }
+            if let evaluate, (options.evalEvery > 0 && step % options.evalEvery == 0) || step == options.steps {
+                lastEval = try Autograd.noGrad { try evaluate() }
+                try log(Dictionary(uniqueKeysWithValues: lastEval.map { ("eval_" + $0.key, $0.value) }))
+            }
+            if step % options.checkpointEvery == 0 || step == options.steps { try checkpoint() }
+        }
+        return lastEval
+    }
+
+    public func checkpoint() throws {
+        try TrainingCheckpoint.save(run: run, step: step, model: model, extra: extra, optimizer: optimizer, rng: rng,
+                                    options: options, vocabulary: vocabulary, task: task)
+    }
+
+    /// Appends one JSON line {"step": …, …} to metrics.jsonl (non-finite values as null).
+    func log(_ values: [String: Double]) throws {
+        var members: [String: JSONValue] = ["step": .int(step)]
+        for (k, v) in values { members[k] = v.isFinite ? .double(v) : .null }
+        let line = try JSONValue.object(members).serialized(pretty: false) + "\n"
+        onLog?(line)
+        if !FileManager.default.fileExists(atPath: logURL.path) { FileManager.default.createFile(atPath: logURL.path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: logURL)
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(line.utf8))
+    }
+
+    /// Drops log lines of steps after `step` (written after the checkpoint a resume starts from).
+    func truncateLog(after step: Int) throws {
+        guard let text = try? String(contentsOf: logURL, encoding: .utf8) else { return }
+        let kept = text.split(separator: "\n").filter { line in
+            guard case .object(let o)? = try? JSONValue(parsing: String(line)), case .int(let s)? = o["step"] else { return false }
+            return s <= step
+        }
+        try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: logURL)
+    }
+}
