@@ -83,6 +83,8 @@ public final class Trainer {
     public var rng: RandomGenerator
     public private(set) var step = 0
     public var vocabulary: URL?
+    /// Further files copied into every checkpoint (e.g. a character tokenizer).
+    public var files: [URL] = []
     /// `swiftnas_task` of the checkpoints' config.json.
     public var task: JSONValue?
     public var onProgress: ((Progress) -> Void)?
@@ -167,7 +169,7 @@ public final class Trainer {
 
     public func checkpoint() throws {
         try TrainingCheckpoint.save(run: run, step: step, model: model, extra: extra, optimizer: optimizer, rng: rng,
-                                    options: options, vocabulary: vocabulary, task: task)
+                                    options: options, vocabulary: vocabulary, task: task, files: files)
     }
 
     /// Appends one JSON line {"step": …, …} to metrics.jsonl (non-finite values as null).

@@ -7,7 +7,7 @@ import NASTensor
 ///
 ///     RUN/checkpoint-<step>/config.json        HF-style config, exact architecture, `swiftnas_task`
 ///     RUN/checkpoint-<step>/model.safetensors  backbone, heads and projections by name
-///     RUN/checkpoint-<step>/vocab.txt          the tokenizer's vocabulary (when it has one)
+///     RUN/checkpoint-<step>/vocab.txt          the WordPiece vocabulary (or char-tokenizer.json)
 ///     RUN/checkpoint-<step>/optimizer.safetensors  moment buffers, `<index>.<buffer>` per parameter
 ///     RUN/checkpoint-<step>/trainer.json       step, RNG state, optimizer scalars, options
 ///     RUN/latest                               the name of the newest complete checkpoint folder
@@ -65,7 +65,7 @@ public enum TrainingCheckpoint {
 
     /// Writes a checkpoint of `step` and points `latest` at it.
     public static func save(run: URL, step: Int, model: Transformer, extra: [Module], optimizer: Optimizer, rng: RandomGenerator,
-                            options: TrainingOptions, vocabulary: URL?, task: JSONValue?) throws {
+                            options: TrainingOptions, vocabulary: URL?, task: JSONValue?, files: [URL] = []) throws {
         let fm = FileManager.default
         try fm.createDirectory(at: run, withIntermediateDirectories: true)
         let name = "checkpoint-\(step)"
@@ -76,6 +76,7 @@ public enum TrainingCheckpoint {
         defer { try? fm.removeItem(at: staging) }
         try Checkpoint.save(model, extra: extra, vocabulary: vocabulary, to: staging)
         if let task { try addToConfig(staging.appendingPathComponent("config.json"), key: "swiftnas_task", value: task) }
+        for file in files { try fm.copyItem(at: file, to: staging.appendingPathComponent(file.lastPathComponent)) }
         let state = optimizer.stateDict()
         var buffers: [(name: String, tensor: Tensor)] = []
         for (i, p) in state.parameters.enumerated() {
