@@ -18,6 +18,8 @@ struct Pretrain: ParsableCommand {
     var study: String?
     @Option(help: "Rank of the study's trial to train.")
     var rank = 1
+    @Option(help: "Initialise from the leading slices of this (larger) checkpoint, e.g. the teacher.")
+    var initFrom: String?
     @Option(help: ArgumentHelp("Training text; repeat for several files.", valueName: "file"))
     var corpus: [String] = ["../shared/data/web-bible/web.txt"]
     @Option(help: "Held-out text for the validation loss (perplexity).")
@@ -92,6 +94,7 @@ struct Pretrain: ParsableCommand {
 
         var rng = RandomGenerator(seed: seed)
         let model = Transformer(architecture, rng: &rng)
+        if let initFrom { try TextModelSupport.initialise(model, from: initFrom) }
         model.hiddenDropout = dropout
         model.attentionDropout = dropout
         let options = TrainingOptions(steps: steps, learningRate: lr, warmupSteps: warmup, schedule: LRSchedule.Kind(rawValue: schedule)!,

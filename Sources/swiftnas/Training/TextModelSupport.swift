@@ -75,6 +75,31 @@ enum TextModelSupport {
         }
     }
 
+    /// Initialises `model` with the leading slices of a (larger) checkpoint's weights — a sub-network
+    /// inherits its weights as in a weight-entangled supernet. Fails, naming the first dimension, when the
+    /// architecture is larger than the checkpoint's.
+    static func initialise(_ model: Transformer, from path: String) throws {
+        let folder = try checkpointFolder(path)
+        let (source, _, _) = try Checkpoint.loadTransformer(from: folder)
+        let (arch, big) = (model.maxArchitecture, source.maxArchitecture)
+        guard arch.fits(in: big) else {
+            var reasons: [String] = []
+            if arch.family != big.family { reasons.append("family \(arch.family) vs \(big.family)") }
+            if arch.vocabSize != big.vocabSize { reasons.append("vocabSize \(arch.vocabSize) vs \(big.vocabSize)") }
+            if arch.depth > big.depth { reasons.append("layers \(arch.depth) > \(big.depth)") }
+            if arch.hidden > big.hidden { reasons.append("hidden \(arch.hidden) > \(big.hidden)") }
+            for (i, (a, b)) in zip(arch.layers, big.layers).enumerated() {
+                if a.heads > b.heads { reasons.append("layers[\(i)].heads \(a.heads) > \(b.heads)") }
+                if a.qkv > b.qkv { reasons.append("layers[\(i)].qkv \(a.qkv) > \(b.qkv)") }
+                if a.ffn > b.ffn { reasons.append("layers[\(i)].ffn \(a.ffn) > \(b.ffn)") }
+                if a.operation != b.operation { reasons.append("layers[\(i)].operation \(a.operation) vs \(b.operation)") }
+            }
+            throw ValidationError("the architecture is larger than the checkpoint \(folder.path) (or differs from it): "
+                                  + (reasons.isEmpty ? "it does not fit in the checkpoint's leading slices" : reasons.joined(separator: ", ")))
+        }
+        model.loadLeadingSlices(from: source)
+    }
+
     /// A checkpoint folder: the folder itself when it holds weights, else a run folder's latest checkpoint.
     static func checkpointFolder(_ path: String) throws -> URL {
         let url = URL(fileURLWithPath: path)
@@ -97,13 +122,13 @@ enum TextModelSupport {
     }
 
     /// Hooks a trainer to the terminal: a progress line, log lines when not a terminal, Ctrl-C.
-    static func attach(_ trainer: Trainer, label: String) -> ProgressLine {
+    static func attach(_ trainer: Trainer, label: String, unit: String = "tokens") -> ProgressLine {
         let progress = ProgressLine()
         Interrupt.install()
         trainer.shouldStop = { Interrupt.requested }
         trainer.onProgress = { p in
             var text = "\(label) step \(p.step)/\(p.steps)  loss \(String(format: "%.4f", p.loss))  "
-                + "\(String(format: "%.0f", p.tokensPerSecond)) tokens/s"
+                + "\(String(format: "%.0f", p.tokensPerSecond)) \(unit)/s"
             if let eta = p.etaSeconds { text += "  ETA " + ProgressLine.duration(eta) }
             progress.update(text)
         }

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import NASModels
+import NASTensor
+import NASText
+import NASTrain
+
+/// `swiftnas evaluate`: a fine-tuned checkpoint on a task's dev set (the task's metrics), or a language
+/// model's loss and perplexity on a text.
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate a checkpoint: a task's dev metrics, or a corpus's validation loss and perplexity.")
+
+    @Option(help: "Checkpoint folder (or a training run folder: its latest checkpoint).")
+    var checkpoint: String
+    @Option(help: "Task folder in GLUE's TSV format (default: ../shared/data/glue/<the checkpoint's task>).")
+    var data: String?
+    @Option(help: "Split file of the task folder.")
+    var split = "dev"
+    @Option(help: "Evaluate language modelling on this text instead of a task.")
+    var corpus: String?
+    @Option(help: "Window length for language modelling.")
+    var sequenceLength = 128
+    @Option(help: "Longest task input in tokens.")
+    var maxLength = 128
+    @Option(help: "At most this many windows of the corpus (default: all).")
+    var maxWindows: Int?
+    @Option(help: "Write the figures as JSON to this file.")
+    var json: String?
+    @Option(help: "Engine threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        if let threads { Engine.threads = threads }
+        let folder = try TextModelSupport.checkpointFolder(checkpoint)
+        var figures: [String: JSONValue] = ["checkpoint": .string(folder.path)]
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        if let corpus {
+            let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
+            let tokenizer = try TextTokenizer.stored(in: folder)
+            try tokenizer.check(model.maxArchitecture, source: folder.appendingPathComponent("config.json").path)
+            let ids = try tokenizer.encode(try TextModelSupport.readCorpora([corpus]))
+            guard sequenceLength <= model.maxArchitecture.maxPositions else {
+                throw ValidationError("--sequence-length \(sequenceLength) exceeds the model's maxPositions \(model.maxArchitecture.maxPositions)")
+            }
+            let evaluation: LanguageModeling.Evaluation
+            switch model.maxArchitecture.family {
+            case .decoder:
+                guard ids.count > sequenceLength else {
+                    throw ValidationError("\(corpus): \(ids.count) tokens, fewer than one window of \(sequenceLength + 1)")
+                }
+                evaluation = LanguageModeling.causalEvaluation(model: model, tokens: ids, length: sequenceLength - 1,
+                                                               maxWindows: maxWindows)
+                figures["perplexity"] = .double(evaluation.perplexity)
+            case .encoder:
+                guard case .wordPiece(let wordPiece, _) = tokenizer else { throw ValidationError("an encoder checkpoint needs vocab.txt") }
+                var rng = RandomGenerator(seed: 0)
+                let head = MaskedLMHead(model.maxArchitecture, rng: &rng)
+                _ = try Checkpoint.load(head, from: try SafeTensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors")))
+                evaluation = LanguageModeling.maskedEvaluation(
+                    model: model, head: head, tokens: ids, cls: wordPiece.clsId, sep: wordPiece.sepId,
+                    masking: MaskedLanguageModeling(vocabSize: wordPiece.vocabSize, maskId: wordPiece.maskId, specialIds: wordPiece.specialIds),
+                    length: sequenceLength, maxWindows: maxWindows)
+                figures["mlm_perplexity"] = .double(evaluation.perplexity)
+            }
+            figures["loss"] = .double(evaluation.loss)
+            figures["tokens"] = .int(evaluation.tokens)
+            figures["corpus"] = .string(corpus)
+            print(String(format: "%@: loss %.4f nats/token, perplexity %.3f over %d predicted tokens", corpus, evaluation.loss,
+                         evaluation.perplexity, evaluation.tokens))
+        } else {
+            let taskModel = try TaskModel.load(folder)
+            let directory = URL(fileURLWithPath: data ?? "../shared/data/glue/\(taskModel.task.rawValue)")
+            let dataset = try GLUEDataset.load(task: taskModel.task, directory: directory, split: split)
+            let vocab = folder.appendingPathComponent("vocab.txt")
+            let wordPiece = try WordPieceTokenizer(vocabularyURL: vocab)
+            try TextTokenizer.wordPiece(wordPiece, file: vocab).check(taskModel.model.maxArchitecture, source: folder.path)
+            let metrics = taskModel.evaluate(try dataset.batches(tokenizer: wordPiece, maxLength: maxLength, batchSize: 64, shuffleSeed: nil))
+            for (k, v) in metrics { figures[k] = v.isFinite ? .double(v) : .null }
+            figures["task"] = .string(taskModel.task.rawValue)
+            figures["examples"] = .int(dataset.count)
+            print("\(taskModel.task.rawValue) \(split) (\(dataset.count) examples): "
+                  + metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", "))
+        }
+        figures["seconds"] = .double(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        if let json { try AtomicFile.write(Data((try JSONValue.object(figures).serialized(pretty: true) + "\n").utf8), to: URL(fileURLWithPath: json)) }
+    }
+}

