@@ -65,7 +65,9 @@ public enum TaskMetrics {
         let predictionFactor = s * s - predictionSquares
         let labelFactor = s * s - labelSquares
         guard predictionFactor > 0, labelFactor > 0 else { return 0 }
-        return (correct * s - crossSum) / (predictionFactor.squareRoot() * labelFactor.squareRoot())
+        // One square root of the product: √(x·x) is exactly x, so perfect agreement gives exactly 1.
+        let mcc = (correct * s - crossSum) / (predictionFactor * labelFactor).squareRoot()
+        return min(1, max(-1, mcc))
     }
 
     // MARK: Correlation

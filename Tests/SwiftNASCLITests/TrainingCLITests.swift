@@ -1,0 +1,171 @@
+import Foundation
+import XCTest
+import NASModels
+import NASTensor
+
+/// `swiftnas pretrain`, `finetune` and `evaluate` as processes: Ctrl-C saves a checkpoint and `--resume`
+/// continues bit for bit; bad inputs fail with the file, the line or the field, and exit ≠ 0.
+final class TrainingCLITests: XCTestCase {
+    var folder: URL!
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("train-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func executable() throws -> URL {
+        let bundle = Bundle(for: Self.self).bundleURL
+        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("swiftnas") }
+        return try XCTUnwrap(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }, "swiftnas is not built")
+    }
+
+    func start(_ arguments: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = try executable()
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        return (p, pipe)
+    }
+
+    func run(_ arguments: [String]) throws -> (Int32, String) {
+        let (p, pipe) = try start(arguments)
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func write(_ text: String, _ name: String) throws -> URL {
+        let url = folder.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+        return url
+    }
+
+    /// Seeded text over a small vocabulary.
+    func corpus() throws -> URL {
+        let words = ["the", "king", "speaks", "to", "a", "quiet", "river", "and", "night", "falls", "over", "old", "town"]
+        var rng = RandomGenerator(seed: 3)
+        var text = ""
+        for _ in 0..<800 { text += (0..<6).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ") + ".\n" }
+        return try write(text, "corpus.txt")
+    }
+
+    func pretrainArguments(_ arch: URL, _ corpus: URL, _ out: URL) -> [String] {
+        ["pretrain", "--arch", arch.path, "--corpus", corpus.path, "--tokenizer", "char", "--out", out.path, "--steps", "60",
+         "--warmup", "5", "--batch-size", "8", "--sequence-length", "32", "--log-every", "1", "--checkpoint-every", "1000",
+         "--threads", "1", "--seed", "4"]
+    }
+
+    func testCtrlCSavesACheckpointAndResumeIsBitIdentical() throws {
+        let corpus = try corpus()
+        let arch = try write("""
+            {"family": "decoder", "vocabSize": 22, "maxPositions": 64, "hidden": 48,
+             "layers": [{"heads": 4, "qkv": 48, "ffn": 96}, {"heads": 4, "qkv": 48, "ffn": 96}]}
+            """, "gpt.json")
+        let whole = folder.appendingPathComponent("whole"), part = folder.appendingPathComponent("part")
+        var (status, output) = try run(pretrainArguments(arch, corpus, whole))
+        XCTAssertEqual(status, 0, output)
+
+        let (p, pipe) = try start(pretrainArguments(arch, corpus, part))
+        let log = part.appendingPathComponent("metrics.jsonl")
+        let deadline = Date().addingTimeInterval(120)
+        while p.isRunning && Date() < deadline {
+            if let text = try? String(contentsOf: log, encoding: .utf8), text.split(separator: "\n").count >= 10 { break }
+            usleep(5_000)
+        }
+        XCTAssertTrue(p.isRunning, "training ended before the interrupt")
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(p.terminationStatus, 130, output)
+        XCTAssertTrue(output.contains("interrupted at step"), output)
+        let latest = try String(contentsOf: part.appendingPathComponent("latest"), encoding: .utf8)
+        XCTAssertTrue(latest.hasPrefix("checkpoint-"), latest)
+        XCTAssertNotEqual(latest.trimmingCharacters(in: .whitespacesAndNewlines), "checkpoint-60")
+
+        // Without --resume the run is refused; with it, it ends where the uninterrupted run ended.
+        (status, output) = try run(pretrainArguments(arch, corpus, part))
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--resume"), output)
+        (status, output) = try run(pretrainArguments(arch, corpus, part) + ["--resume"])
+        XCTAssertEqual(status, 0, output)
+        let a = try SafeTensorsFile(contentsOf: whole.appendingPathComponent("checkpoint-60/model.safetensors"))
+        let b = try SafeTensorsFile(contentsOf: part.appendingPathComponent("checkpoint-60/model.safetensors"))
+        XCTAssertEqual(a.names, b.names)
+        for name in a.names { XCTAssertEqual(try a.tensor(name).scalars, try b.tensor(name).scalars, name) }
+        func losses(_ run: URL) throws -> [String] {
+            try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n").map { line in
+                guard case .object(let o) = try JSONValue(parsing: String(line)) else { return "" }
+                return "\(o["step"].map { "\($0)" } ?? "") \(o["loss"].map { "\($0)" } ?? "")"
+            }
+        }
+        XCTAssertEqual(try losses(whole), try losses(part), "the log of the resumed run equals the uninterrupted one")
+
+        // Evaluate: validation perplexity of the checkpoint.
+        (status, output) = try run(["evaluate", "--checkpoint", part.path, "--corpus", corpus.path, "--sequence-length", "32",
+                                    "--max-windows", "20", "--json", folder.appendingPathComponent("ppl.json").path])
+        XCTAssertEqual(status, 0, output)
+        guard case .object(let figures) = try JSONValue(parsing: Data(contentsOf: folder.appendingPathComponent("ppl.json"))),
+              case .double(let ppl)? = figures["perplexity"] else { return XCTFail("no perplexity: \(output)") }
+        XCTAssertLessThan(ppl, 22, "trained below the uniform perplexity of the 22-character vocabulary")
+    }
+
+    func testBadInputsFailWithFileLineOrField() throws {
+        let vocab = try write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "a", "very"]).joined(separator: "\n") + "\n",
+                              "vocab.txt")
+        let arch = try write("""
+            {"family": "encoder", "vocabSize": 10, "maxPositions": 32, "hidden": 16,
+             "layers": [{"heads": 2, "qkv": 16, "ffn": 32}]}
+            """, "bert.json")
+        _ = try write("sentence\tlabel\na good film\t1\na bad film\t0\tEXTRA\n", "task/train.tsv")
+        _ = try write("sentence\tlabel\na very good film\t1\n", "task/dev.tsv")
+        let task = folder.appendingPathComponent("task")
+        func finetune(_ extra: [String], out: String = "ft") -> [String] {
+            ["finetune", "--arch", arch.path, "--task", "sst-2", "--data", task.path, "--tokenizer", vocab.path,
+             "--out", folder.appendingPathComponent(out).path, "--epochs", "1", "--max-length", "32"] + extra
+        }
+        var (status, output) = try run(finetune([]))
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("train.tsv") && output.contains("line 3"), output)
+
+        _ = try write("sentence\tlabel\na good film\t1\na bad film\tmaybe\n", "task/train.tsv")
+        (status, output) = try run(finetune([]))
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("line 3") && output.contains("maybe"), output)
+
+        // A valid task: fine-tuning runs and writes the dev metrics.
+        _ = try write("sentence\tlabel\na good film\t1\na bad film\t0\nvery good\t1\nvery bad\t0\n", "task/train.tsv")
+        (status, output) = try run(finetune(["--batch-size", "2", "--log-every", "1"]))
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ft/eval.json").path))
+
+        // Vocabulary mismatch between the architecture and the tokenizer.
+        let wide = try write("""
+            {"family": "encoder", "vocabSize": 30522, "maxPositions": 32, "hidden": 16, "layers": [{"heads": 2, "qkv": 16, "ffn": 32}]}
+            """, "wide.json")
+        (status, output) = try run(["finetune", "--arch", wide.path, "--task", "sst-2", "--data", task.path, "--tokenizer", vocab.path,
+                                    "--out", folder.appendingPathComponent("ft2").path, "--max-length", "32"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("vocabulary mismatch"), output)
+
+        // An architecture larger than the checkpoint it is initialised from.
+        let big = try write("""
+            {"family": "encoder", "vocabSize": 10, "maxPositions": 32, "hidden": 32, "layers": [{"heads": 2, "qkv": 16, "ffn": 32}]}
+            """, "big.json")
+        (status, output) = try run(finetune(["--init-from", folder.appendingPathComponent("ft").path], out: "ft3")
+                                   .map { $0 == arch.path ? big.path : $0 })
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("larger than the checkpoint") && output.contains("hidden 32 > 16"), output)
+
+        // An empty corpus.
+        let empty = try write("\n\n", "empty.txt")
+        (status, output) = try run(["pretrain", "--arch", arch.path, "--corpus", empty.path, "--tokenizer", vocab.path,
+                                    "--out", folder.appendingPathComponent("pt").path, "--steps", "2", "--warmup", "0",
+                                    "--sequence-length", "16"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("empty.txt") && output.contains("empty"), output)
+    }
+}
