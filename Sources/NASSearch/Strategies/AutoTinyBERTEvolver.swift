@@ -29,7 +29,7 @@ public final class AutoTinyBERTEvolver: SearchStrategy {
         let floor = finite.min() ?? 0, spread = (finite.max() ?? 0) - floor
         // Fitness above the worst, plus a small share of the spread so the worst can still be drawn.
         let weights = population.map { $0.fitness.isFinite ? $0.fitness - floor + 0.01 * spread + 1e-12 : 0 }
-        return try propose(name, accept: accept) {
+        return try propose(name, accept: accept, fallback: { self.space.sample(using: &self.rng) }) {
             let a = population[roulette(weights, using: &rng)].genome
             if Double(rng.uniform()) < exploreRate { return space.stepMutate(a, probability: mutationProbability, using: &rng) }
             let b = population[roulette(weights, using: &rng)].genome

@@ -38,7 +38,7 @@ public final class GeneticAlgorithm: SearchStrategy {
         }
         let mutate = childIndex < mutations
         childIndex += 1
-        return try propose(name, accept: accept) {
+        return try propose(name, accept: accept, fallback: { self.space.sample(using: &self.rng) }) {
             let a = parents[uniformIndex(parents.count, using: &rng)]
             if mutate { return space.mutate(a, probability: mutationProbability, using: &rng) }
             let b = parents[uniformIndex(parents.count, using: &rng)]

@@ -28,7 +28,7 @@ public final class NSGA2: SearchStrategy {
         if asked < populationSize { return try propose(name, accept: accept) { space.sample(using: &rng) } }
         if standing.count != population.count { standing = Self.standing(population.map(\.fitness)) }
         let p = 1 / Double(max(space.genes.count, 1))
-        return try propose(name, accept: accept) {
+        return try propose(name, accept: accept, fallback: { self.space.sample(using: &self.rng) }) {
             let a = tournament(), b = tournament()
             return space.mutate(space.crossover(population[a].genome, population[b].genome, using: &rng), probability: p, using: &rng)
         }

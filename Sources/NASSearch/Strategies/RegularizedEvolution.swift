@@ -23,7 +23,7 @@ public final class RegularizedEvolution: SearchStrategy {
         defer { asked += 1 }
         if asked < populationSize { return try propose(name, accept: accept) { space.sample(using: &rng) } }
         let p = 1 / Double(max(space.genes.count, 1))
-        return try propose(name, accept: accept) {
+        return try propose(name, accept: accept, fallback: { self.space.sample(using: &self.rng) }) {
             let contenders = (0..<sampleSize).map { _ in population[uniformIndex(population.count, using: &rng)] }
             let parent = contenders.max { $0.fitness < $1.fitness }!.genome
             var child = parent

@@ -58,12 +58,16 @@ public enum SearchStrategies {
 
 /// Draws from `make` until `accept` takes a genome, at most `maxTries` times. A draw costs microseconds
 /// (decode and analytic costs), and a tight budget may accept one uniform sample in 10⁴ (e.g. AutoTinyBERT
-/// under 4.4M parameters), hence the generous limit.
-func propose(_ strategy: String, maxTries: Int = 200_000, accept: (Genome) -> Bool, _ make: () -> Genome) throws -> Genome {
-    for _ in 0..<maxTries {
+/// under 4.4M parameters), hence the generous limit. With a `fallback` (a uniform sample), `make` gets
+/// 2,000 draws and the fallback the rest: when the neighbourhood of the parents is exhausted, the
+/// strategy explores instead of stopping.
+func propose(_ strategy: String, maxTries: Int = 200_000, accept: (Genome) -> Bool, fallback: (() -> Genome)? = nil,
+             _ make: () -> Genome) throws -> Genome {
+    for _ in 0..<(fallback == nil ? maxTries : min(2_000, maxTries)) {
         let g = make()
         if accept(g) { return g }
     }
+    if let fallback { return try propose(strategy, maxTries: maxTries, accept: accept, fallback) }
     throw SearchStrategyError.noAcceptableCandidate(strategy: strategy, tries: maxTries)
 }
 
