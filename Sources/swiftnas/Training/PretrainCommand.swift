@@ -53,6 +53,8 @@ struct Pretrain: ParsableCommand {
     @Option(help: "Weight of the hidden-state MSE (with --teacher).") var hiddenWeight: Float = 1
     @Option(help: "Weight of the attention-relation KL (with --teacher).") var attentionWeight: Float = 1
     @Option(help: "Weight of the LM loss.") var lmWeight: Float = 1
+    @Option(help: "Relation heads of the attention-relation loss (default: the teacher's head count).")
+    var relationHeads: Int?
 
     mutating func validate() throws {
         guard steps > 0, batchSize > 0, sequenceLength > 2, checkpointEvery > 0, logEvery > 0, evalEvery >= 0 else {
@@ -130,7 +132,8 @@ struct Pretrain: ParsableCommand {
             let masking = MaskedLanguageModeling(vocabSize: architecture.vocabSize, maskId: wordPiece.maskId,
                                                  specialIds: wordPiece.specialIds)
             let head = MaskedLMHead(architecture, rng: &rng)
-            let distiller = try teacher.map { try Distiller(teacher: $0, student: architecture, vocabulary: vocabFile, rng: &rng) }
+            let distiller = try teacher.map { try Distiller(teacher: $0, student: architecture, vocabulary: vocabFile,
+                                                                    relationHeads: relationHeads, rng: &rng) }
             let trainer = Trainer(run: runURL, options: options, model: model, extra: [head] + (distiller?.modules ?? []))
             trainer.task = .object(["kind": .string("mlm")])
             trainer.vocabulary = vocabFile
@@ -173,7 +176,7 @@ struct Distiller {
 
     var modules: [Module] { projection.map { [$0] } ?? [] }
 
-    init(teacher path: String, student: Architecture, vocabulary: URL, rng: inout RandomGenerator) throws {
+    init(teacher path: String, student: Architecture, vocabulary: URL, relationHeads: Int?, rng: inout RandomGenerator) throws {
         let folder = URL(fileURLWithPath: path)
         let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
         let t = model.maxArchitecture
@@ -185,11 +188,14 @@ struct Distiller {
         guard t.vocabSize == student.vocabSize, t.family == .encoder else {
             throw ValidationError("the teacher (\(t.family), vocabulary \(t.vocabSize)) must be an encoder with the student's vocabulary (\(student.vocabSize))")
         }
-        let heads = t.layers.last!.heads
+        let heads = relationHeads ?? t.layers.last!.heads
+        guard heads > 0, t.layers.last!.qkv % heads == 0 else {
+            throw ValidationError("--relation-heads \(heads) must divide the teacher's last-layer qkv \(t.layers.last!.qkv)")
+        }
         guard let last = student.layers.last, last.operation.isAttention, last.qkv % heads == 0 else {
-            throw ValidationError("attention-relation distillation re-splits the student's last-layer qkv into the teacher's "
-                                  + "\(heads) heads, but the student's last layer has qkv \(student.layers.last?.qkv ?? 0) "
-                                  + "(\(student.layers.last?.operation.description ?? "none")); use an attention layer with qkv divisible by \(heads)")
+            throw ValidationError("attention-relation distillation re-splits the student's last-layer qkv into "
+                                  + "\(heads) relation heads, but the student's last layer has qkv \(student.layers.last?.qkv ?? 0) "
+                                  + "(\(student.layers.last?.operation.description ?? "none")); use an attention layer with qkv divisible by \(heads), or set --relation-heads")
         }
         teacher = model
         teacher.hiddenDropout = 0
