@@ -200,7 +200,7 @@ struct Distiller {
         teacher = model
         teacher.hiddenDropout = 0
         teacher.attentionDropout = 0
-        relationHeads = heads
+        self.relationHeads = heads
         projection = student.outputWidth != t.outputWidth
             ? Linear(student.outputWidth, t.outputWidth, name: "distillation.projection", rng: &rng) : nil
     }
