@@ -1,4 +1,5 @@
 import XCTest
+import NASText
 @testable import NASSearch
 
 final class RankingStatisticsTests: XCTestCase {
@@ -37,9 +38,9 @@ final class RankingStatisticsTests: XCTestCase {
     }
 
     func testAverageRanks() {
-        XCTAssertEqual(RankCorrelation.averageRanks([10, 20, 20, 30]), [1, 2.5, 2.5, 4])
-        XCTAssertEqual(RankCorrelation.averageRanks([3, 1, 3, 3, 2]), [4, 1, 4, 4, 2])
-        XCTAssertEqual(RankCorrelation.averageRanks([]), [])
+        XCTAssertEqual(TaskMetrics.averageRanks([10, 20, 20, 30]), [1, 2.5, 2.5, 4])
+        XCTAssertEqual(TaskMetrics.averageRanks([3, 1, 3, 3, 2]), [4, 1, 4, 4, 2])
+        XCTAssertEqual(TaskMetrics.averageRanks([]), [])
     }
 
     func testPerfectAgreementAndReversal() {

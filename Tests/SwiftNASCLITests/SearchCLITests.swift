@@ -15,38 +15,8 @@ final class SearchCLITests: XCTestCase {
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
-    struct NotBuilt: Error { let searched: [String] }
-
-    /// The `swiftnas` executable in the build products folder that holds this test bundle.
-    var executable: URL {
-        get throws {
-            let bundle = Bundle(for: Self.self).bundleURL
-            let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("swiftnas") }
-            guard let url = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-                throw NotBuilt(searched: candidates.map(\.path))
-            }
-            return url
-        }
-    }
-
-    func process(_ arguments: [String]) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = try executable
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        return (p, pipe)
-    }
-
-    /// Runs to the end: (exit status, output).
-    func run(_ arguments: [String]) throws -> (Int32, String) {
-        let (p, pipe) = try process(arguments)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    func process(_ arguments: [String]) throws -> (Process, Pipe) { try CLIProcess.start(arguments) }
+    func run(_ arguments: [String]) throws -> (Int32, String) { try CLIProcess.run(arguments) }
 
     /// A text the test makes: seeded sentences over a small vocabulary (26 letters, space, full stop, newline).
     func writeCorpus() throws -> URL {

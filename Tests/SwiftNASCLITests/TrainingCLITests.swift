@@ -13,29 +13,8 @@ final class TrainingCLITests: XCTestCase {
     }
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
-    func executable() throws -> URL {
-        let bundle = Bundle(for: Self.self).bundleURL
-        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("swiftnas") }
-        return try XCTUnwrap(candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }, "swiftnas is not built")
-    }
-
-    func start(_ arguments: [String]) throws -> (Process, Pipe) {
-        let p = Process()
-        p.executableURL = try executable()
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        return (p, pipe)
-    }
-
-    func run(_ arguments: [String]) throws -> (Int32, String) {
-        let (p, pipe) = try start(arguments)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    func start(_ arguments: [String]) throws -> (Process, Pipe) { try CLIProcess.start(arguments) }
+    func run(_ arguments: [String]) throws -> (Int32, String) { try CLIProcess.run(arguments) }
 
     func write(_ text: String, _ name: String) throws -> URL {
         let url = folder.appendingPathComponent(name)

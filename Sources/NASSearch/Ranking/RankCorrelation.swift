@@ -1,4 +1,5 @@
 import Foundation
+import NASText
 
 /// Kendall τ-b, Spearman ρ and Pearson r of one proxy's scores against a ground truth.
 ///
@@ -74,55 +75,25 @@ public enum RankCorrelation {
 
     /// Spearman's ρ: Pearson's r of the ranks (C. Spearman, "The proof and measurement of
     /// association between two things", Am. J. Psychol. 15(1):72–101, 1904), with tied values given
-    /// the mean of the ranks they span (`averageRanks`). With ties this is the correct form; the
+    /// the mean of the ranks they span (`TaskMetrics.averageRanks`). With ties this is the correct form; the
     /// shortcut 1 − 6Σd²/(n(n²−1)) is exact only without ties and is not used.
     public static func spearman(_ x: [Double], _ y: [Double]) -> Double {
         let (x, y) = finitePairs(x, y)
-        guard x.count >= 2 else { return .nan }
-        return pearson(averageRanks(x), averageRanks(y))
+        return TaskMetrics.spearman(x, y)
     }
 
-    /// Pearson's product-moment correlation, accumulated in Double with centred sums (two passes,
-    /// so a large common offset does not cancel catastrophically):
+    /// Pearson's product-moment correlation of the finite pairs (`TaskMetrics.pearson`: centred sums in
+    /// Double, two passes, so a large common offset does not cancel catastrophically):
     ///
     ///     r = Σ(x_i − x̄)(y_i − ȳ) / √(Σ(x_i − x̄)² · Σ(y_i − ȳ)²)
     public static func pearson(_ x: [Double], _ y: [Double]) -> Double {
         let (x, y) = finitePairs(x, y)
-        let n = x.count
-        guard n >= 2 else { return .nan }
-        let meanX = x.reduce(0, +) / Double(n), meanY = y.reduce(0, +) / Double(n)
-        var sxy = 0.0, sxx = 0.0, syy = 0.0
-        for i in 0..<n {
-            let dx = x[i] - meanX, dy = y[i] - meanY
-            sxy += dx * dy
-            sxx += dx * dx
-            syy += dy * dy
-        }
-        let denominator = (sxx * syy).squareRoot()
-        guard denominator > 0, denominator.isFinite else { return .nan }
-        return clamp(sxy / denominator)
+        return TaskMetrics.pearson(x, y)
     }
 
     /// All three coefficients on the same finite pairs.
     public static func all(_ x: [Double], _ y: [Double]) -> Correlations {
         Correlations(kendall: kendallTauB(x, y), spearman: spearman(x, y), pearson: pearson(x, y))
-    }
-
-    /// Ranks 1…n of `values` (ascending), ties getting the mean of the ranks they span: `[10, 20, 20,
-    /// 30]` → `[1, 2.5, 2.5, 4]`. Expects finite values (NaN has no order).
-    public static func averageRanks(_ values: [Double]) -> [Double] {
-        let order = values.indices.sorted { values[$0] < values[$1] }
-        var ranks = [Double](repeating: 0, count: values.count)
-        var start = 0
-        while start < order.count {
-            var end = start + 1
-            while end < order.count && values[order[end]] == values[order[start]] { end += 1 }
-            // Positions start..<end (0-based) hold ranks start+1 … end; their mean is (start+1+end)/2.
-            let rank = Double(start + 1 + end) / 2
-            for k in start..<end { ranks[order[k]] = rank }
-            start = end
-        }
-        return ranks
     }
 
     /// Number of pairs in which both values are finite (the n the coefficients are computed on).

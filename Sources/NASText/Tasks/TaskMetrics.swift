@@ -129,8 +129,9 @@ public enum TaskMetrics {
             squaresY += dy * dy
         }
         guard squaresX > 0, squaresY > 0 else { return .nan }
-        // Rounding can push |r| a hair past 1; clamp to the mathematical range.
-        return min(1, max(-1, cross / (squaresX.squareRoot() * squaresY.squareRoot())))
+        // One square root of the product, so that identical vectors give exactly 1; rounding can still
+        // push |r| a hair past 1, so clamp to the mathematical range.
+        return min(1, max(-1, cross / (squaresX * squaresY).squareRoot()))
     }
 
     private static func checkCounts(_ a: Int, _ b: Int, _ name: String) {
