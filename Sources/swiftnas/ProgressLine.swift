@@ -38,6 +38,12 @@ final class ProgressLine {
         fflush(stdout)
     }
 
+    /// `[########------------]` for a fraction in [0, 1].
+    static func bar(_ fraction: Double, width: Int = 20) -> String {
+        let filled = max(0, min(width, Int((fraction * Double(width)).rounded(.down))))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
+    }
+
     /// 1h02m, 3m05s, 42s.
     static func duration(_ seconds: Double) -> String {
         let s = Int(seconds.rounded())

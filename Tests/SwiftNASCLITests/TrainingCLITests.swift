@@ -120,6 +120,12 @@ final class TrainingCLITests: XCTestCase {
         (status, output) = try run(finetune(["--batch-size", "2", "--log-every", "1"]))
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ft/eval.json").path))
+        // Soft labels from a fine-tuned teacher of the same task (here the model just trained).
+        (status, output) = try run(finetune(["--batch-size", "2", "--log-every", "1", "--teacher", folder.appendingPathComponent("ft").path],
+                                            out: "ft-distilled"))
+        XCTAssertEqual(status, 0, output)
+        let distilledLog = try String(contentsOf: folder.appendingPathComponent("ft-distilled/metrics.jsonl"), encoding: .utf8)
+        XCTAssertTrue(distilledLog.contains("soft_label_loss"), distilledLog)
 
         // Vocabulary mismatch between the architecture and the tokenizer.
         let wide = try write("""

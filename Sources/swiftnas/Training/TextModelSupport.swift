@@ -127,7 +127,8 @@ enum TextModelSupport {
         Interrupt.install()
         trainer.shouldStop = { Interrupt.requested }
         trainer.onProgress = { p in
-            var text = "\(label) step \(p.step)/\(p.steps)  loss \(String(format: "%.4f", p.loss))  "
+            var text = (progress.isTerminal ? ProgressLine.bar(Double(p.step) / Double(p.steps)) + " " : "")
+                + "\(label) step \(p.step)/\(p.steps)  loss \(String(format: "%.4f", p.loss))  "
                 + "\(String(format: "%.0f", p.tokensPerSecond)) \(unit)/s"
             if let eta = p.etaSeconds { text += "  ETA " + ProgressLine.duration(eta) }
             progress.update(text)
