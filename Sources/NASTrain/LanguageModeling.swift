@@ -54,7 +54,7 @@ public enum LanguageModeling {
                                         masking: MaskedLanguageModeling, length: Int, batchSize: Int = 16,
                                         maxWindows: Int? = nil, seed: UInt64 = 0) -> Evaluation {
         let span = length - 2
-        var starts = Array(Swift.stride(from: 0, to: max(tokens.count - span, 0), by: span))
+        var starts = Array(Swift.stride(from: 0, to: max(tokens.count - span + 1, 0), by: span))
         if let maxWindows { starts = Array(starts.prefix(maxWindows)) }
         var rng = RandomGenerator(seed: seed)
         var total = 0.0, count = 0

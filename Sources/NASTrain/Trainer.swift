@@ -17,13 +17,32 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var logEvery: Int
     /// Evaluate every N steps (0: only at the end).
     public var evalEvery: Int
+    /// Everything else that shapes the run (batch, data, tokenizer, teacher, loss weights, …), as the
+    /// command sees it: a resumed run must have the same.
+    public var settings: [String: String]?
 
     public init(steps: Int, learningRate: Float = 1e-3, warmupSteps: Int = 0, schedule: LRSchedule.Kind = .linear,
                 weightDecay: Float = 0.01, clipNorm: Float = 1, seed: UInt64 = 0, checkpointEvery: Int = 500,
-                logEvery: Int = 10, evalEvery: Int = 0) {
+                logEvery: Int = 10, evalEvery: Int = 0, settings: [String: String]? = nil) {
         self.steps = steps; self.learningRate = learningRate; self.warmupSteps = warmupSteps; self.schedule = schedule
         self.weightDecay = weightDecay; self.clipNorm = clipNorm; self.seed = seed; self.checkpointEvery = checkpointEvery
-        self.logEvery = logEvery; self.evalEvery = evalEvery
+        self.logEvery = logEvery; self.evalEvery = evalEvery; self.settings = settings
+    }
+
+    /// Every option as text, by name (the settings under their own names).
+    var fields: [String: String] {
+        var f = ["steps": "\(steps)", "lr": "\(learningRate)", "warmup": "\(warmupSteps)", "schedule": schedule.rawValue,
+                 "weight-decay": "\(weightDecay)", "clip": "\(clipNorm)", "seed": "\(seed)",
+                 "checkpoint-every": "\(checkpointEvery)", "log-every": "\(logEvery)", "eval-every": "\(evalEvery)"]
+        for (k, v) in settings ?? [:] { f[k] = v }
+        return f
+    }
+
+    /// The first option (by name) whose value differs, as "--seed 1, not 2"; nil when equal.
+    public func firstDifference(from other: TrainingOptions) -> String? {
+        let a = fields, b = other.fields
+        guard let key = Set(a.keys).union(b.keys).sorted().first(where: { a[$0] != b[$0] }) else { return nil }
+        return "--\(key) \(a[key] ?? "unset"), not \(b[key] ?? "unset")"
     }
 
     public var lrSchedule: LRSchedule {
@@ -58,7 +77,7 @@ public final class Trainer {
 
     public enum Failure: Error, CustomStringConvertible {
         case nonFinite(step: Int, loss: Double, learningRate: Float)
-        case optionsMismatch(run: String, saved: TrainingOptions, given: TrainingOptions)
+        case optionsMismatch(run: String, difference: String)
         case existingRun(String)
 
         public var description: String {
@@ -66,8 +85,8 @@ public final class Trainer {
             case .nonFinite(let step, let loss, let lr):
                 return "the loss became \(loss) at step \(step) (learning rate \(lr)); training stopped. Hint: lower --lr, "
                     + "lengthen --warmup, or keep --clip on; the last checkpoint is intact, resume from it with --resume"
-            case .optionsMismatch(let run, let saved, let given):
-                return "\(run): the run was started with \(saved), not \(given); resume with the same options"
+            case .optionsMismatch(let run, let difference):
+                return "\(run): the run was started with \(difference); resume with the same options"
             case .existingRun(let run):
                 return "\(run) already holds a training run; pass --resume to continue it or choose another --out"
             }
@@ -92,6 +111,7 @@ public final class Trainer {
     public var shouldStop: () -> Bool = { false }
     /// Set when the run stopped early on `shouldStop` (after saving a checkpoint).
     public private(set) var interrupted = false
+    var lastSavedStep: Int?
 
     public init(run: URL, options: TrainingOptions, model: Transformer, extra: [Module] = []) {
         self.run = run
@@ -109,8 +129,11 @@ public final class Trainer {
     public func prepare(resume: Bool) throws {
         if resume, let folder = try TrainingCheckpoint.latest(in: run) {
             let state = try TrainingCheckpoint.restore(from: folder, model: model, extra: extra, optimizer: optimizer)
-            guard state.options == options else { throw Failure.optionsMismatch(run: run.path, saved: state.options, given: options) }
+            if let difference = state.options.firstDifference(from: options) {
+                throw Failure.optionsMismatch(run: run.path, difference: difference)
+            }
             step = state.step
+            lastSavedStep = state.step
             rng = state.rng
             try truncateLog(after: step)
         } else if !resume, try TrainingCheckpoint.latest(in: run) != nil {
@@ -158,16 +181,21 @@ public final class Trainer {
                 entry.merge(result.metrics) { a, _ in a }
                 try log(entry)
             }
+            // The checkpoint first: a failing evaluation must not cost the steps since the last one.
+            if step % options.checkpointEvery == 0 || step == options.steps { try checkpoint() }
             if let evaluate, (options.evalEvery > 0 && step % options.evalEvery == 0) || step == options.steps {
                 lastEval = try Autograd.noGrad { try evaluate() }
                 try log(Dictionary(uniqueKeysWithValues: lastEval.map { ("eval_" + $0.key, $0.value) }))
             }
-            if step % options.checkpointEvery == 0 || step == options.steps { try checkpoint() }
         }
+        // A run resumed after its last step trains nothing; its evaluation is still wanted.
+        if lastEval.isEmpty, let evaluate { lastEval = try Autograd.noGrad { try evaluate() } }
         return lastEval
     }
 
     public func checkpoint() throws {
+        guard step != lastSavedStep else { return }   // e.g. Ctrl-C right after a periodic checkpoint
+        lastSavedStep = step
         try TrainingCheckpoint.save(run: run, step: step, model: model, extra: extra, optimizer: optimizer, rng: rng,
                                     options: options, vocabulary: vocabulary, task: task, files: files)
     }

@@ -70,7 +70,6 @@ public enum TrainingCheckpoint {
         try fm.createDirectory(at: run, withIntermediateDirectories: true)
         let name = "checkpoint-\(step)"
         let folder = run.appendingPathComponent(name)
-        if fm.fileExists(atPath: folder.path) { try fm.removeItem(at: folder) }   // a stale one of the same step
         let staging = run.appendingPathComponent(".\(name).tmp-\(getpid())")
         try? fm.removeItem(at: staging)
         defer { try? fm.removeItem(at: staging) }
@@ -93,6 +92,11 @@ public enum TrainingCheckpoint {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(trainer), to: staging.appendingPathComponent("trainer.json"))
+        // A folder of the same step (from a run that died before `latest` moved) is set aside, not deleted,
+        // until the new one is in place.
+        let aside = run.appendingPathComponent(".\(name).old-\(getpid())")
+        if fm.fileExists(atPath: folder.path) { try fm.moveItem(at: folder, to: aside) }
+        defer { try? fm.removeItem(at: aside) }
         guard rename(staging.path, folder.path) == 0 else {
             throw Failure(path: folder.path, message: "cannot rename the checkpoint into place: \(String(cString: strerror(errno)))")
         }

@@ -29,7 +29,7 @@ struct Demo: ParsableCommand {
             """)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let study = out + "/demo.db"
-        try? FileManager.default.removeItem(atPath: study)   // the demo's own study: start afresh each time
+        for file in [study, study + "-journal"] { try? FileManager.default.removeItem(atPath: file) }   // the demo's own study: afresh
         var search = try Search.parse([
             "--space", "autotinybert", "--objective", "w-pca", "--max-params", "10000000", "--strategy", "ga",
             "--population", "20", "--trials", String(trials), "--seed", String(seed), "--study", study,

@@ -77,6 +77,7 @@ struct Search: ParsableCommand {
         guard sequenceLength > 2, (batchSize ?? 1) > 0 else { throw ValidationError("--sequence-length must exceed 2 and --batch-size be positive") }
         guard CostKind(rawValue: paretoCost) != nil else { throw ValidationError("--pareto-cost must be params, flops or latency") }
         guard !objective.isEmpty else { throw ValidationError("give at least one --objective") }
+        guard latencyBatch > 0, latencyThreads > 0 else { throw ValidationError("--latency-batch and --latency-threads must be positive") }
         guard finalists > 0, latencySamples >= 8 else { throw ValidationError("--finalists must be positive and --latency-samples ≥ 8") }
         for (name, v) in [("--max-params", maxParams), ("--min-params", minParams), ("--max-flops", maxFlops),
                           ("--max-latency-ms", maxLatencyMs)] {
@@ -96,7 +97,13 @@ struct Search: ParsableCommand {
         if let maxLatencyMs { constraints.append(Constraint(.latency, max: maxLatencyMs)) }
         let proxies = try objective.map { try Proxies.named($0) }
         _ = try SearchStrategies.named(strategy, space: space, seed: seed, populationSize: population)  // a bad name fails first
-        let (batch, evaluation, mask, specials) = try objectiveBatch(space)
+        var (batch, evaluation, mask, specials) = try objectiveBatch(space)
+        let usesLatency = maxLatencyMs != nil || paretoCost == "latency"
+        if usesLatency {   // the predictor depends on them, so a resume must use the same
+            evaluation["latencyBatch"] = String(latencyBatch)
+            evaluation["latencyThreads"] = String(latencyThreads)
+            evaluation["latencySamples"] = String(latencySamples)
+        }
         let settings = StudySettings(space: space.json, strategy: strategy, populationSize: population,
                                      objectives: proxies.map { ObjectiveSpec(name: $0.name) }, constraints: constraints,
                                      paretoCost: CostKind(rawValue: paretoCost)!, seed: seed, sequenceLength: sequenceLength,
@@ -108,7 +115,7 @@ struct Search: ParsableCommand {
         }
         let runner = try SearchRunner(space: space, objectives: objectives, settings: settings)
         let meter = LatencyMeter(batchSize: latencyBatch, sequenceLength: sequenceLength, threads: latencyThreads)
-        if settings.constraints.contains(where: { $0.cost == .latency }) || settings.paretoCost == .latency {
+        if usesLatency {
             runner.latencyPredictor = try trainPredictor(space: space, store: store, meter: meter)
         }
         let budget = constraints.isEmpty ? "no budget" : constraints.map(\.description).joined(separator: ", ")
@@ -191,6 +198,7 @@ struct Search: ParsableCommand {
             try store.appendLatencySamples(fresh)
             samples += fresh
         }
+        samples = Array(samples.prefix(latencySamples))
         let split = samples.count * 4 / 5
         let predictor = LatencyPredictor.train(samples: Array(samples[..<split]), sequenceLength: sequenceLength, seed: seed)
         let error = LatencyPredictor.meanRelativeError(predictor, heldOut: Array(samples[split...]))

@@ -4,7 +4,8 @@ import NASModels
 import NASSearch
 
 /// `swiftnas study …`: read a study file (as written by `swiftnas search --study FILE`). Every
-/// subcommand opens the file read-only, so it is safe while a search is writing to it.
+/// subcommand reads the file read-only, so it is safe while a search is writing to it; only after a
+/// killed writer does it reopen the file for writing, which rolls back the unfinished transaction.
 struct StudyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "study",

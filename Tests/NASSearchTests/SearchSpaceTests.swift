@@ -170,6 +170,8 @@ final class SearchSpaceTests: XCTestCase {
         check(base + #", "blocks": [{"heads": 4, "ffn": 64}], "heads": [4]"#, ["'heads'", "cannot be combined with \"blocks\""])
         check(base + #", "blocks": [{"heads": 4, "ffn": 64, "width": 3}]"#, ["'blocks[0].width'", "allowed: heads, qkv"])
         check(#""name": "s", "family": "encoder", "layers": "shared", "depth": [1], "hidden": [32]"#, ["'vocabSize'", "missing"])
+        check(base.replacingOccurrences(of: "\"hidden\": [32]", with: "\"hidden\": [36, 32]") + #", "blocks": [{"heads": 12, "ffn": 64}]"#,
+              ["'blocks[0]'", "hidden 32", "not divisible by heads = 12"])
         check(#""name": "s", "family": "encoder""#, ["'layers'", "missing"])
         XCTAssertThrowsError(try SearchSpace.load(from: URL(fileURLWithPath: "/nonexistent/space.json"))) {
             XCTAssertTrue("\($0)".contains("/nonexistent/space.json"))

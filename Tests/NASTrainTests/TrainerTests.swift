@@ -114,6 +114,22 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(try TrainingCheckpoint.latest(in: trainer.run)?.lastPathComponent, "checkpoint-4")
     }
 
+    /// A text of exactly one window is one window (the last full window is never dropped).
+    func testMaskedEvaluationUsesTheLastFullWindow() {
+        let arch = Architecture.uniform(.encoder, vocabSize: 20, maxPositions: 16, hidden: 16, depth: 1, heads: 2, ffn: 32)
+        var rng = RandomGenerator(seed: 1)
+        let model = Transformer(arch, rng: &rng), head = MaskedLMHead(arch, rng: &rng)
+        let masking = MaskedLanguageModeling(vocabSize: 20, maskId: 3, specialIds: [1, 2, 3], probability: 0.5)
+        let one = LanguageModeling.maskedEvaluation(model: model, head: head, tokens: (0..<14).map { Int32(5 + $0 % 10) }, cls: 1, sep: 2,
+                                                    masking: masking, length: 16)
+        XCTAssertTrue(one.loss.isFinite)
+        XCTAssertGreaterThan(one.tokens, 0)
+        let causal = LanguageModeling.causalEvaluation(model: Transformer(Architecture.uniform(.decoder, vocabSize: 20, maxPositions: 16,
+                                                                                              hidden: 16, depth: 1, heads: 2, ffn: 32), seed: 1),
+                                                       tokens: (0..<16).map { Int32($0 % 20) }, length: 15)
+        XCTAssertEqual(causal.tokens, 15, "one window of 16 tokens predicts 15")
+    }
+
     func testMaskedLanguageModelingCorruption() {
         let mlm = MaskedLanguageModeling(vocabSize: 1000, maskId: 3, specialIds: [1, 2, 3])
         var ids: [Int32] = [], mask: [Float] = []

@@ -69,6 +69,10 @@ final class TrainingCLITests: XCTestCase {
         (status, output) = try run(pretrainArguments(arch, corpus, part))
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("--resume"), output)
+        // Resuming with another batch size is refused, naming it.
+        (status, output) = try run(pretrainArguments(arch, corpus, part).map { $0 == "8" ? "4" : $0 } + ["--resume"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--batch-size 8, not 4"), output)
         (status, output) = try run(pretrainArguments(arch, corpus, part) + ["--resume"])
         XCTAssertEqual(status, 0, output)
         let a = try SafeTensorsFile(contentsOf: whole.appendingPathComponent("checkpoint-60/model.safetensors"))
@@ -90,6 +94,13 @@ final class TrainingCLITests: XCTestCase {
         guard case .object(let figures) = try JSONValue(parsing: Data(contentsOf: folder.appendingPathComponent("ppl.json"))),
               case .double(let ppl)? = figures["perplexity"] else { return XCTFail("no perplexity: \(output)") }
         XCTAssertLessThan(ppl, 22, "trained below the uniform perplexity of the 22-character vocabulary")
+
+        // Validation windows as long as the model's positions (TangleNAS's block size = --sequence-length).
+        (status, output) = try run(["pretrain", "--arch", arch.path, "--corpus", corpus.path, "--tokenizer", "char",
+                                    "--out", folder.appendingPathComponent("full").path, "--steps", "2", "--warmup", "0",
+                                    "--batch-size", "2", "--sequence-length", "64", "--validation", corpus.path, "--eval-windows", "2"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(try String(contentsOf: folder.appendingPathComponent("full/metrics.jsonl"), encoding: .utf8).contains("eval_perplexity"))
     }
 
     func testBadInputsFailWithFileLineOrField() throws {

@@ -56,8 +56,8 @@ public struct Constraint: Equatable, Codable, Sendable, CustomStringConvertible 
         self.cost = cost; self.min = min; self.max = max
     }
 
-    /// How far outside the range `costs` lies, relative to the bound (0 inside; NSGA-II's constraint
-    /// violation). A cost that is unknown counts as inside.
+    /// How far outside the range `costs` lies, relative to the bound (0 inside; the measure of
+    /// constraint-domination, `ParetoFront.constrainedDominates`). A cost that is unknown counts as inside.
     public func violation(_ costs: Costs) -> Double {
         guard let v = costs.value(cost) else { return 0 }
         if let max, v > max { return (v - max) / Swift.max(abs(max), 1e-12) }

@@ -72,7 +72,8 @@ public final class SearchRunner {
         let n = settings.objectives.count + 1
         guard trial.state == .complete else { return Array(repeating: -.infinity, count: n) }
         let values = settings.objectives.map { o in (trial.objectives[o.name] ?? .nan) * (o.maximize ? 1 : -1) }
-        let cost = -(trial.costs.value(settings.paretoCost) ?? .infinity)
+        // The predicted latency, not a finalist's later measurement: a replay must see what the strategy saw.
+        let cost = -((settings.paretoCost == .latency ? trial.costs.latencyMs : trial.costs.value(settings.paretoCost)) ?? .infinity)
         return values + [cost]
     }
 
@@ -120,24 +121,14 @@ public final class SearchRunner {
             progress.completed = trials.count
             progress.evaluatedNow += 1
             progress.seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if isFeasibleComplete(trial), progress.best.map({ isBetter(trial, than: $0) }) ?? true { progress.best = trial }
+            if StudyReport.isFeasible(trial, settings: settings) { progress.best = best([trial] + (progress.best.map { [$0] } ?? [])) }
             onTrial?(trial, progress)
         }
         return trials
     }
 
-    func isFeasibleComplete(_ t: Trial) -> Bool { t.state == .complete && settings.constraints.allow(t.costs) }
-
-    /// Whether `a` beats `b` on the primary objective.
-    func isBetter(_ a: Trial, than b: Trial) -> Bool {
-        guard let o = settings.objectives.first, let x = a.objectives[o.name], let y = b.objectives[o.name] else { return false }
-        return o.maximize ? x > y : x < y
-    }
-
-    /// The best feasible complete trial.
-    public func best(_ trials: [Trial]) -> Trial? {
-        trials.filter(isFeasibleComplete).reduce(nil) { b, t in b.map { isBetter(t, than: $0) ? t : $0 } ?? t }
-    }
+    /// The best feasible complete trial (`StudyReport.best`).
+    public func best(_ trials: [Trial]) -> Trial? { StudyReport.best(trials, settings: settings).first }
 
     /// Re-measures the latency of the best trials (primary objective, feasible by prediction) until `count`
     /// of them are within the latency budget by measurement, storing each measurement in the study. A
@@ -145,8 +136,7 @@ public final class SearchRunner {
     /// Returns the measured finalists that are within budget, best first.
     @discardableResult
     public func measureFinalists(study: Study, meter: LatencyMeter, count: Int = 5) throws -> [Trial] {
-        var ranked = try study.trials().filter(isFeasibleComplete)
-        ranked.sort { isBetter($0, than: $1) || (!isBetter($1, than: $0) && $0.number < $1.number) }
+        let ranked = StudyReport.best(try study.trials(), settings: settings, top: Int.max)
         var kept: [Trial] = []
         for var t in ranked where kept.count < count {
             if t.costs.measuredLatencyMs == nil {

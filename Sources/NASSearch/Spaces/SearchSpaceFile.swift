@@ -161,6 +161,17 @@ extension SearchSpace {
             if family == .decoder, let i = blocks.firstIndex(where: { $0.bottleneck != nil || !$0.operation.isAttention }) {
                 throw fail("blocks[\(i)]", "decoders take attention blocks without bottleneck only")
             }
+            // Every block must build at every hidden size (heads | qkv, conv kernels, …).
+            for (i, block) in blocks.enumerated() {
+                for h in hidden {
+                    let layer = Architecture.Layer(heads: block.heads, qkv: block.qkv ?? block.bottleneck ?? h, ffn: block.ffn,
+                                                   operation: block.operation, bottleneck: block.bottleneck)
+                    let arch = Architecture(family: family, vocabSize: vocabSize, maxPositions: maxPositions, hidden: h, layers: [layer])
+                    do { try arch.validate() } catch {
+                        throw fail("blocks[\(i)]", "is not a valid layer at hidden \(h): \(error)")
+                    }
+                }
+            }
         } else {
             guard let heads else { throw fail("heads", "missing (or give \"blocks\")") }
             switch (ffn != nil, ffnRatio != nil) {

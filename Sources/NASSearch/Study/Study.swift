@@ -125,6 +125,11 @@ public final class Study {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
             throw StudyError(.storage, path: path, message: "cannot create study \(path): folder \(folder) does not exist")
         }
+        // A journal left by a deleted study would be rolled back into the new one as if it were hot.
+        if FileManager.default.fileExists(atPath: url.path + "-journal") {
+            throw StudyError(.alreadyExists, path: path, message: "cannot create study \(path): a stale \(path)-journal is in the way "
+                             + "(left by a study that was deleted); remove it first")
+        }
         let settingsText: String
         do {
             settingsText = try settings.storedJSON().serialized(pretty: false)

@@ -29,6 +29,11 @@ struct Evaluate: ParsableCommand {
     var json: String?
     @Option(help: "Engine threads (default: all cores).") var threads: Int?
 
+    mutating func validate() throws {
+        guard sequenceLength > 2, maxLength >= 4 else { throw ValidationError("--sequence-length must exceed 2 and --max-length be at least 4") }
+        if let maxWindows, maxWindows < 1 { throw ValidationError("--max-windows must be at least 1") }
+    }
+
     func run() throws {
         if let threads { Engine.threads = threads }
         let folder = try TextModelSupport.checkpointFolder(checkpoint)
@@ -45,8 +50,8 @@ struct Evaluate: ParsableCommand {
             let evaluation: LanguageModeling.Evaluation
             switch model.maxArchitecture.family {
             case .decoder:
-                guard ids.count > sequenceLength else {
-                    throw ValidationError("\(corpus): \(ids.count) tokens, fewer than one window of \(sequenceLength + 1)")
+                guard ids.count >= sequenceLength else {
+                    throw ValidationError("\(corpus): \(ids.count) tokens, fewer than one window of \(sequenceLength)")
                 }
                 evaluation = LanguageModeling.causalEvaluation(model: model, tokens: ids, length: sequenceLength - 1,
                                                                maxWindows: maxWindows)
@@ -69,6 +74,9 @@ struct Evaluate: ParsableCommand {
                          evaluation.perplexity, evaluation.tokens))
         } else {
             let taskModel = try TaskModel.load(folder)
+            guard maxLength <= taskModel.model.maxArchitecture.maxPositions else {
+                throw ValidationError("--max-length \(maxLength) exceeds the model's maxPositions \(taskModel.model.maxArchitecture.maxPositions)")
+            }
             let directory = URL(fileURLWithPath: data ?? "../shared/data/glue/\(taskModel.task.rawValue)")
             let dataset = try GLUEDataset.load(task: taskModel.task, directory: directory, split: split)
             let vocab = folder.appendingPathComponent("vocab.txt")

@@ -61,6 +61,7 @@ struct Finetune: ParsableCommand {
         guard SequenceClassificationHead.Pooling(rawValue: pooling) != nil else { throw ValidationError("--pooling must be cls or mean") }
         guard (0...1).contains(alpha), temperature > 0 else { throw ValidationError("--alpha must be in [0, 1] and --temperature > 0") }
         guard (0..<1).contains(warmupShare) else { throw ValidationError("--warmup-share must be in [0, 1)") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     func run() throws {
@@ -98,7 +99,16 @@ struct Finetune: ParsableCommand {
         let head = SequenceClassificationHead(architecture, numLabels: glue.numLabels, pooling: poolingKind, rng: &rng)
         head.dropout = dropout
         let teacherModel = try teacher.map { try TaskModel.load(TextModelSupport.checkpointFolder($0)) }
-        if let t = teacherModel, t.task != glue { throw ValidationError("the teacher was fine-tuned on \(t.task.rawValue), not \(glue.rawValue)") }
+        if let t = teacherModel {
+            guard t.task == glue else { throw ValidationError("the teacher was fine-tuned on \(t.task.rawValue), not \(glue.rawValue)") }
+            let teacherVocab = try TextModelSupport.checkpointFolder(teacher!).appendingPathComponent("vocab.txt")
+            guard (try? Data(contentsOf: teacherVocab)) == (try? Data(contentsOf: vocab)) else {
+                throw ValidationError("vocabulary mismatch: the teacher's \(teacherVocab.path) differs from \(vocab.path)")
+            }
+            guard maxLength <= t.model.maxArchitecture.maxPositions else {
+                throw ValidationError("--max-length \(maxLength) exceeds the teacher's maxPositions \(t.model.maxArchitecture.maxPositions)")
+            }
+        }
 
         let encodings = try train.encodings(tokenizer: wordPiece, maxLength: maxLength)
         let perEpoch = (train.count + batchSize - 1) / batchSize
@@ -106,7 +116,12 @@ struct Finetune: ParsableCommand {
         let devBatches = try dev.batches(tokenizer: wordPiece, maxLength: maxLength, batchSize: 64, shuffleSeed: nil)
         let options = TrainingOptions(steps: steps, learningRate: lr, warmupSteps: Int(Double(steps) * warmupShare),
                                       schedule: .linear, weightDecay: weightDecay, clipNorm: clip, seed: seed,
-                                      checkpointEvery: checkpointEvery, logEvery: logEvery, evalEvery: evalEvery)
+                                      checkpointEvery: checkpointEvery, logEvery: logEvery, evalEvery: evalEvery, settings: [
+                                        "checkpoint": checkpoint ?? "", "arch": arch ?? "", "init-from": initFrom ?? "",
+                                        "task": glue.rawValue, "data": folder.path, "batch-size": "\(batchSize)",
+                                        "max-length": "\(maxLength)", "dropout": "\(dropout)", "pooling": pooling,
+                                        "limit": limit.map(String.init) ?? "", "teacher": teacher ?? "",
+                                        "temperature": "\(temperature)", "alpha": "\(alpha)", "epochs": "\(epochs)"])
         let trainer = Trainer(run: URL(fileURLWithPath: out), options: options, model: model, extra: [head])
         trainer.vocabulary = vocab
         trainer.task = TaskModel.taskJSON(glue, pooling: poolingKind)

@@ -64,6 +64,7 @@ struct Pretrain: ParsableCommand {
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
         guard warmup >= 0, warmup <= steps else { throw ValidationError("--warmup (\(warmup)) must be between 0 and --steps (\(steps))") }
         guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
+        guard rank >= 1, evalWindows >= 1 else { throw ValidationError("--rank and --eval-windows must be at least 1") }
     }
 
     func run() throws {
@@ -79,9 +80,12 @@ struct Pretrain: ParsableCommand {
             let chars = CharTokenizer(training: text)
             try FileManager.default.createDirectory(at: runURL, withIntermediateDirectories: true)
             let file = runURL.appendingPathComponent(TextTokenizer.characterFile)
-            if resume, FileManager.default.fileExists(atPath: file.path) {
-                tok = .characters(try CharTokenizer(contentsOf: file), file: file)
+            if resume, let latest = try TrainingCheckpoint.latest(in: runURL) {
+                // The characters the run was started with (the checkpoint's copy).
+                let stored = latest.appendingPathComponent(TextTokenizer.characterFile)
+                tok = .characters(try CharTokenizer(contentsOf: stored), file: stored)
             } else {
+                guard try TrainingCheckpoint.latest(in: runURL) == nil else { throw Trainer.Failure.existingRun(runURL.path) }
                 try chars.save(to: file)
                 tok = .characters(chars, file: file)
             }
@@ -101,7 +105,14 @@ struct Pretrain: ParsableCommand {
         model.attentionDropout = dropout
         let options = TrainingOptions(steps: steps, learningRate: lr, warmupSteps: warmup, schedule: LRSchedule.Kind(rawValue: schedule)!,
                                       weightDecay: weightDecay, clipNorm: clip, seed: seed, checkpointEvery: checkpointEvery,
-                                      logEvery: logEvery, evalEvery: evalEvery)
+                                      logEvery: logEvery, evalEvery: evalEvery, settings: [
+                                        "batch-size": "\(batchSize)", "sequence-length": "\(sequenceLength)",
+                                        "dropout": "\(dropout)", "corpus": corpus.joined(separator: ","),
+                                        "validation": validation ?? "", "tokenizer": tokenizer, "teacher": teacher ?? "",
+                                        "hidden-weight": "\(hiddenWeight)", "attention-weight": "\(attentionWeight)",
+                                        "lm-weight": "\(lmWeight)", "relation-heads": relationHeads.map(String.init) ?? "",
+                                        "eval-windows": "\(evalWindows)", "init-from": initFrom ?? "",
+                                        "architecture": (try? JSONValue(encoding: architecture).serialized(pretty: false)) ?? ""])
         print("pretrain: \(architecture.family == .encoder ? "masked LM" : "causal LM"), "
               + String(format: "%.2fM parameters, ", Double(architecture.parameterCount) / 1e6)
               + "\(tokens.count) training tokens, \(steps) steps of \(batchSize) × \(sequenceLength)")
@@ -120,7 +131,7 @@ struct Pretrain: ParsableCommand {
                 return .init(loss: CausalLMHead.loss(out.hidden, batch: batch, embeddings: model.wordEmbeddings),
                              tokens: batchSize * sequenceLength)
             }, evaluate: heldOut.map { ids in {
-                let e = LanguageModeling.causalEvaluation(model: model, tokens: ids, length: sequenceLength, maxWindows: evalWindows)
+                let e = LanguageModeling.causalEvaluation(model: model, tokens: ids, length: sequenceLength - 1, maxWindows: evalWindows)
                 return ["loss": e.loss, "perplexity": e.perplexity]
             } })
             try TextModelSupport.finish(trainer, progress: progress)
@@ -187,6 +198,9 @@ struct Distiller {
         }
         guard t.vocabSize == student.vocabSize, t.family == .encoder else {
             throw ValidationError("the teacher (\(t.family), vocabulary \(t.vocabSize)) must be an encoder with the student's vocabulary (\(student.vocabSize))")
+        }
+        guard t.layers.last!.operation.isAttention else {
+            throw ValidationError("\(folder.path): the teacher's last layer is \(t.layers.last!.operation), not attention")
         }
         let heads = relationHeads ?? t.layers.last!.heads
         guard heads > 0, t.layers.last!.qkv % heads == 0 else {
