@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NASModels
+import NASTrain
 
 /// `swiftnas export --checkpoint DIR --to hf OUT`: a checkpoint as a folder another framework loads.
 /// Only `hf` (Hugging Face `transformers`: BertModel / BertForSequenceClassification) for now.
@@ -21,7 +22,8 @@ struct Export: ParsableCommand {
     /// The formats `--to` accepts.
     static let formats = ["hf"]
 
-    @Option(help: ArgumentHelp("A model folder (config.json, model.safetensors, vocab.txt).", valueName: "dir"))
+    @Option(help: ArgumentHelp("A model folder (config.json, model.safetensors, vocab.txt), or a training run folder (its latest checkpoint).",
+                               valueName: "dir"))
     var checkpoint: String
 
     @Option(help: ArgumentHelp("The export format: \(Export.formats.joined(separator: ", ")).", valueName: "format"))
@@ -45,7 +47,10 @@ struct Export: ParsableCommand {
             throw CommandError("checkpoint \(checkpoint): is a file, expected a directory with config.json, "
                                + "model.safetensors and vocab.txt")
         }
-        let report = try HuggingFaceExport.export(checkpoint: URL(fileURLWithPath: checkpoint, isDirectory: true),
+        // A training run folder stands for its latest checkpoint.
+        let source = (try? TrainingCheckpoint.latest(in: URL(fileURLWithPath: checkpoint, isDirectory: true)))
+            .flatMap { $0 } ?? URL(fileURLWithPath: checkpoint, isDirectory: true)
+        let report = try HuggingFaceExport.export(checkpoint: source,
                                                   to: URL(fileURLWithPath: out, isDirectory: true))
 
         var head = "backbone only"
