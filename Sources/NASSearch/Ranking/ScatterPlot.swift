@@ -64,40 +64,17 @@ public struct ScatterPlot: Sendable {
         let tx: (Double) -> Double = logX ? { log10($0) } : { $0 }
         let xAxis = logX ? Self.logAxis(shown.map { tx($0.x) }) : Self.linearAxis(shown.map(\.x))
         let yAxis = Self.linearAxis(shown.map(\.y))
-        let (left, right, top, bottom) = (72.0, 20.0, 40.0, 64.0)
-        let plotW = width - left - right, plotH = height - top - bottom
-        func px(_ v: Double) -> Double { left + (v - xAxis.lo) / (xAxis.hi - xAxis.lo) * plotW }
-        func py(_ v: Double) -> Double { top + plotH - (v - yAxis.lo) / (yAxis.hi - yAxis.lo) * plotH }
-
-        var s = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" \
-        viewBox="0 0 \(f(width)) \(f(height))" font-family="sans-serif" font-size="12">
-        <rect width="\(f(width))" height="\(f(height))" fill="white"/>
-        <text x="\(f(width / 2))" y="24" text-anchor="middle" font-size="15">\(Self.escape(title))</text>
-
-        """
-        for (v, label) in xAxis.ticks {
-            let x = f(px(v))
-            s += "<line x1=\"\(x)\" y1=\"\(f(top))\" x2=\"\(x)\" y2=\"\(f(top + plotH + 4))\" stroke=\"#ddd\"/>"
-            s += "<text x=\"\(x)\" y=\"\(f(top + plotH + 17))\" text-anchor=\"middle\">\(label)</text>\n"
-        }
-        for (v, label) in yAxis.ticks {
-            let y = f(py(v))
-            s += "<line x1=\"\(f(left - 4))\" y1=\"\(y)\" x2=\"\(f(left + plotW))\" y2=\"\(y)\" stroke=\"#ddd\"/>"
-            s += "<text x=\"\(f(left - 7))\" y=\"\(y)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(label)</text>\n"
-        }
-        s += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotW))\" height=\"\(f(plotH))\" fill=\"none\" stroke=\"#333\"/>\n"
-        let xTitle = Self.escape(xLabel) + (logX ? " (log scale)" : "")
-        s += "<text x=\"\(f(left + plotW / 2))\" y=\"\(f(top + plotH + 36))\" text-anchor=\"middle\">\(xTitle)</text>\n"
-        s += "<text transform=\"translate(16 \(f(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">"
-        s += Self.escape(yLabel) + "</text>\n<g fill=\"#1f77b4\" fill-opacity=\"0.6\" stroke=\"#1f4e79\" stroke-width=\"0.5\">\n"
-        for p in shown { s += "<circle cx=\"\(f(px(tx(p.x))))\" cy=\"\(f(py(p.y)))\" r=\"3\"/>\n" }
+        let frame = SVGFrame(width: width, height: height, left: 72, right: 20, top: 40, bottom: 64, xAxis: xAxis, yAxis: yAxis)
+        func px(_ v: Double) -> Double { frame.px(v) }
+        func py(_ v: Double) -> Double { frame.py(v) }
+        var s = frame.open(title: title, xTitle: xLabel + (logX ? " (log scale)" : ""), yTitle: yLabel)
+        s += "<g fill=\"#1f77b4\" fill-opacity=\"0.6\" stroke=\"#1f4e79\" stroke-width=\"0.5\">\n"
+        for p in shown { s += "<circle cx=\"\(svgNumber(px(tx(p.x))))\" cy=\"\(svgNumber(py(p.y)))\" r=\"3\"/>\n" }
         s += "</g>\n"
         var note = "n = \(shown.count) plotted"
         if nonFinite > 0 { note += "; \(nonFinite) with non-finite values omitted" }
         if nonPositive > 0 { note += "; \(nonPositive) with x ≤ 0 omitted (log axis)" }
-        s += "<text x=\"8\" y=\"\(f(height - 8))\" font-size=\"10\" fill=\"#555\">\(note)</text>\n</svg>\n"
+        s += "<text x=\"8\" y=\"\(svgNumber(height - 8))\" font-size=\"10\" fill=\"#555\">\(note)</text>\n</svg>\n"
         return s
     }
 
@@ -173,4 +150,3 @@ public struct ScatterPlot: Sendable {
     }
 }
 
-private func f(_ v: Double) -> String { String(format: "%.2f", v) }

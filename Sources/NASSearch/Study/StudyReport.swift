@@ -235,41 +235,19 @@ public enum StudyReport {
             if let hi = c.max, hi.isFinite { bounds.append((hi * scale, Constraint(cost, max: hi).description)) }
         }
 
-        let width = 720.0, height = 480.0
-        let (left, right, top, bottom) = (80.0, 24.0, 64.0, 72.0)
-        let plotW = width - left - right, plotH = height - top - bottom
         let xAxis = ScatterPlot.linearAxis(dots.map(\.x) + bounds.map(\.0))
         let yAxis = ScatterPlot.linearAxis(dots.map(\.y))
-        func px(_ v: Double) -> String { n(left + (v - xAxis.lo) / (xAxis.hi - xAxis.lo) * plotW) }
-        func py(_ v: Double) -> String { n(top + plotH - (v - yAxis.lo) / (yAxis.hi - yAxis.lo) * plotH) }
+        let frame = SVGFrame(left: 80, right: 24, top: 64, bottom: 72, xAxis: xAxis, yAxis: yAxis)
+        let (top, plotH, width, height) = (frame.top, frame.plotHeight, frame.width, frame.height)
+        func px(_ v: Double) -> String { svgNumber(frame.px(v)) }
+        func py(_ v: Double) -> String { svgNumber(frame.py(v)) }
         let yLabel = objective.map { "\($0.name) (\($0.maximize ? "higher" : "lower") is better)" } ?? "objective"
-        let title = "Pareto front: \(objective?.name ?? "objective") vs \(cost.rawValue)"
-
-        var s = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(n(width))" height="\(n(height))" \
-        viewBox="0 0 \(n(width)) \(n(height))" font-family="sans-serif" font-size="12">
-        <rect width="\(n(width))" height="\(n(height))" fill="white"/>
-        <text x="\(n(width / 2))" y="22" text-anchor="middle" font-size="15">\(ScatterPlot.escape(title))</text>
-
-        """
-        for (v, label) in xAxis.ticks {
-            s += "<line x1=\"\(px(v))\" y1=\"\(n(top))\" x2=\"\(px(v))\" y2=\"\(n(top + plotH + 4))\" stroke=\"#e4e4e4\"/>"
-            s += "<text x=\"\(px(v))\" y=\"\(n(top + plotH + 17))\" text-anchor=\"middle\">\(label)</text>\n"
-        }
-        for (v, label) in yAxis.ticks {
-            s += "<line x1=\"\(n(left - 4))\" y1=\"\(py(v))\" x2=\"\(n(left + plotW))\" y2=\"\(py(v))\" stroke=\"#e4e4e4\"/>"
-            s += "<text x=\"\(n(left - 7))\" y=\"\(py(v))\" text-anchor=\"end\" dominant-baseline=\"middle\">\(label)</text>\n"
-        }
-        s += "<rect x=\"\(n(left))\" y=\"\(n(top))\" width=\"\(n(plotW))\" height=\"\(n(plotH))\" fill=\"none\" stroke=\"#333\"/>\n"
-        s += "<text x=\"\(n(left + plotW / 2))\" y=\"\(n(top + plotH + 36))\" text-anchor=\"middle\">\(ScatterPlot.escape(xLabel))</text>\n"
-        s += "<text transform=\"translate(18 \(n(top + plotH / 2))) rotate(-90)\" text-anchor=\"middle\">"
-        s += ScatterPlot.escape(yLabel) + "</text>\n"
+        var s = frame.open(title: "Pareto front: \(objective?.name ?? "objective") vs \(cost.rawValue)", xTitle: xLabel, yTitle: yLabel)
 
         for (x, label) in bounds {
-            s += "<line class=\"constraint\" x1=\"\(px(x))\" y1=\"\(n(top))\" x2=\"\(px(x))\" y2=\"\(n(top + plotH))\" "
+            s += "<line class=\"constraint\" x1=\"\(px(x))\" y1=\"\(svgNumber(top))\" x2=\"\(px(x))\" y2=\"\(svgNumber(top + plotH))\" "
             s += "stroke=\"#c0392b\" stroke-width=\"1.2\" stroke-dasharray=\"6 4\"/>"
-            s += "<text x=\"\(px(x))\" y=\"\(n(top - 6))\" text-anchor=\"middle\" fill=\"#c0392b\">\(ScatterPlot.escape(label))</text>\n"
+            s += "<text x=\"\(px(x))\" y=\"\(svgNumber(top - 6))\" text-anchor=\"middle\" fill=\"#c0392b\">\(ScatterPlot.escape(label))</text>\n"
         }
         for dot in dots where !dot.feasible {
             s += "<circle class=\"infeasible\" cx=\"\(px(dot.x))\" cy=\"\(py(dot.y))\" r=\"3\" fill=\"none\" stroke=\"#999\"/>\n"
@@ -287,21 +265,20 @@ public enum StudyReport {
             }
         }
         // Legend: between the title and the constraint labels, on the right.
-        let legendY = n(40)
+        let legendY = svgNumber(40)
         s += "<g font-size=\"11\">"
-        s += "<circle cx=\"\(n(width - 300))\" cy=\"\(legendY)\" r=\"3\" fill=\"#1f77b4\" fill-opacity=\"0.6\"/>"
-        s += "<text x=\"\(n(width - 292))\" y=\"\(legendY)\" dominant-baseline=\"middle\">feasible</text>"
-        s += "<circle cx=\"\(n(width - 226))\" cy=\"\(legendY)\" r=\"3\" fill=\"none\" stroke=\"#999\"/>"
-        s += "<text x=\"\(n(width - 218))\" y=\"\(legendY)\" dominant-baseline=\"middle\">infeasible</text>"
-        s += "<circle cx=\"\(n(width - 144))\" cy=\"\(legendY)\" r=\"4.5\" fill=\"#e67e22\" stroke=\"#8a4a12\"/>"
-        s += "<text x=\"\(n(width - 136))\" y=\"\(legendY)\" dominant-baseline=\"middle\">Pareto front</text></g>\n"
+        s += "<circle cx=\"\(svgNumber(width - 300))\" cy=\"\(legendY)\" r=\"3\" fill=\"#1f77b4\" fill-opacity=\"0.6\"/>"
+        s += "<text x=\"\(svgNumber(width - 292))\" y=\"\(legendY)\" dominant-baseline=\"middle\">feasible</text>"
+        s += "<circle cx=\"\(svgNumber(width - 226))\" cy=\"\(legendY)\" r=\"3\" fill=\"none\" stroke=\"#999\"/>"
+        s += "<text x=\"\(svgNumber(width - 218))\" y=\"\(legendY)\" dominant-baseline=\"middle\">infeasible</text>"
+        s += "<circle cx=\"\(svgNumber(width - 144))\" cy=\"\(legendY)\" r=\"4.5\" fill=\"#e67e22\" stroke=\"#8a4a12\"/>"
+        s += "<text x=\"\(svgNumber(width - 136))\" y=\"\(legendY)\" dominant-baseline=\"middle\">Pareto front</text></g>\n"
 
         let feasibleCount = dots.count { $0.feasible }
         var note = "\(feasibleCount) feasible, \(dots.count - feasibleCount) infeasible; front of \(front.count)"
         if omitted > 0 { note += "; \(omitted) failed or without a finite value not plotted" }
-        s += "<text x=\"8\" y=\"\(n(height - 8))\" font-size=\"10\" fill=\"#555\">\(ScatterPlot.escape(note))</text>\n</svg>\n"
+        s += "<text x=\"8\" y=\"\(svgNumber(height - 8))\" font-size=\"10\" fill=\"#555\">\(ScatterPlot.escape(note))</text>\n</svg>\n"
         return s
     }
 }
 
-private func n(_ v: Double) -> String { String(format: "%.2f", v) }
