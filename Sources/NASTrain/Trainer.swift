@@ -50,21 +50,33 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 }
 
-/// A training loop that behaves on long jobs: AdamW with warm-up and decay, gradient clipping, a
+/// A training loop that behaves on long jobs: any `Optimizer` (AdamW by default) with warm-up and decay,
+/// gradient clipping, a
 /// checkpoint every `checkpointEvery` steps and at the end (`TrainingCheckpoint`), `resume` continuing
 /// bit for bit (all randomness — data order, masking, dropout — comes from one generator whose state is
 /// checkpointed), a JSON-lines metrics log (`metrics.jsonl`), a stop with the step and a hint on a
 /// non-finite loss (the last good checkpoint stays), and a checkpoint before stopping when `shouldStop`
 /// turns true (Ctrl-C).
 public final class Trainer {
+    /// What one step reports. The step owns its backward passes: it has accumulated every gradient it
+    /// wants applied before it returns (one loss, or several forwards and backwards, as in a sandwich step);
+    /// the trainer then clips and makes one update.
     public struct StepResult {
-        public var loss: Tensor
+        /// The step's loss (the value logged and checked to be finite before the update).
+        public var loss: Double
         /// Tokens (or examples) this step processed, for the throughput.
         public var tokens: Int
         /// Further values to log (e.g. the parts of a distillation loss).
         public var metrics: [String: Double]
-        public init(loss: Tensor, tokens: Int, metrics: [String: Double] = [:]) {
+        public init(loss: Double, tokens: Int, metrics: [String: Double] = [:]) {
             self.loss = loss; self.tokens = tokens; self.metrics = metrics
+        }
+
+        /// The usual step: backpropagates `loss` (a scalar) and reports its value.
+        public static func backward(_ loss: Tensor, tokens: Int, metrics: [String: Double] = [:]) -> StepResult {
+            let value = Double(loss.item())
+            if value.isFinite { loss.backward() }
+            return StepResult(loss: value, tokens: tokens, metrics: metrics)
         }
     }
 
@@ -98,7 +110,7 @@ public final class Trainer {
     public let model: Transformer
     /// Heads and projections trained with the model (saved in the same checkpoint).
     public let extra: [Module]
-    public let optimizer: AdamW
+    public private(set) var optimizer: any Optimizer
     public var rng: RandomGenerator
     public private(set) var step = 0
     public var vocabulary: URL?
@@ -106,6 +118,8 @@ public final class Trainer {
     public var files: [URL] = []
     /// `swiftnas_task` of the checkpoints' config.json.
     public var task: JSONValue?
+    /// Called before every checkpoint is written (e.g. to refresh `task` with a sampling rule's state).
+    public var willCheckpoint: (() -> Void)?
     public var onProgress: ((Progress) -> Void)?
     public var onLog: ((String) -> Void)?
     public var shouldStop: () -> Bool = { false }
@@ -113,13 +127,15 @@ public final class Trainer {
     public private(set) var interrupted = false
     var lastSavedStep: Int?
 
-    public init(run: URL, options: TrainingOptions, model: Transformer, extra: [Module] = []) {
+    /// `optimizer` must be over `model.parameters + extra`'s parameters; nil: AdamW with the options'
+    /// learning rate and weight decay (biases and norms not decayed).
+    public init(run: URL, options: TrainingOptions, model: Transformer, extra: [Module] = [], optimizer: (any Optimizer)? = nil) {
         self.run = run
         self.options = options
         self.model = model
         self.extra = extra
-        let parameters = model.parameters + extra.flatMap(\.parameters)
-        optimizer = AdamW(parameters: parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
+        self.optimizer = optimizer ?? AdamW(parameters: model.parameters + extra.flatMap(\.parameters),
+                                            learningRate: options.learningRate, weightDecay: options.weightDecay)
         rng = RandomGenerator(seed: options.seed)
     }
 
@@ -128,7 +144,7 @@ public final class Trainer {
     /// Continues from the run's latest checkpoint (resume) or checks the run folder is fresh.
     public func prepare(resume: Bool) throws {
         if resume, let folder = try TrainingCheckpoint.latest(in: run) {
-            let state = try TrainingCheckpoint.restore(from: folder, model: model, extra: extra, optimizer: optimizer)
+            let state = try TrainingCheckpoint.restore(from: folder, model: model, extra: extra, optimizer: &optimizer)
             if let difference = state.options.firstDifference(from: options) {
                 throw Failure.optionsMismatch(run: run.path, difference: difference)
             }
@@ -144,11 +160,12 @@ public final class Trainer {
         }
     }
 
-    /// Runs until `options.steps`: each step calls `stepLoss` (which draws from the generator it is
-    /// given), backpropagates, clips and updates. `evaluate` runs every `evalEvery` steps and at the end;
-    /// its values are logged with an `eval_` prefix. Returns the last evaluation.
+    /// Runs until `options.steps`: each step calls `runStep` (which draws from the generator it is given
+    /// and runs its own backward passes), then the trainer checks the loss, clips and updates once.
+    /// `evaluate` runs every `evalEvery` steps and at the end; its values are logged with an `eval_`
+    /// prefix. Returns the last evaluation.
     @discardableResult
-    public func train(_ stepLoss: (inout RandomGenerator) throws -> StepResult,
+    public func train(_ runStep: (inout RandomGenerator) throws -> StepResult,
                       evaluate: (() throws -> [String: Double])? = nil) throws -> [String: Double] {
         let schedule = options.lrSchedule
         let start = DispatchTime.now().uptimeNanoseconds
@@ -161,10 +178,12 @@ public final class Trainer {
                 return lastEval
             }
             optimizer.learningRate = schedule.learningRate(at: step)
-            let result = try stepLoss(&rng)
-            let loss = Double(result.loss.item())
-            guard loss.isFinite else { throw Failure.nonFinite(step: step + 1, loss: loss, learningRate: optimizer.learningRate) }
-            result.loss.backward()
+            let result = try runStep(&rng)
+            let loss = result.loss
+            guard loss.isFinite else {
+                optimizer.zeroGrad()
+                throw Failure.nonFinite(step: step + 1, loss: loss, learningRate: optimizer.learningRate)
+            }
             let norm = options.clipNorm > 0 ? GradientClipping.clipGlobalNorm(optimizer.parameters, maxNorm: options.clipNorm) : 0
             optimizer.step()
             optimizer.zeroGrad()
@@ -196,6 +215,7 @@ public final class Trainer {
     public func checkpoint() throws {
         guard step != lastSavedStep else { return }   // e.g. Ctrl-C right after a periodic checkpoint
         lastSavedStep = step
+        willCheckpoint?()
         try TrainingCheckpoint.save(run: run, step: step, model: model, extra: extra, optimizer: optimizer, rng: rng,
                                     options: options, vocabulary: vocabulary, task: task, files: files)
     }
@@ -206,7 +226,7 @@ public final class Trainer {
         for (k, v) in values { members[k] = v.isFinite ? .double(v) : .null }
         let line = try JSONValue.object(members).serialized(pretty: false) + "\n"
         onLog?(line)
-        if !FileManager.default.fileExists(atPath: logURL.path) { FileManager.default.createFile(atPath: logURL.path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
         let handle = try FileHandle(forWritingTo: logURL)
         defer { try? handle.close() }
         try handle.seekToEnd()

@@ -108,7 +108,7 @@ public enum TrainingCheckpoint {
     }
 
     /// Restores weights, optimizer state and returns the saved state (step, RNG, options).
-    public static func restore(from folder: URL, model: Transformer, extra: [Module], optimizer: Adam) throws -> State {
+    public static func restore(from folder: URL, model: Transformer, extra: [Module], optimizer: inout any Optimizer) throws -> State {
         let trainerURL = folder.appendingPathComponent("trainer.json")
         let state: State
         do {

@@ -35,7 +35,7 @@ final class TrainerTests: XCTestCase {
             let corpus = try TextCorpus(tokens: ids, path: "slice")
             let batch = try corpus.decoderBatch(batchSize: 8, length: 24, seed: rng.next())
             let out = trainer.model(batch, training: true, rng: &rng)
-            return .init(loss: CausalLMHead.loss(out.hidden, batch: batch, embeddings: trainer.model.wordEmbeddings), tokens: 8 * 24)
+            return .backward(CausalLMHead.loss(out.hidden, batch: batch, embeddings: trainer.model.wordEmbeddings), tokens: 8 * 24)
         }
     }
 
@@ -105,7 +105,7 @@ final class TrainerTests: XCTestCase {
         let step = causalStep(trainer, ids)
         XCTAssertThrowsError(try trainer.train { rng in
             var r = try step(&rng)
-            if trainer.step == 4 { r.loss = r.loss * Float.nan }
+            if trainer.step == 4 { r.loss = .nan }
             return r
         }) { error in
             XCTAssertTrue("\(error)".contains("at step 5"), "\(error)")

@@ -143,9 +143,9 @@ struct Finetune: ParsableCommand {
             let hidden = model(batch.tokens, training: true, rng: &rng).hidden
             let logits = head(hidden, attentionMask: batch.tokens.attentionMask, training: true, rng: &rng)
             let taskLoss = head.loss(logits, labels: batch.labels)
-            guard let teacherModel else { return .init(loss: taskLoss, tokens: batch.labels.count) }
+            guard let teacherModel else { return .backward(taskLoss, tokens: batch.labels.count) }
             let soft = Distillation.softLabelLoss(student: logits, teacher: teacherModel.logits(batch), temperature: temperature)
-            return .init(loss: taskLoss * (1 - alpha) + soft * alpha, tokens: batch.labels.count,
+            return .backward(taskLoss * (1 - alpha) + soft * alpha, tokens: batch.labels.count,
                          metrics: ["task_loss": Double(taskLoss.item()), "soft_label_loss": Double(soft.item())])
         }, evaluate: { evaluator.evaluate(devBatches) })
         try TextModelSupport.finish(trainer, progress: progress)

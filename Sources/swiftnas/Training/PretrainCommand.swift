@@ -128,7 +128,7 @@ struct Pretrain: ParsableCommand {
             try trainer.train({ rng in
                 let batch = try corpusData.decoderBatch(batchSize: batchSize, length: sequenceLength, seed: rng.next())
                 let out = model(batch, training: true, rng: &rng)
-                return .init(loss: CausalLMHead.loss(out.hidden, batch: batch, embeddings: model.wordEmbeddings),
+                return .backward(CausalLMHead.loss(out.hidden, batch: batch, embeddings: model.wordEmbeddings),
                              tokens: batchSize * sequenceLength)
             }, evaluate: heldOut.map { ids in {
                 let e = LanguageModeling.causalEvaluation(model: model, tokens: ids, length: sequenceLength - 1, maxWindows: evalWindows)
@@ -165,7 +165,7 @@ struct Pretrain: ParsableCommand {
                     metrics["hidden_mse"] = Double(hidden.item())
                     metrics["attention_kl"] = Double(relations.item())
                 }
-                return .init(loss: loss, tokens: batchSize * sequenceLength, metrics: metrics)
+                return .backward(loss, tokens: batchSize * sequenceLength, metrics: metrics)
             }, evaluate: heldOut.map { ids in {
                 let e = LanguageModeling.maskedEvaluation(model: model, head: head, tokens: ids, cls: wordPiece.clsId,
                                                           sep: wordPiece.sepId, masking: masking, length: sequenceLength,
