@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "NASModels", dependencies: ["NASTensor", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASText", dependencies: ["NASModels"], swiftSettings: swiftMode),
         .target(name: "NASTrain", dependencies: ["NASText", "NASModels", "NASTensor"], swiftSettings: swiftMode),
-        .target(name: "NASSearch", dependencies: ["NASText", "NASModels", "NASTensor", "COpenBLAS", "CSQLite"], swiftSettings: swiftMode),
+        .target(name: "NASSearch", dependencies: ["NASTrain", "NASText", "NASModels", "NASTensor", "COpenBLAS", "CSQLite"], swiftSettings: swiftMode),
         .executableTarget(name: "swiftnas", dependencies: [
             "NASTensor", "NASModels", "NASText", "NASTrain", "NASSearch", "COpenBLAS",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -214,7 +214,9 @@ public struct Architecture: Codable, Hashable, Sendable {
         }
     }
 
-    /// Whether this network is a sub-network of `parent` (fits in its leading slices).
+    /// Whether this network is a sub-network of `parent` (fits in its leading slices). A layer may also
+    /// stack fewer FFN dense layers than the parent's (the first ones; its output projection reads the
+    /// leading columns of the parent's, so its last FFN width may not exceed the parent's last).
     public func fits(in parent: Architecture) -> Bool {
         guard depth <= parent.depth else { return false }
         // Projections exist only where the parent's width changes, so the child may change width only there.
@@ -231,7 +233,8 @@ public struct Architecture: Codable, Hashable, Sendable {
             && zip(layers, parent.layers).allSatisfy { c, p in
                 c.operation == p.operation && c.heads <= p.heads && c.qkv <= p.qkv && c.ffn <= p.ffn
                     && (c.operation != .wma || c.headSize <= p.headSize)
-                    && c.ffnStack.count == p.ffnStack.count && zip(c.ffnStack, p.ffnStack).allSatisfy { $0 <= $1 }
+                    && c.ffnStack.count <= p.ffnStack.count && zip(c.ffnStack, p.ffnStack).allSatisfy { $0 <= $1 }
+                    && c.ffnWidths.last! <= p.ffnWidths.last!
                     && (c.hidden ?? hidden) <= (p.hidden ?? parent.hidden)
                     && (c.bottleneck == nil) == (p.bottleneck == nil) && (c.bottleneck ?? 0) <= (p.bottleneck ?? 0)
             }

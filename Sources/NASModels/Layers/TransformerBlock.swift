@@ -4,7 +4,8 @@ import NASTensor
 /// Encoder (BERT, post-LN):  x = LN₁(x + Drop(Mix(x)));  x = LN₂(x + Drop(FFN(x)))
 /// Decoder (GPT-2, pre-LN):  x = x + Drop(Mix(LN₁(x)));  x = x + Drop(FFN(LN₂(x)))
 /// FFN(x) = act(…act(act(x·W₁ᵀ + b₁)·W₂ᵀ + b₂)…)·W_outᵀ + b_out over the dense widths `layer.ffnWidths`
-/// (one for BERT; FlexiBERT stacks more), every weight its leading slice.
+/// (one for BERT; FlexiBERT stacks more), every weight its leading slice; a sub-network may run the first
+/// of the stacked layers only.
 /// The mixer is the layer's operation (`TokenMixer`): SDP or WMA attention, DFT, DCT or dynamic convolution.
 /// A bottleneck layer (MobileBERT; Sun et al., 2020) wraps the encoder block at width b:
 ///     y = Block_b(x·W_inᵀ + b_in);  out = LN_out(x + Drop(y·W_outᵀ + b_out)).
@@ -99,7 +100,7 @@ public final class TransformerBlock: Module {
 
     /// The FFN on h: (first pre-activation, output of width h's last dimension).
     private func feedForward(_ h: Tensor, layer: Architecture.Layer) -> (pre: Tensor, out: Tensor) {
-        precondition(layer.ffnStack.count == extraIntermediates.count,
+        precondition(layer.ffnStack.count <= extraIntermediates.count,
                      "TransformerBlock: \(layer.ffnStack.count) stacked FFN layers requested, block has \(extraIntermediates.count)")
         let pre = intermediate(h, out: layer.ffn)
         var y = activate(pre)

@@ -2,7 +2,8 @@ import NASModels
 
 extension SearchSpace {
     /// The built-in spaces by name (`--space NAME`).
-    public static let builtinNames = ["autotinybert", "w-pca", "flexibert", "tanglenas-shakespeare", "tanglenas-tinystories"]
+    public static let builtinNames = ["autotinybert", "w-pca", "flexibert", "flexibert-true-size", "tanglenas-shakespeare",
+                                      "tanglenas-tinystories"]
 
     /// A built-in space, or nil for an unknown name.
     public static func builtin(_ name: String) -> SearchSpace? {
@@ -10,6 +11,7 @@ extension SearchSpace {
         case "autotinybert": return autoTinyBERT
         case "w-pca": return wPCA
         case "flexibert": return flexiBERT
+        case "flexibert-true-size": return flexiBERTTrueSize
         case "tanglenas-shakespeare": return tangleNASShakespeare
         case "tanglenas-tinystories": return tangleNASTinyStories
         default: return nil
@@ -43,6 +45,16 @@ extension SearchSpace {
         depth: [2, 4], hidden: [128, 256], layers: .perLayer,
         operation: [.sdp, .wma, .dft, .dct, .dynamicConv(kernel: 5), .dynamicConv(kernel: 9), .dynamicConv(kernel: 13)],
         heads: [2, 4], ffn: [512, 1024], ffnCount: [1, 3])
+
+    /// The FlexiBERT space as its models were most probably trained (`FlexiBERTProtocol.trueSize`; the
+    /// benchmark README's caveats 1–2): 2 or 4 layers, hidden 128 or 256, every layer scaled dot-product
+    /// attention with 2 or 4 heads, a first FFN layer of 4 × hidden, then 0 or 2 more of 512 or 1024
+    /// (`num_feed_forward` 1 or 3); ELECTRA-small embeddings of 128, projected when the hidden size is
+    /// 256. Every member is a leading slice of the largest, so it is the FlexiBERT supernet's space.
+    public static let flexiBERTTrueSize = SearchSpace(
+        name: "flexibert-true-size", family: .encoder, vocabSize: 30522, maxPositions: 512, embeddingSize: 128,
+        depth: [2, 4], hidden: [128, 256], layers: .perLayer, heads: [2, 4], ffnRatio: [4], ffnCount: [1, 3],
+        ffnStackWidth: [512, 1024])
 
     /// TangleNAS's GPT space for Tiny Shakespeare, character level (Sukthanker et al., 2024): 4–6 layers,
     /// embedding 96, 192 or 384, per layer 2, 4 or 6 heads and MLP ratio 2, 3 or 4; nanoGPT's block

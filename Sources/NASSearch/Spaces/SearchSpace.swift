@@ -12,8 +12,9 @@ public typealias Genome = [Int]
 ///
 /// Networks have `depth` layers of one hidden width; each layer takes its choices from the layer genes:
 /// either a whole `block` (W-PCA's space) or any of `operation`, `heads`, `qkv`, `ffn` or `ffnRatio`
-/// (FFN width = ratio × hidden) and `ffnCount` (dense FFN layers of that width, FlexiBERT's
-/// `num_feed_forward`). With `layers == .shared` one set of layer genes serves every layer (homogeneous,
+/// (FFN width = ratio × hidden), `ffnCount` (dense FFN layers, FlexiBERT's `num_feed_forward`) and
+/// `ffnStackWidth` (the width of the stacked layers after the first, FlexiBERT's `feed_forward_dimension`;
+/// default: the first layer's width). With `layers == .shared` one set of layer genes serves every layer (homogeneous,
 /// AutoTinyBERT); with `.perLayer` each layer slot has its own (heterogeneous, FlexiBERT, TangleNAS).
 /// When `qkv` is not a gene it equals the layer's width (hidden, or its bottleneck).
 ///
@@ -52,21 +53,22 @@ public struct SearchSpace: Equatable, Sendable {
     public var ffn: [Int]?
     public var ffnRatio: [Int]?
     public var ffnCount: [Int]?
+    public var ffnStackWidth: [Int]?
 
     public init(name: String, family: Architecture.Family, vocabSize: Int, maxPositions: Int, embeddingSize: Int? = nil,
                 activation: Architecture.Activation? = nil, depth: [Int], hidden: [Int], layers: LayerGenes,
                 blocks: [Block]? = nil, operation: [Architecture.Operation]? = nil, heads: [Int]? = nil, qkv: [Int]? = nil,
-                ffn: [Int]? = nil, ffnRatio: [Int]? = nil, ffnCount: [Int]? = nil) {
+                ffn: [Int]? = nil, ffnRatio: [Int]? = nil, ffnCount: [Int]? = nil, ffnStackWidth: [Int]? = nil) {
         self.name = name; self.family = family; self.vocabSize = vocabSize; self.maxPositions = maxPositions
         self.embeddingSize = embeddingSize; self.activation = activation; self.depth = depth; self.hidden = hidden
         self.layers = layers; self.blocks = blocks; self.operation = operation; self.heads = heads; self.qkv = qkv
-        self.ffn = ffn; self.ffnRatio = ffnRatio; self.ffnCount = ffnCount
+        self.ffn = ffn; self.ffnRatio = ffnRatio; self.ffnCount = ffnCount; self.ffnStackWidth = ffnStackWidth
     }
 
     // MARK: - Genes
 
     /// The per-layer gene kinds present, in genome order.
-    enum LayerGene: String, CaseIterable { case block, operation, heads, qkv, ffn, ffnRatio, ffnCount }
+    enum LayerGene: String, CaseIterable { case block, operation, heads, qkv, ffn, ffnRatio, ffnCount, ffnStackWidth }
 
     var layerGenes: [LayerGene] {
         LayerGene.allCases.filter { choiceCount($0) != nil }
@@ -81,6 +83,7 @@ public struct SearchSpace: Equatable, Sendable {
         case .ffn: return ffn?.count
         case .ffnRatio: return ffnRatio?.count
         case .ffnCount: return ffnCount?.count
+        case .ffnStackWidth: return ffnStackWidth?.count
         }
     }
 
@@ -127,7 +130,7 @@ public struct SearchSpace: Equatable, Sendable {
             let count = pick(.ffnCount, ffnCount) ?? 1
             return Architecture.Layer(heads: pick(.heads, heads) ?? 1, qkv: pick(.qkv, qkv) ?? h, ffn: f,
                                       operation: pick(.operation, operation) ?? .sdp,
-                                      ffnStack: Array(repeating: f, count: count - 1))
+                                      ffnStack: Array(repeating: pick(.ffnStackWidth, ffnStackWidth) ?? f, count: count - 1))
         }
         return Architecture(family: family, vocabSize: vocabSize, maxPositions: maxPositions, hidden: h,
                             embeddingSize: embeddingSize == h ? nil : embeddingSize, layers: layerList, activation: activation)
@@ -154,6 +157,8 @@ public struct SearchSpace: Equatable, Sendable {
                 case .ffn: index = ffn!.firstIndex(of: layer.ffn)
                 case .ffnRatio: index = layer.ffn % h0 == 0 ? ffnRatio!.firstIndex(of: layer.ffn / h0) : nil
                 case .ffnCount: index = ffnCount!.firstIndex(of: layer.ffnStack.count + 1)
+                // Without stacked layers the gene is inactive: its first choice.
+                case .ffnStackWidth: index = layer.ffnStack.first.map { ffnStackWidth!.firstIndex(of: $0) } ?? 0
                 }
                 guard let index else { return nil }
                 genome[geneIndex(slot: i, gene)] = index
@@ -171,6 +176,53 @@ public struct SearchSpace: Equatable, Sendable {
     /// Whether `genome` has the right length, every index in range, and repaired heads.
     public func contains(_ genome: Genome) -> Bool {
         genome.count == genes.count && zip(genome, genes).allSatisfy { $0 >= 0 && $0 < $1.choices } && repaired(genome) == genome
+    }
+
+    // MARK: - Extremes
+
+    /// The largest member: every gene at its choice of the largest value (for `block` and `operation`
+    /// genes, the choice whose layer has the most parameters). A weight-entangled supernet is built at
+    /// this architecture, and the sandwich rule trains it every step (BigNAS).
+    public var largest: Architecture { decode(extreme(largest: true)) }
+
+    /// The smallest member: every gene at its choice of the smallest value (fewest parameters for
+    /// `block` and `operation` genes).
+    public var smallest: Architecture { decode(extreme(largest: false)) }
+
+    /// The genome of `largest` (or `smallest`), repaired so that heads divide qkv.
+    public func extreme(largest: Bool) -> Genome {
+        func pick(_ values: [Int]) -> Int {
+            let order = values.indices.sorted { (values[$0], $0) < (values[$1], $1) }
+            return largest ? order.last! : order.first!
+        }
+        var genome = [Int](repeating: 0, count: genes.count)
+        genome[0] = pick(depth); genome[1] = pick(hidden)
+        let h = hidden[genome[1]]
+        // A block or an operation is measured by the parameters of one layer built with it at width h.
+        func layerSize(_ layer: Architecture.Layer) -> Int {
+            Architecture(family: family, vocabSize: 1, maxPositions: 1, typeVocabSize: 0, hidden: h, layers: [layer]).parameterCount
+        }
+        for slot in 0..<slots {
+            for gene in layerGenes {
+                let k = geneIndex(slot: slot, gene)
+                switch gene {
+                case .block:
+                    genome[k] = pick(blocks!.map { b in
+                        layerSize(.init(heads: b.heads, qkv: b.qkv ?? b.bottleneck ?? h, ffn: b.ffn, operation: b.operation,
+                                        bottleneck: b.bottleneck))
+                    })
+                case .operation:
+                    genome[k] = pick(operation!.map { layerSize(.init(heads: heads?.max() ?? 1, qkv: qkv?.max() ?? h, ffn: 1, operation: $0)) })
+                case .heads: genome[k] = pick(heads!)
+                case .qkv: genome[k] = pick(qkv!)
+                case .ffn: genome[k] = pick(ffn!)
+                case .ffnRatio: genome[k] = pick(ffnRatio!)
+                case .ffnCount: genome[k] = pick(ffnCount!)
+                case .ffnStackWidth: genome[k] = pick(ffnStackWidth!)
+                }
+            }
+        }
+        return repaired(genome)
     }
 
     // MARK: - Operators

@@ -12,7 +12,7 @@ import NASModels
 // ("shared" | "per-layer"). A choice list is an array of values or a range {"min", "max", "step" (default 1)}.
 // Layer genes: either "blocks" (an array of {"heads", "ffn", optional "qkv", "bottleneck", "operation"})
 // or "heads" with one of "ffn" / "ffnRatio", and optionally "qkv", "operation" ("sdp", "wma", "dft",
-// "dct", "conv<k>") and "ffnCount". Optional: embeddingSize, activation ("gelu" | "gelu_tanh" | "relu").
+// "dct", "conv<k>"), "ffnCount" and "ffnStackWidth" (with "ffnCount"). Optional: embeddingSize, activation ("gelu" | "gelu_tanh" | "relu").
 
 /// Why a search-space file cannot be used; names the file and the field, and what was expected.
 public struct SearchSpaceError: Error, Equatable, CustomStringConvertible {
@@ -32,7 +32,8 @@ public struct SearchSpaceError: Error, Equatable, CustomStringConvertible {
 extension SearchSpace {
     /// The keys a space file may hold.
     static let keys: Set<String> = ["name", "family", "vocabSize", "maxPositions", "embeddingSize", "activation", "depth",
-                                    "hidden", "layers", "blocks", "operation", "heads", "qkv", "ffn", "ffnRatio", "ffnCount"]
+                                    "hidden", "layers", "blocks", "operation", "heads", "qkv", "ffn", "ffnRatio", "ffnCount",
+                                    "ffnStackWidth"]
 
     /// Reads and validates a space file (format above).
     public static func load(from url: URL) throws -> SearchSpace {
@@ -138,7 +139,8 @@ extension SearchSpace {
                   embeddingSize: try o["embeddingSize"].flatMap { $0 == .null ? nil : try positive($0, "embeddingSize") },
                   activation: activation, depth: depth, hidden: hidden, layers: layerGenes, blocks: blocks,
                   operation: operations, heads: try choices("heads"), qkv: try choices("qkv"), ffn: try choices("ffn"),
-                  ffnRatio: try choices("ffnRatio"), ffnCount: try choices("ffnCount"))
+                  ffnRatio: try choices("ffnRatio"), ffnCount: try choices("ffnCount"),
+                  ffnStackWidth: try choices("ffnStackWidth"))
         try validate(path: path)
     }
 
@@ -155,7 +157,8 @@ extension SearchSpace {
         }
         if let blocks {
             for key in ["operation": operation != nil, "heads": heads != nil, "qkv": qkv != nil, "ffn": ffn != nil,
-                        "ffnRatio": ffnRatio != nil, "ffnCount": ffnCount != nil].filter(\.value).keys.sorted() {
+                        "ffnRatio": ffnRatio != nil, "ffnCount": ffnCount != nil,
+                        "ffnStackWidth": ffnStackWidth != nil].filter(\.value).keys.sorted() {
                 throw fail(key, "cannot be combined with \"blocks\" (a block fixes the whole layer)")
             }
             if family == .decoder, let i = blocks.firstIndex(where: { $0.bottleneck != nil || !$0.operation.isAttention }) {
@@ -179,6 +182,9 @@ extension SearchSpace {
             case (true, true): throw fail("ffnRatio", "give either \"ffn\" or \"ffnRatio\", not both")
             default: break
             }
+            if ffnStackWidth != nil && ffnCount == nil {
+                throw fail("ffnStackWidth", "needs \"ffnCount\" (the stacked layers it sets the width of)")
+            }
             for width in qkv ?? hidden where !heads.contains(where: { width % $0 == 0 }) {
                 throw fail(qkv == nil ? "hidden" : "qkv", "\(width) is divisible by no choice of heads \(heads)")
             }
@@ -188,7 +194,7 @@ extension SearchSpace {
         }
         if maxDepth > 0, embeddingSize.map({ $0 <= 0 }) ?? false { throw fail("embeddingSize", "must be positive") }
         // The extremes must build (catches e.g. a WMA head size or conv kernel the model refuses).
-        for genome in [genes.map { _ in 0 }, genes.map { $0.choices - 1 }] {
+        for genome in [genes.map { _ in 0 }, genes.map { $0.choices - 1 }, extreme(largest: true), extreme(largest: false)] {
             do { try decode(repaired(genome)).validate() } catch {
                 throw fail(nil, "a member of the space is not a valid architecture: \(error)")
             }
@@ -204,7 +210,8 @@ extension SearchSpace {
         ]
         if let embeddingSize { o["embeddingSize"] = .int(embeddingSize) }
         if let activation { o["activation"] = .string(activation.rawValue) }
-        for (key, values) in [("heads", heads), ("qkv", qkv), ("ffn", ffn), ("ffnRatio", ffnRatio), ("ffnCount", ffnCount)] {
+        for (key, values) in [("heads", heads), ("qkv", qkv), ("ffn", ffn), ("ffnRatio", ffnRatio), ("ffnCount", ffnCount),
+                              ("ffnStackWidth", ffnStackWidth)] {
             if let values { o[key] = .array(values.map(JSONValue.int)) }
         }
         if let operation { o["operation"] = .array(operation.map { .string($0.description) }) }
