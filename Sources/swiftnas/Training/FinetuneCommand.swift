@@ -75,14 +75,14 @@ struct Finetune: ParsableCommand {
         // The backbone: pretrained weights, or a fresh architecture.
         let model: Transformer, vocab: URL
         if let checkpoint {
-            let source = try TextModelSupport.checkpointFolder(checkpoint)
+            let source = try TrainingInputs.checkpointFolder(checkpoint)
             (model, _, _) = try Checkpoint.loadTransformer(from: source)
             vocab = source.appendingPathComponent("vocab.txt")
         } else {
             let architecture = try Architecture.load(from: URL(fileURLWithPath: arch!))
             model = Transformer(architecture, seed: seed)
             vocab = URL(fileURLWithPath: tokenizer)
-            if let initFrom { try TextModelSupport.initialise(model, from: initFrom) }
+            if let initFrom { try TrainingInputs.initialise(model, from: initFrom) }
         }
         let architecture = model.maxArchitecture
         guard architecture.family == .encoder else { throw ValidationError("fine-tuning on GLUE needs an encoder, got a \(architecture.family)") }
@@ -98,10 +98,10 @@ struct Finetune: ParsableCommand {
         let poolingKind = SequenceClassificationHead.Pooling(rawValue: pooling)!
         let head = SequenceClassificationHead(architecture, numLabels: glue.numLabels, pooling: poolingKind, rng: &rng)
         head.dropout = dropout
-        let teacherModel = try teacher.map { try TaskModel.load(TextModelSupport.checkpointFolder($0)) }
+        let teacherModel = try teacher.map { try TaskModel.load(TrainingInputs.checkpointFolder($0)) }
         if let t = teacherModel {
             guard t.task == glue else { throw ValidationError("the teacher was fine-tuned on \(t.task.rawValue), not \(glue.rawValue)") }
-            let teacherVocab = try TextModelSupport.checkpointFolder(teacher!).appendingPathComponent("vocab.txt")
+            let teacherVocab = try TrainingInputs.checkpointFolder(teacher!).appendingPathComponent("vocab.txt")
             guard (try? Data(contentsOf: teacherVocab)) == (try? Data(contentsOf: vocab)) else {
                 throw ValidationError("vocabulary mismatch: the teacher's \(teacherVocab.path) differs from \(vocab.path)")
             }

@@ -74,7 +74,7 @@ struct Pretrain: ParsableCommand {
             throw ValidationError("--sequence-length \(sequenceLength) exceeds the architecture's maxPositions \(architecture.maxPositions)")
         }
         let runURL = URL(fileURLWithPath: out)
-        let text = try TextModelSupport.readCorpora(corpus)
+        let text = try TrainingInputs.readCorpora(corpus)
         let tok: TextTokenizer
         if tokenizer == "char" {
             let chars = CharTokenizer(training: text)
@@ -96,11 +96,11 @@ struct Pretrain: ParsableCommand {
         try tok.check(architecture, source: "the architecture")
         let tokens = try tok.encode(text)
         let corpusData = try TextCorpus(tokens: tokens, path: corpus.joined(separator: ", "))
-        let heldOut = try validation.map { try tok.encode(try TextModelSupport.readCorpora([$0])) }
+        let heldOut = try validation.map { try tok.encode(try TrainingInputs.readCorpora([$0])) }
 
         var rng = RandomGenerator(seed: seed)
         let model = Transformer(architecture, rng: &rng)
-        if let initFrom { try TextModelSupport.initialise(model, from: initFrom) }
+        if let initFrom { try TrainingInputs.initialise(model, from: initFrom) }
         model.hiddenDropout = dropout
         model.attentionDropout = dropout
         let options = TrainingOptions(steps: steps, learningRate: lr, warmupSteps: warmup, schedule: LRSchedule.Kind(rawValue: schedule)!,
@@ -174,59 +174,5 @@ struct Pretrain: ParsableCommand {
             } })
             try TextModelSupport.finish(trainer, progress: progress)
         }
-    }
-}
-
-/// Distillation from a teacher encoder during pretraining: the last hidden state by MSE (through a learned
-/// projection when the widths differ) and the last layer's Q-Q, K-K, V-V relations by KL (MiniLMv2), with
-/// the teacher's head count as the number of relation heads. The teacher sees the student's input.
-struct Distiller {
-    let teacher: Transformer
-    let projection: Linear?
-    let relationHeads: Int
-
-    var modules: [Module] { projection.map { [$0] } ?? [] }
-
-    init(teacher path: String, student: Architecture, vocabulary: URL, relationHeads: Int?, rng: inout RandomGenerator) throws {
-        let folder = URL(fileURLWithPath: path)
-        let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
-        let t = model.maxArchitecture
-        let teacherVocab = folder.appendingPathComponent("vocab.txt")
-        if let a = try? Data(contentsOf: teacherVocab), let b = try? Data(contentsOf: vocabulary), a != b {
-            throw ValidationError("vocabulary mismatch: the teacher's \(teacherVocab.path) differs from \(vocabulary.path); "
-                                  + "distillation needs the same tokenization")
-        }
-        guard t.vocabSize == student.vocabSize, t.family == .encoder else {
-            throw ValidationError("the teacher (\(t.family), vocabulary \(t.vocabSize)) must be an encoder with the student's vocabulary (\(student.vocabSize))")
-        }
-        guard t.layers.last!.operation.isAttention else {
-            throw ValidationError("\(folder.path): the teacher's last layer is \(t.layers.last!.operation), not attention")
-        }
-        let heads = relationHeads ?? t.layers.last!.heads
-        guard heads > 0, t.layers.last!.qkv % heads == 0 else {
-            throw ValidationError("--relation-heads \(heads) must divide the teacher's last-layer qkv \(t.layers.last!.qkv)")
-        }
-        guard let last = student.layers.last, last.operation.isAttention, last.qkv % heads == 0 else {
-            throw ValidationError("attention-relation distillation re-splits the student's last-layer qkv into "
-                                  + "\(heads) relation heads, but the student's last layer has qkv \(student.layers.last?.qkv ?? 0) "
-                                  + "(\(student.layers.last?.operation.description ?? "none")); use an attention layer with qkv divisible by \(heads), or set --relation-heads")
-        }
-        teacher = model
-        teacher.hiddenDropout = 0
-        teacher.attentionDropout = 0
-        self.relationHeads = heads
-        projection = student.outputWidth != t.outputWidth
-            ? Linear(student.outputWidth, t.outputWidth, name: "distillation.projection", rng: &rng) : nil
-    }
-
-    /// (hidden MSE, attention-relation KL) for the student's output on `input`.
-    func losses(student out: Transformer.Output, input: TokenBatch) -> (Tensor, Tensor) {
-        let t = teacher(input)
-        let mask = input.attentionMask
-        let hidden = Distillation.hiddenMSE(student: out.hidden, teacher: t.hidden, projection: projection, mask: mask)
-        let s = out.layers.last!.attention!, a = t.layers.last!.attention!
-        let relations = Distillation.attentionRelationKL(student: (s.q, s.k, s.v), teacher: (a.q, a.k, a.v),
-                                                         relationHeads: relationHeads, mask: mask)
-        return (hidden, relations)
     }
 }
