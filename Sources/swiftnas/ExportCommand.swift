@@ -20,23 +20,17 @@ struct Export: ParsableCommand {
         """)
 
     /// The formats `--to` accepts.
-    static let formats = ["hf"]
+    enum Target: String, CaseIterable, ExpressibleByArgument { case hf }
 
     @Option(help: ArgumentHelp("A model folder (config.json, model.safetensors, vocab.txt), or a training run folder (its latest checkpoint).",
                                valueName: "dir"))
     var checkpoint: String
 
-    @Option(help: ArgumentHelp("The export format: \(Export.formats.joined(separator: ", ")).", valueName: "format"))
-    var to: String
+    @Option(help: ArgumentHelp("The export format.", valueName: "format"))
+    var to: Target
 
     @Argument(help: ArgumentHelp("The folder to write.", valueName: "out"))
     var out: String
-
-    mutating func validate() throws {
-        guard Self.formats.contains(to) else {
-            throw ValidationError("unknown format '\(to)' for --to, expected one of: \(Self.formats.joined(separator: ", "))")
-        }
-    }
 
     func run() throws {
         var isDirectory: ObjCBool = false

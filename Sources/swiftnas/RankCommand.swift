@@ -18,8 +18,8 @@ struct Rank: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated proxies, or 'all'.", valueName: "names"))
     var proxies = "all"
 
-    @Option(name: .customLong("protocol"), help: "How rows become models: true-size, serianni or labels.")
-    var modelProtocol = "true-size"
+    @Option(name: .customLong("protocol"), help: "How rows become models.")
+    var modelProtocol = FlexiBERTProtocol.trueSize
 
     @Option(help: "Tokens in the fixed batch of real text (sequences of --length).")
     var tokens = 4096
@@ -52,9 +52,6 @@ struct Rank: ParsableCommand {
     var threads: Int?
 
     mutating func validate() throws {
-        guard FlexiBERTProtocol(rawValue: modelProtocol) != nil else {
-            throw ValidationError("--protocol must be one of \(FlexiBERTProtocol.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         guard tokens >= length, length > 2 else { throw ValidationError("--tokens must be ≥ --length, and --length > 2") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2 (a correlation needs two points)") }
         guard eta > 0 && eta < 1 else { throw ValidationError("--eta must be in (0, 1), got \(eta)") }
@@ -70,7 +67,6 @@ struct Rank: ParsableCommand {
             default: return try Proxies.named(name)
             }
         }
-        let modelProtocol = FlexiBERTProtocol(rawValue: self.modelProtocol)!
         var rows = try FlexiBERTBenchmark.load(from: URL(fileURLWithPath: benchmark))
         if let limit { rows = Array(rows.prefix(limit)) }
 

@@ -22,7 +22,7 @@ struct Search: ParsableCommand {
     var space: String
 
     @Option(help: ArgumentHelp("Objective to maximise (a proxy); repeat for several.", valueName: "proxy"))
-    var objective: [String] = ["w-pca"]
+    var objective: [ProxyName] = ["w-pca"]
 
     @Option(help: "Budget: at most this many parameters (embeddings included).")
     var maxParams: Double?
@@ -34,11 +34,11 @@ struct Search: ParsableCommand {
     var maxLatencyMs: Double?
 
     @Option(help: "Search strategy.")
-    var strategy = "ga"
+    var strategy: StrategyName = "ga"
     @Option(help: "Population size (strategy default when omitted).")
     var population: Int?
-    @Option(help: "The cost the Pareto front trades against the first objective: params, flops or latency.")
-    var paretoCost = "params"
+    @Option(help: "The cost the Pareto front trades against the first objective.")
+    var paretoCost = CostKind.params
 
     @Option(help: "Total trials in the study.")
     var trials: Int
@@ -75,7 +75,6 @@ struct Search: ParsableCommand {
     mutating func validate() throws {
         guard trials > 0 else { throw ValidationError("--trials must be positive") }
         guard sequenceLength > 2, (batchSize ?? 1) > 0 else { throw ValidationError("--sequence-length must exceed 2 and --batch-size be positive") }
-        guard CostKind(rawValue: paretoCost) != nil else { throw ValidationError("--pareto-cost must be params, flops or latency") }
         guard !objective.isEmpty else { throw ValidationError("give at least one --objective") }
         guard latencyBatch > 0, latencyThreads > 0 else { throw ValidationError("--latency-batch and --latency-threads must be positive") }
         guard finalists > 0, latencySamples >= 8 else { throw ValidationError("--finalists must be positive and --latency-samples ≥ 8") }
@@ -95,18 +94,18 @@ struct Search: ParsableCommand {
         if maxParams != nil || minParams != nil { constraints.append(Constraint(.params, min: minParams, max: maxParams)) }
         if let maxFlops { constraints.append(Constraint(.flops, max: maxFlops)) }
         if let maxLatencyMs { constraints.append(Constraint(.latency, max: maxLatencyMs)) }
-        let proxies = try objective.map { try Proxies.named($0) }
-        _ = try SearchStrategies.named(strategy, space: space, seed: seed, populationSize: population)  // a bad name fails first
+        let proxies = try objective.map { try Proxies.named($0.name) }
+        _ = try SearchStrategies.named(strategy.name, space: space, seed: seed, populationSize: population)  // a bad population fails first
         var (batch, evaluation, mask, specials) = try objectiveBatch(space)
-        let usesLatency = maxLatencyMs != nil || paretoCost == "latency"
+        let usesLatency = maxLatencyMs != nil || paretoCost == .latency
         if usesLatency {   // the predictor depends on them, so a resume must use the same
             evaluation["latencyBatch"] = String(latencyBatch)
             evaluation["latencyThreads"] = String(latencyThreads)
             evaluation["latencySamples"] = String(latencySamples)
         }
-        let settings = StudySettings(space: space.json, strategy: strategy, populationSize: population,
+        let settings = StudySettings(space: space.json, strategy: strategy.name, populationSize: population,
                                      objectives: proxies.map { ObjectiveSpec(name: $0.name) }, constraints: constraints,
-                                     paretoCost: CostKind(rawValue: paretoCost)!, seed: seed, sequenceLength: sequenceLength,
+                                     paretoCost: paretoCost, seed: seed, sequenceLength: sequenceLength,
                                      evaluation: evaluation)
         let studyURL = URL(fileURLWithPath: study)
         let store = try Study.openOrCreate(at: studyURL, settings: settings)
@@ -120,7 +119,7 @@ struct Search: ParsableCommand {
         }
         let budget = constraints.isEmpty ? "no budget" : constraints.map(\.description).joined(separator: ", ")
         print("search: \(space.name) (\(String(format: "%.3g", space.size)) genomes), \(strategy), objectives "
-              + "\(objective.joined(separator: ", ")), \(budget), seed \(seed)")
+              + "\(objective.map(\.name).joined(separator: ", ")), \(budget), seed \(seed)")
         let before = try store.trials().count
         if before > 0 { print("resuming \(study): \(before) trials stored") }
 

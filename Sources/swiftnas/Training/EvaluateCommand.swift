@@ -36,14 +36,14 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         if let threads { Engine.threads = threads }
-        let folder = try TextModelSupport.checkpointFolder(checkpoint)
+        let folder = try TrainingInputs.checkpointFolder(checkpoint)
         var figures: [String: JSONValue] = ["checkpoint": .string(folder.path)]
         let t0 = DispatchTime.now().uptimeNanoseconds
         if let corpus {
             let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
             let tokenizer = try TextTokenizer.stored(in: folder)
             try tokenizer.check(model.maxArchitecture, source: folder.appendingPathComponent("config.json").path)
-            let ids = try tokenizer.encode(try TextModelSupport.readCorpora([corpus]))
+            let ids = try tokenizer.encode(try TrainingInputs.readCorpora([corpus]))
             guard sequenceLength <= model.maxArchitecture.maxPositions else {
                 throw ValidationError("--sequence-length \(sequenceLength) exceeds the model's maxPositions \(model.maxArchitecture.maxPositions)")
             }

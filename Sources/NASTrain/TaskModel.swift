@@ -1,37 +1,44 @@
-import ArgumentParser
 import Foundation
 import NASModels
 import NASTensor
 import NASText
-import NASTrain
 
 /// A sentence-level task model: backbone + `SequenceClassificationHead`, as a fine-tuning checkpoint
 /// stores it (config.json's `swiftnas_task` = {"kind", "task", "numLabels", "pooling"}).
-struct TaskModel {
-    let model: Transformer
-    let head: SequenceClassificationHead
-    let task: GLUETask
+public struct TaskModel {
+    /// The backbone.
+    public let model: Transformer
+    /// The classification (or regression) head on the backbone's output.
+    public let head: SequenceClassificationHead
+    /// The task the head was trained for.
+    public let task: GLUETask
+
+    public init(model: Transformer, head: SequenceClassificationHead, task: GLUETask) {
+        self.model = model; self.head = head; self.task = task
+    }
 
     /// The `swiftnas_task` value of a checkpoint of this model.
-    static func taskJSON(_ task: GLUETask, pooling: SequenceClassificationHead.Pooling) -> JSONValue {
+    public static func taskJSON(_ task: GLUETask, pooling: SequenceClassificationHead.Pooling) -> JSONValue {
         .object(["kind": .string(task.isRegression ? "regression" : "classification"), "task": .string(task.rawValue),
                  "numLabels": .int(task.numLabels), "pooling": .string(pooling.rawValue)])
     }
 
     /// The `swiftnas_task` object of a checkpoint's config.json (nil when absent).
-    static func storedTask(in folder: URL) throws -> [String: JSONValue]? {
+    public static func storedTask(in folder: URL) throws -> [String: JSONValue]? {
         let url = folder.appendingPathComponent("config.json")
         guard case .object(let o) = try JSONValue(parsing: try Data(contentsOf: url)) else { return nil }
         guard case .object(let task)? = o["swiftnas_task"] else { return nil }
         return task
     }
 
-    /// Loads a fine-tuned checkpoint (backbone and head).
-    static func load(_ folder: URL) throws -> TaskModel {
+    /// Loads a fine-tuned checkpoint (backbone and head); a checkpoint without `swiftnas_task` is a
+    /// `TrainingInputError`.
+    public static func load(_ folder: URL) throws -> TaskModel {
         guard let stored = try storedTask(in: folder), case .string(let name)? = stored["task"], let task = GLUETask(name: name),
               case .string(let poolingName)? = stored["pooling"], let pooling = SequenceClassificationHead.Pooling(rawValue: poolingName) else {
-            throw ValidationError("\(folder.path)/config.json: no fine-tuned task (field 'swiftnas_task' with \"task\" and \"pooling\"); "
-                                  + "this is not a `swiftnas finetune` checkpoint")
+            throw TrainingInputError(file: folder.appendingPathComponent("config.json").path, field: "swiftnas_task",
+                                     "no fine-tuned task (field 'swiftnas_task' with \"task\" and \"pooling\"); "
+                                     + "this is not a `swiftnas finetune` checkpoint")
         }
         let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
         var rng = RandomGenerator(seed: 0)
@@ -41,7 +48,7 @@ struct TaskModel {
     }
 
     /// Logits [B, C] of a batch (eval mode).
-    func logits(_ batch: GLUEBatch) -> Tensor {
+    public func logits(_ batch: GLUEBatch) -> Tensor {
         Autograd.noGrad {
             var rng = RandomGenerator(seed: 0)
             let hidden = model(batch.tokens).hidden
@@ -50,7 +57,7 @@ struct TaskModel {
     }
 
     /// Predictions (class ids, or scores for regression) from logits.
-    static func predictions(_ logits: Tensor, regression: Bool) -> [Float] {
+    public static func predictions(_ logits: Tensor, regression: Bool) -> [Float] {
         let n = logits.shape[0], c = logits.shape[1], v = logits.scalars
         if regression { return v }
         return (0..<n).map { i in
@@ -60,7 +67,7 @@ struct TaskModel {
     }
 
     /// The task's metrics on batches.
-    func evaluate(_ batches: [GLUEBatch]) -> [String: Double] {
+    public func evaluate(_ batches: [GLUEBatch]) -> [String: Double] {
         var predictions: [Float] = [], labels: [Float] = []
         for batch in batches {
             predictions += Self.predictions(logits(batch), regression: task.isRegression)

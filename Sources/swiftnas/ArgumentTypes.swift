@@ -1,0 +1,62 @@
+import ArgumentParser
+import NASModels
+import NASSearch
+import NASText
+
+// The library types that command-line options take directly: ArgumentParser parses them, lists their
+// values in --help and rejects a bad value with its own error.
+
+extension LRSchedule.Kind: ExpressibleByArgument {
+    public static var allValueStrings: [String] { [LRSchedule.Kind.linear, .cosine, .constant].map(\.rawValue) }
+}
+
+extension SequenceClassificationHead.Pooling: ExpressibleByArgument {
+    public static var allValueStrings: [String] { [SequenceClassificationHead.Pooling.cls, .mean].map(\.rawValue) }
+}
+
+extension GLUETask: ExpressibleByArgument {
+    /// Any spelling `GLUETask(name:)` accepts (SST-2, sst2, …).
+    public init?(argument: String) { self.init(name: argument) }
+}
+
+extension CostKind: ExpressibleByArgument {}
+
+extension FlexiBERTProtocol: ExpressibleByArgument {}
+
+/// A search strategy's name, one of `SearchStrategies.names`.
+struct StrategyName: ExpressibleByArgument, ExpressibleByStringLiteral, CustomStringConvertible {
+    let name: String
+
+    init?(argument: String) {
+        guard SearchStrategies.names.contains(argument) else { return nil }
+        name = argument
+    }
+
+    init(stringLiteral name: String) {
+        precondition(SearchStrategies.names.contains(name), "unknown strategy \(name)")
+        self.name = name
+    }
+
+    static var allValueStrings: [String] { SearchStrategies.names }
+    var defaultValueDescription: String { name }
+    var description: String { name }
+}
+
+/// A proxy's name as a search objective, one of `Proxies.names`.
+struct ProxyName: ExpressibleByArgument, ExpressibleByStringLiteral, CustomStringConvertible {
+    let name: String
+
+    init?(argument: String) {
+        guard Proxies.names.contains(argument) else { return nil }
+        name = argument
+    }
+
+    init(stringLiteral name: String) {
+        precondition(Proxies.names.contains(name), "unknown proxy \(name)")
+        self.name = name
+    }
+
+    static var allValueStrings: [String] { Proxies.names }
+    var defaultValueDescription: String { name }
+    var description: String { name }
+}
