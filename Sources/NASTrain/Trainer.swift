@@ -17,23 +17,27 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var logEvery: Int
     /// Evaluate every N steps (0: only at the end).
     public var evalEvery: Int
+    /// The learning rate a decaying schedule ends at and never goes below (BigNAS keeps a floor for
+    /// supernets); nil: 0.
+    public var learningRateFloor: Float?
     /// Everything else that shapes the run (batch, data, tokenizer, teacher, loss weights, …), as the
     /// command sees it: a resumed run must have the same.
     public var settings: [String: String]?
 
     public init(steps: Int, learningRate: Float = 1e-3, warmupSteps: Int = 0, schedule: LRSchedule.Kind = .linear,
                 weightDecay: Float = 0.01, clipNorm: Float = 1, seed: UInt64 = 0, checkpointEvery: Int = 500,
-                logEvery: Int = 10, evalEvery: Int = 0, settings: [String: String]? = nil) {
+                logEvery: Int = 10, evalEvery: Int = 0, learningRateFloor: Float? = nil, settings: [String: String]? = nil) {
         self.steps = steps; self.learningRate = learningRate; self.warmupSteps = warmupSteps; self.schedule = schedule
         self.weightDecay = weightDecay; self.clipNorm = clipNorm; self.seed = seed; self.checkpointEvery = checkpointEvery
-        self.logEvery = logEvery; self.evalEvery = evalEvery; self.settings = settings
+        self.logEvery = logEvery; self.evalEvery = evalEvery; self.learningRateFloor = learningRateFloor; self.settings = settings
     }
 
     /// Every option as text, by name (the settings under their own names).
     var fields: [String: String] {
         var f = ["steps": "\(steps)", "lr": "\(learningRate)", "warmup": "\(warmupSteps)", "schedule": schedule.rawValue,
                  "weight-decay": "\(weightDecay)", "clip": "\(clipNorm)", "seed": "\(seed)",
-                 "checkpoint-every": "\(checkpointEvery)", "log-every": "\(logEvery)", "eval-every": "\(evalEvery)"]
+                 "checkpoint-every": "\(checkpointEvery)", "log-every": "\(logEvery)", "eval-every": "\(evalEvery)",
+                 "lr-floor": "\(learningRateFloor ?? 0)"]
         for (k, v) in settings ?? [:] { f[k] = v }
         return f
     }
@@ -46,7 +50,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 
     public var lrSchedule: LRSchedule {
-        LRSchedule(kind: schedule, peak: learningRate, warmupSteps: warmupSteps, totalSteps: steps)
+        LRSchedule(kind: schedule, peak: learningRate, warmupSteps: warmupSteps, totalSteps: steps, floor: learningRateFloor ?? 0)
     }
 }
 

@@ -136,7 +136,7 @@ public enum TrainingCheckpoint {
     }
 
     /// Adds a top-level key to a config.json (atomically).
-    static func addToConfig(_ url: URL, key: String, value: JSONValue) throws {
+    public static func addToConfig(_ url: URL, key: String, value: JSONValue) throws {
         guard case .object(var members) = try JSONValue(parsing: try Data(contentsOf: url)) else {
             throw Failure(path: url.path, message: "expected a JSON object")
         }

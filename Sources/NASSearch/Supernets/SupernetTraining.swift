@@ -18,6 +18,8 @@ public final class SupernetTraining {
     /// An extra loss for the label-trained sub-network (e.g. hidden-state and attention-relation
     /// distillation from a teacher), with values to log.
     public var teacherLoss: ((Transformer.Output, TokenBatch) -> (loss: Tensor, metrics: [String: Double]))?
+    /// The weight of the label loss of the first sub-network.
+    public var labelWeight: Float = 1
 
     public init(supernet: Supernet, rule: SamplingRule) {
         self.supernet = supernet; self.rule = rule
@@ -47,8 +49,9 @@ public final class SupernetTraining {
         let first = architectures[0]
         let out = model(input, architecture: first, training: true, rng: &rng)
         let (logits, labels) = supernet.logits(out, architecture: first, input: input, targets: targets)
-        var loss = logits.crossEntropy(targets: labels)
-        var metrics: [String: Double] = ["lm": Double(loss.item())]
+        let lm = logits.crossEntropy(targets: labels)
+        var loss = labelWeight == 1 ? lm : lm * labelWeight
+        var metrics: [String: Double] = ["lm": Double(lm.item())]
         if let teacherLoss {
             let (extra, values) = teacherLoss(out, input)
             loss = loss + extra

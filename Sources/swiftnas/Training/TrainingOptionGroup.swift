@@ -47,9 +47,10 @@ struct TrainingOptionGroup: ParsableArguments {
     /// The trainer's options: these options (with the command's defaults) for a run of `steps` steps,
     /// plus everything else that shapes the run (`settings`, compared on resume).
     func trainingOptions(steps: Int, warmupSteps: Int, schedule: LRSchedule.Kind, defaults: Defaults,
-                         settings: [String: String]) -> TrainingOptions {
+                         learningRateFloor: Float? = nil, settings: [String: String]) -> TrainingOptions {
         TrainingOptions(steps: steps, learningRate: lr ?? defaults.learningRate, warmupSteps: warmupSteps, schedule: schedule,
                         weightDecay: weightDecay, clipNorm: clip, seed: seed, checkpointEvery: checkpointEvery,
-                        logEvery: logEvery ?? defaults.logEvery, evalEvery: evalEvery, settings: settings)
+                        logEvery: logEvery ?? defaults.logEvery, evalEvery: evalEvery,
+                        learningRateFloor: learningRateFloor.flatMap { $0 > 0 ? $0 : nil }, settings: settings)
     }
 }

@@ -1,0 +1,30 @@
+import Foundation
+import NASModels
+import NASTensor
+import NASText
+import NASTrain
+
+/// The fixed held-out batch a supernet scores sub-networks on: `batchSize` windows of `length` tokens at
+/// seeded offsets — for encoders `[CLS] … [SEP]` with a seeded masked-LM corruption (the targets), for
+/// decoders plain windows (next-token targets). The same seed gives the same batch.
+struct HeldOutBatch {
+    var input: TokenBatch
+    var targets: [Int32]?
+
+    init(tokens: [Int32], path: String, tokenizer: TextTokenizer, family: Architecture.Family, vocabSize: Int,
+         batchSize: Int, length: Int, seed: UInt64) throws {
+        let corpus = try TextCorpus(tokens: tokens, path: path)
+        switch (family, tokenizer) {
+        case (.encoder, .wordPiece(let wordPiece, _)):
+            let clean = try corpus.encoderBatch(batchSize: batchSize, length: length, cls: wordPiece.clsId, sep: wordPiece.sepId, seed: seed)
+            let masking = MaskedLanguageModeling(vocabSize: vocabSize, maskId: wordPiece.maskId, specialIds: wordPiece.specialIds)
+            var rng = RandomGenerator(seed: seed ^ 0x4D41_534B)  // "MASK"
+            (input, targets) = masking.corrupt(clean, using: &rng)
+        case (.encoder, .characters):
+            throw TrainingInputError(file: tokenizer.file.path, "encoders are trained with a WordPiece vocabulary (masked LM needs [MASK])")
+        case (.decoder, _):
+            input = try corpus.decoderBatch(batchSize: batchSize, length: length, seed: seed)
+            targets = nil
+        }
+    }
+}

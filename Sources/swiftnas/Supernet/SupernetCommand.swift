@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import NASModels
+import NASSearch
+import NASTensor
+import NASText
+import NASTrain
+
+/// `swiftnas supernet`: one-shot NAS — train one weight-entangled supernet of a space, then score or
+/// extract its sub-networks with their inherited weights.
+struct SupernetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supernet", abstract: "Train a weight-entangled supernet of a space; extract its sub-networks.",
+        subcommands: [SupernetTrain.self, SupernetExtract.self])
+}
+
+extension SamplingRuleKind: ExpressibleByArgument {}
+
+/// `swiftnas supernet train`: masked-LM (encoder spaces) or causal-LM (decoder spaces) training of the
+/// space's supernet under a sampling rule, optionally distilled from a teacher, with the checkpoints,
+/// resume, log, progress line, NaN stop and Ctrl-C of `pretrain`.
+struct SupernetTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train the weight-entangled supernet of a space (one-shot NAS).",
+        discussion: """
+            Rules: uniform (one random sub-network per step, AutoTinyBERT), sandwich (largest + smallest + N random,
+            in-place distillation from the largest, BigNAS), complexity (the sandwich with the random members drawn
+            over complexity bins whose probabilities shift toward the sizes that still improve, after ShiftNAS).
+            Spaces: \(SearchSpace.builtinNames.joined(separator: ", ")), or a JSON space file.
+            """)
+
+    @Option(help: ArgumentHelp("A built-in space name or a space JSON file.", valueName: "name|file"))
+    var space: String
+    @Option(help: "Sampling rule: uniform, sandwich or complexity.")
+    var rule: SamplingRuleKind = .sandwich
+    @Option(help: "Random sub-networks per sandwich or complexity step.")
+    var randomCount = 2
+    @Option(help: "Complexity rule: bins of the space's complexity range.")
+    var bins = 8
+    @Option(help: "Complexity rule: the complexity binned (params or flops).")
+    var complexityCost: CostKind = .params
+    @Option(help: "Complexity rule: steps between updates of the bin distribution.")
+    var updateEvery = 50
+    @Option(help: "The learning rate the decay ends at and never goes below (BigNAS keeps a floor).")
+    var lrFloor: Float = 0
+    @Option(help: "Sequences of the held-out batch the largest and smallest are evaluated on (with --validation).")
+    var evalBatch = 16
+    @Option(help: ArgumentHelp("Wall-clock budget: stop with a checkpoint after this many minutes (rules compared at equal time; pair with --schedule constant).", valueName: "minutes"))
+    var timeBudget: Double?
+    @OptionGroup var data: PretrainDataOptions
+    @OptionGroup var schedule: StepScheduleOptions
+    @OptionGroup var training: TrainingOptionGroup
+
+    mutating func validate() throws {
+        guard randomCount >= 0, bins >= 1, updateEvery >= 0, evalBatch >= 1 else {
+            throw ValidationError("--random-count and --update-every must be ≥ 0, --bins and --eval-batch ≥ 1")
+        }
+        guard complexityCost != .latency else { throw ValidationError("--complexity-cost takes params or flops") }
+        guard lrFloor >= 0, lrFloor.isFinite else { throw ValidationError("--lr-floor must be ≥ 0") }
+        if let timeBudget { guard timeBudget > 0, timeBudget.isFinite else { throw ValidationError("--time-budget must be positive") } }
+    }
+
+    func run() throws {
+        training.applyThreads()
+        let space = try Search.resolveSpace(self.space)
+        let largest = space.largest
+        let runURL = training.run, resume = training.resume
+        let text = try data.text(for: largest, run: runURL, resume: resume)
+        let (batchSize, length) = (training.batchSize, data.sequenceLength)
+
+        var rng = RandomGenerator(seed: training.seed)
+        let supernet = try Supernet(space: space, rng: &rng)
+        supernet.model.hiddenDropout = data.dropout
+        supernet.model.attentionDropout = data.dropout
+        let samplingRule: SamplingRule = rule == .complexity
+            ? try ComplexityRule(space: space, seed: training.seed, randomCount: randomCount, bins: bins, cost: complexityCost,
+                                 sequenceLength: length, updateEvery: updateEvery)
+            : try rule.make(space: space, seed: training.seed, randomCount: randomCount)
+        let options = training.trainingOptions(
+            steps: schedule.steps, warmupSteps: schedule.warmup, schedule: schedule.schedule,
+            defaults: .init(learningRate: 5e-4, logEvery: 10), learningRateFloor: lrFloor,
+            settings: data.settings.merging([
+                "batch-size": "\(batchSize)", "space": (try? space.json.serialized(pretty: false)) ?? space.name,
+                "rule": rule.rawValue, "random-count": "\(randomCount)", "bins": "\(bins)",
+                "complexity-cost": complexityCost.rawValue, "update-every": "\(updateEvery)", "eval-batch": "\(evalBatch)"]) { a, _ in a })
+
+        var distiller: Distiller?
+        var masking: MaskedLanguageModeling?
+        var wordPiece: WordPieceTokenizer?
+        switch (space.family, text.tokenizer) {
+        case (.encoder, .wordPiece(let w, let vocabFile)):
+            wordPiece = w
+            masking = MaskedLanguageModeling(vocabSize: space.vocabSize, maskId: w.maskId, specialIds: w.specialIds)
+            distiller = try data.distiller(student: largest, vocabulary: vocabFile, rng: &rng)
+        case (.encoder, .characters):
+            throw ValidationError("encoder spaces are trained with a WordPiece vocabulary (--tokenizer vocab.txt)")
+        case (.decoder, _):
+            guard data.teacher == nil else { throw ValidationError("--teacher distils into encoders only (the teacher is an encoder)") }
+        }
+        if let distiller, rule == .uniform { try Self.checkRelationHeads(space, distiller.relationHeads) }
+
+        let trainer = Trainer(run: runURL, options: options, model: supernet.model, extra: supernet.modules + (distiller?.modules ?? []))
+        if case .characters(_, let file) = text.tokenizer { trainer.files = [file] } else { trainer.vocabulary = text.tokenizer.file }
+        try trainer.prepare(resume: resume)
+        let steps = SupernetTraining(supernet: supernet, rule: samplingRule)
+        steps.labelWeight = data.lmWeight
+        if let distiller {
+            let (hiddenWeight, attentionWeight) = (data.hiddenWeight, data.attentionWeight)
+            steps.teacherLoss = { out, input in
+                let (hidden, relations) = distiller.losses(student: out, input: input)
+                return (hidden * hiddenWeight + relations * attentionWeight,
+                        ["hidden_mse": Double(hidden.item()), "attention_kl": Double(relations.item())])
+            }
+        }
+        try steps.attach(to: trainer)
+        let heldOut = try text.heldOut.map {
+            try HeldOutBatch(tokens: $0, path: data.validation ?? "", tokenizer: text.tokenizer, family: space.family,
+                             vocabSize: space.vocabSize, batchSize: evalBatch, length: length, seed: 0)
+        }
+        print("supernet: \(space.name), rule \(rule.rawValue), largest "
+              + String(format: "%.2fM, smallest %.2fM parameters, ", Double(largest.parameterCount) / 1e6,
+                       Double(space.smallest.parameterCount) / 1e6)
+              + "\(text.corpus.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(length)")
+        let progress = TextModelSupport.attach(trainer, label: "supernet")
+        let start = Date()
+        let timeUp = { timeBudget.map { Date().timeIntervalSince(start) >= $0 * 60 } ?? false }
+        trainer.shouldStop = { Interrupt.requested || timeUp() }
+        try trainer.train({ rng in
+            let input: TokenBatch, targets: [Int32]?
+            if let masking, let wordPiece {
+                let clean = try text.corpus.encoderBatch(batchSize: batchSize, length: length, cls: wordPiece.clsId,
+                                                         sep: wordPiece.sepId, seed: rng.next())
+                (input, targets) = masking.corrupt(clean, using: &rng)
+            } else {
+                input = try text.corpus.decoderBatch(batchSize: batchSize, length: length, seed: rng.next())
+                targets = nil
+            }
+            return steps.step(trainer.step, input: input, targets: targets, tokens: batchSize * length, rng: &rng)
+        }, evaluate: heldOut.map { batch in {
+            ["largest_loss": try supernet.loss(of: largest, input: batch.input, targets: batch.targets),
+             "smallest_loss": try supernet.loss(of: space.smallest, input: batch.input, targets: batch.targets)]
+        } })
+        if trainer.interrupted && !Interrupt.requested {
+            progress.finish()
+            print("time budget of \(timeBudget!) minutes reached at step \(trainer.step); checkpoint saved in \(runURL.path)")
+            return
+        }
+        try TextModelSupport.finish(trainer, progress: progress)
+    }
+
+    /// Under the uniform rule every sampled sub-network is distilled from the teacher, so the last layer's
+    /// qkv of every member must split into the relation heads.
+    static func checkRelationHeads(_ space: SearchSpace, _ heads: Int) throws {
+        var rng = RandomGenerator(seed: 0)
+        for arch in [space.smallest] + (0..<256).map({ _ in space.decode(space.sample(using: &rng)) }) {
+            guard let last = arch.layers.last, last.qkv % heads == 0 else {
+                throw ValidationError("the uniform rule distils every sampled sub-network, but a member's last layer has qkv "
+                                      + "\(arch.layers.last?.qkv ?? 0), not divisible by \(heads) relation heads; set --relation-heads")
+            }
+        }
+    }
+}
+
+/// `swiftnas supernet extract`: a standalone checkpoint of one sub-network, its weights copied from the
+/// supernet's leading slices (equal to the slice), which `finetune`, `evaluate` and `export` take.
+struct SupernetExtract: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract", abstract: "Write a sub-network of a trained supernet as a standalone checkpoint.")
+
+    @Option(help: "Supernet checkpoint (a `supernet train` run folder or one of its checkpoint folders).")
+    var supernet: String
+    @Option(help: "Architecture file (JSON) of the sub-network.")
+    var arch: String
+    @Option(help: "Output folder (must not exist).")
+    var out: String
+
+    func run() throws {
+        let folder = try TrainingInputs.checkpointFolder(supernet)
+        let net = try Supernet.load(from: folder)
+        let architecture = try Architecture.load(from: URL(fileURLWithPath: arch))
+        guard architecture.fits(in: net.largest) else {
+            throw ValidationError("\(arch): the architecture is not a sub-network of the supernet \(folder.path) "
+                                  + "(space \(net.space.name); largest \(net.largest.depth) layers, hidden \(net.largest.hidden))")
+        }
+        let target = URL(fileURLWithPath: out)
+        guard !FileManager.default.fileExists(atPath: target.path) else { throw ValidationError("\(out) already exists; choose a new --out") }
+        let (model, head) = net.extract(architecture)
+        let fm = FileManager.default
+        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())")
+        try? fm.removeItem(at: staging)
+        defer { try? fm.removeItem(at: staging) }
+        let vocabulary = folder.appendingPathComponent("vocab.txt"), characters = folder.appendingPathComponent(TextTokenizer.characterFile)
+        try Checkpoint.save(model, extra: head.map { [$0] } ?? [],
+                            vocabulary: fm.fileExists(atPath: vocabulary.path) ? vocabulary : nil, to: staging)
+        if fm.fileExists(atPath: characters.path) { try fm.copyItem(at: characters, to: staging.appendingPathComponent(characters.lastPathComponent)) }
+        try TrainingCheckpoint.addToConfig(staging.appendingPathComponent("config.json"), key: "swiftnas_task",
+                                           value: .object(["kind": .string(net.objectiveName)]))
+        guard rename(staging.path, target.path) == 0 else {
+            throw ValidationError("\(out): cannot move the checkpoint into place: \(String(cString: strerror(errno)))")
+        }
+        print(String(format: "extracted %d layers, hidden %d (%.2fM parameters) → %@", architecture.depth, architecture.hidden,
+                     Double(architecture.parameterCount) / 1e6, target.path))
+    }
+}
