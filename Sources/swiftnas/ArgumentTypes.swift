@@ -42,21 +42,24 @@ struct StrategyName: ExpressibleByArgument, ExpressibleByStringLiteral, CustomSt
     var description: String { name }
 }
 
-/// A proxy's name as a search objective, one of `Proxies.names`.
-struct ProxyName: ExpressibleByArgument, ExpressibleByStringLiteral, CustomStringConvertible {
+/// A search objective's name: one of `Proxies.names`, or `supernet` (inherited-weight loss, with --supernet).
+struct ObjectiveName: ExpressibleByArgument, ExpressibleByStringLiteral, CustomStringConvertible {
+    static let supernet = "supernet"
+    static var names: [String] { Proxies.names + [supernet] }
     let name: String
 
     init?(argument: String) {
-        guard Proxies.names.contains(argument) else { return nil }
+        guard Self.names.contains(argument) else { return nil }
         name = argument
     }
 
     init(stringLiteral name: String) {
-        precondition(Proxies.names.contains(name), "unknown proxy \(name)")
+        precondition(Self.names.contains(name), "unknown objective \(name)")
         self.name = name
     }
 
-    static var allValueStrings: [String] { Proxies.names }
+    var isSupernet: Bool { name == Self.supernet }
+    static var allValueStrings: [String] { names }
     var defaultValueDescription: String { name }
     var description: String { name }
 }

@@ -4,6 +4,7 @@ import NASModels
 import NASSearch
 import NASTensor
 import NASText
+import NASTrain
 
 /// `swiftnas search`: the best architectures of a space for a budget, by a strategy over zero-shot
 /// objectives, in a resumable study.
@@ -21,8 +22,11 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("A built-in space name or a space JSON file.", valueName: "name|file"))
     var space: String
 
-    @Option(help: ArgumentHelp("Objective to maximise (a proxy); repeat for several.", valueName: "proxy"))
-    var objective: [ProxyName] = ["w-pca"]
+    @Option(help: ArgumentHelp("Objective: a proxy (maximised) or 'supernet' (inherited-weight loss, minimised; needs --supernet); repeat for several.", valueName: "name"))
+    var objective: [ObjectiveName] = ["w-pca"]
+
+    @Option(help: "Supernet for --objective supernet: a `swiftnas supernet train` run or checkpoint folder.")
+    var supernet: String?
 
     @Option(help: "Budget: at most this many parameters (embeddings included).")
     var maxParams: Double?
@@ -76,6 +80,9 @@ struct Search: ParsableCommand {
         guard trials > 0 else { throw ValidationError("--trials must be positive") }
         guard sequenceLength > 2, (batchSize ?? 1) > 0 else { throw ValidationError("--sequence-length must exceed 2 and --batch-size be positive") }
         guard !objective.isEmpty else { throw ValidationError("give at least one --objective") }
+        guard !objective.contains(where: \.isSupernet) || supernet != nil else {
+            throw ValidationError("--objective supernet needs --supernet DIR (a `swiftnas supernet train` run)")
+        }
         guard latencyBatch > 0, latencyThreads > 0 else { throw ValidationError("--latency-batch and --latency-threads must be positive") }
         guard finalists > 0, latencySamples >= 8 else { throw ValidationError("--finalists must be positive and --latency-samples ≥ 8") }
         for (name, v) in [("--max-params", maxParams), ("--min-params", minParams), ("--max-flops", maxFlops),
@@ -94,7 +101,6 @@ struct Search: ParsableCommand {
         if maxParams != nil || minParams != nil { constraints.append(Constraint(.params, min: minParams, max: maxParams)) }
         if let maxFlops { constraints.append(Constraint(.flops, max: maxFlops)) }
         if let maxLatencyMs { constraints.append(Constraint(.latency, max: maxLatencyMs)) }
-        let proxies = try objective.map { try Proxies.named($0.name) }
         _ = try SearchStrategies.named(strategy.name, space: space, seed: seed, populationSize: population)  // a bad population fails first
         var (batch, evaluation, mask, specials) = try objectiveBatch(space)
         let usesLatency = maxLatencyMs != nil || paretoCost == .latency
@@ -103,15 +109,16 @@ struct Search: ParsableCommand {
             evaluation["latencyThreads"] = String(latencyThreads)
             evaluation["latencySamples"] = String(latencySamples)
         }
+        let objectives: [Objective] = try objective.map { name in
+            guard !name.isSupernet else { return try supernetObjective(evaluation: &evaluation) }
+            return ProxyObjective(proxy: try Proxies.named(name.name), batch: batch, seed: seed, maskTokenId: mask, specialTokenIds: specials)
+        }
         let settings = StudySettings(space: space.json, strategy: strategy.name, populationSize: population,
-                                     objectives: proxies.map { ObjectiveSpec(name: $0.name) }, constraints: constraints,
+                                     objectives: objectives.map(\.spec), constraints: constraints,
                                      paretoCost: paretoCost, seed: seed, sequenceLength: sequenceLength,
                                      evaluation: evaluation)
         let studyURL = URL(fileURLWithPath: study)
         let store = try Study.openOrCreate(at: studyURL, settings: settings)
-        let objectives: [Objective] = proxies.map {
-            ProxyObjective(proxy: $0, batch: batch, seed: seed, maskTokenId: mask, specialTokenIds: specials)
-        }
         let runner = try SearchRunner(space: space, objectives: objectives, settings: settings)
         let meter = LatencyMeter(batchSize: latencyBatch, sequenceLength: sequenceLength, threads: latencyThreads)
         if usesLatency {
@@ -126,7 +133,7 @@ struct Search: ParsableCommand {
         let progress = ProgressLine()
         Interrupt.install()
         runner.shouldStop = { Interrupt.requested }
-        runner.onTrial = { trial, p in progress.update(Self.progressText(p, objective: proxies[0].name)) }
+        runner.onTrial = { trial, p in progress.update(Self.progressText(p, objective: objective[0].name)) }
         let all = try runner.run(study: store, trials: trials)
         progress.finish()
         if Interrupt.requested {
@@ -139,6 +146,21 @@ struct Search: ParsableCommand {
                   + kept.map { String(format: "#%d %.2f ms", $0.number, $0.costs.measuredLatencyMs ?? .nan) }.joined(separator: ", "))
         }
         try report(store: store, settings: settings)
+    }
+
+    /// The supernet objective: inherited-weight LM loss on a fixed batch of --corpus (default WikiText-2
+    /// valid) tokenised as the supernet was trained. The supernet's folder joins the study's settings.
+    func supernetObjective(evaluation: inout [String: String]) throws -> SupernetObjective {
+        let folder = try TrainingInputs.checkpointFolder(supernet!)
+        let net = try Supernet.load(from: folder)
+        let tokenizer = try TextTokenizer.stored(in: folder)
+        let path = corpus ?? data + "/wikitext-2/valid.txt"
+        let batch = try HeldOutBatch(tokens: try tokenizer.encode(try TrainingInputs.readCorpora([path])), path: path, tokenizer: tokenizer,
+                                     family: net.space.family, vocabSize: net.largest.vocabSize, batchSize: batchSize ?? 32,
+                                     length: sequenceLength, seed: seed)
+        evaluation["supernet"] = folder.path
+        evaluation["supernetCorpus"] = path
+        return SupernetObjective(supernet: net, input: batch.input, targets: batch.targets)
     }
 
     /// The space named by `--space`: a built-in name or a file.

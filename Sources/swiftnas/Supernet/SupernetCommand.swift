@@ -45,8 +45,6 @@ struct SupernetTrain: ParsableCommand {
     var lrFloor: Float = 0
     @Option(help: "Sequences of the held-out batch the largest and smallest are evaluated on (with --validation).")
     var evalBatch = 16
-    @Option(help: ArgumentHelp("Wall-clock budget: stop with a checkpoint after this many minutes (rules compared at equal time; pair with --schedule constant).", valueName: "minutes"))
-    var timeBudget: Double?
     @OptionGroup var data: PretrainDataOptions
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
@@ -57,7 +55,6 @@ struct SupernetTrain: ParsableCommand {
         }
         guard complexityCost != .latency else { throw ValidationError("--complexity-cost takes params or flops") }
         guard lrFloor >= 0, lrFloor.isFinite else { throw ValidationError("--lr-floor must be ≥ 0") }
-        if let timeBudget { guard timeBudget > 0, timeBudget.isFinite else { throw ValidationError("--time-budget must be positive") } }
     }
 
     func run() throws {
@@ -121,10 +118,7 @@ struct SupernetTrain: ParsableCommand {
               + String(format: "%.2fM, smallest %.2fM parameters, ", Double(largest.parameterCount) / 1e6,
                        Double(space.smallest.parameterCount) / 1e6)
               + "\(text.corpus.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(length)")
-        let progress = TextModelSupport.attach(trainer, label: "supernet")
-        let start = Date()
-        let timeUp = { timeBudget.map { Date().timeIntervalSince(start) >= $0 * 60 } ?? false }
-        trainer.shouldStop = { Interrupt.requested || timeUp() }
+        let progress = TextModelSupport.attach(trainer, label: "supernet", timeBudget: training.timeBudget)
         try trainer.train({ rng in
             let input: TokenBatch, targets: [Int32]?
             if let masking, let wordPiece {
@@ -140,11 +134,6 @@ struct SupernetTrain: ParsableCommand {
             ["largest_loss": try supernet.loss(of: largest, input: batch.input, targets: batch.targets),
              "smallest_loss": try supernet.loss(of: space.smallest, input: batch.input, targets: batch.targets)]
         } })
-        if trainer.interrupted && !Interrupt.requested {
-            progress.finish()
-            print("time budget of \(timeBudget!) minutes reached at step \(trainer.step); checkpoint saved in \(runURL.path)")
-            return
-        }
         try TextModelSupport.finish(trainer, progress: progress)
     }
 

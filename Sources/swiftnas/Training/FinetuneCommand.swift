@@ -113,7 +113,7 @@ struct Finetune: ParsableCommand {
         // The batch of a step depends only on the step: epoch e takes the training set in the order of seed ⊕ e.
         var epochBatches: (epoch: Int, batches: [GLUEBatch])?
         let evaluator = TaskModel(model: model, head: head, task: glue)
-        let progress = TextModelSupport.attach(trainer, label: "finetune", unit: "examples")
+        let progress = TextModelSupport.attach(trainer, label: "finetune", unit: "examples", timeBudget: training.timeBudget)
         let final = try trainer.train({ rng in
             let epoch = trainer.step / perEpoch
             if epochBatches?.epoch != epoch {

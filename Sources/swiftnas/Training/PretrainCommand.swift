@@ -58,7 +58,7 @@ struct Pretrain: ParsableCommand {
             trainer.task = .object(["kind": .string("causal")])
             if case .characters(_, let file) = tok { trainer.files = [file] } else { trainer.vocabulary = tok.file }
             try trainer.prepare(resume: resume)
-            let progress = TextModelSupport.attach(trainer, label: "pretrain")
+            let progress = TextModelSupport.attach(trainer, label: "pretrain", timeBudget: training.timeBudget)
             try trainer.train({ rng in
                 let batch = try corpusData.decoderBatch(batchSize: batchSize, length: sequenceLength, seed: rng.next())
                 let out = model(batch, training: true, rng: &rng)
@@ -82,7 +82,7 @@ struct Pretrain: ParsableCommand {
             trainer.task = .object(["kind": .string("mlm")])
             trainer.vocabulary = vocabFile
             try trainer.prepare(resume: resume)
-            let progress = TextModelSupport.attach(trainer, label: "pretrain")
+            let progress = TextModelSupport.attach(trainer, label: "pretrain", timeBudget: training.timeBudget)
             try trainer.train({ rng in
                 let clean = try corpusData.encoderBatch(batchSize: batchSize, length: sequenceLength, cls: wordPiece.clsId,
                                                         sep: wordPiece.sepId, seed: rng.next())

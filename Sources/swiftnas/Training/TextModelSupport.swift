@@ -27,11 +27,15 @@ enum TextModelSupport {
         }
     }
 
-    /// Hooks a trainer to the terminal: a progress line, log lines when not a terminal, Ctrl-C.
-    static func attach(_ trainer: Trainer, label: String, unit: String = "tokens") -> ProgressLine {
+    /// Hooks a trainer to the terminal: a progress line, log lines when not a terminal, Ctrl-C, and an
+    /// optional wall-clock budget (minutes) after which the run stops with a checkpoint.
+    static func attach(_ trainer: Trainer, label: String, unit: String = "tokens", timeBudget: Double? = nil) -> ProgressLine {
         let progress = ProgressLine()
         Interrupt.install()
-        trainer.shouldStop = { Interrupt.requested }
+        let start = DispatchTime.now().uptimeNanoseconds
+        trainer.shouldStop = {
+            Interrupt.requested || timeBudget.map { Double(DispatchTime.now().uptimeNanoseconds - start) / 6e10 >= $0 } ?? false
+        }
         trainer.onProgress = { p in
             var text = (progress.isTerminal ? ProgressLine.bar(Double(p.step) / Double(p.steps)) + " " : "")
                 + "\(label) step \(p.step)/\(p.steps)  loss \(String(format: "%.4f", p.loss))  "
@@ -42,13 +46,14 @@ enum TextModelSupport {
         return progress
     }
 
-    /// After training: a note when interrupted (exit 130), the checkpoint folder otherwise.
+    /// After training: a note when interrupted (exit 130) or out of time (exit 0), the checkpoint folder.
     static func finish(_ trainer: Trainer, progress: ProgressLine) throws {
         progress.finish()
-        if trainer.interrupted {
+        if trainer.interrupted && Interrupt.requested {
             print("interrupted at step \(trainer.step); checkpoint saved in \(trainer.run.path). Continue with the same command and --resume.")
             throw ExitCode(130)
         }
+        if trainer.interrupted { print("time budget reached at step \(trainer.step) of \(trainer.options.steps)") }
         if let folder = try TrainingCheckpoint.latest(in: trainer.run) { print("checkpoint → \(folder.path)") }
         print("metrics log → \(trainer.run.appendingPathComponent("metrics.jsonl").path)")
     }

@@ -28,12 +28,15 @@ struct TrainingOptionGroup: ParsableArguments {
     @Option(help: "Log every N steps (default: pretrain 10, finetune 20).") var logEvery: Int?
     @Option(help: "Evaluate every N steps (and at the end).") var evalEvery = 0
     @Option(help: "Engine threads (default: all cores).") var threads: Int?
+    @Option(help: ArgumentHelp("Wall-clock budget: stop with a checkpoint after this many minutes (e.g. to compare runs at equal time; pair with --schedule constant).", valueName: "minutes"))
+    var timeBudget: Double?
 
     func validate() throws {
         guard batchSize > 0, checkpointEvery > 0, (logEvery ?? 1) > 0, evalEvery >= 0 else {
             throw ValidationError("--batch-size, --checkpoint-every and --log-every must be positive, --eval-every ≥ 0")
         }
         if let lr { guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive") } }
+        if let timeBudget { guard timeBudget > 0, timeBudget.isFinite else { throw ValidationError("--time-budget must be positive") } }
     }
 
     /// The run folder.
