@@ -115,7 +115,8 @@ final class RankingReportTests: XCTestCase {
     static let sample = RankingResult(
         protocol: "flexibert-dev, 1 batch", tokens: 4096, architectures: 250,
         proxies: [
-            ProxyCorrelation(name: "W-PCA", kendall: 0.5, spearman: 0.75, pearson: -0.25, secondsPerArch: 0.125,
+            ProxyCorrelation(name: "W-PCA", kendall: 0.5, spearman: 0.75, pearson: -0.25, withinBandKendall: 0.375,
+                             secondsPerArch: 0.125,
                              perTask: ["cola": Correlations(kendall: 0.25, spearman: .nan, pearson: 0.5)]),
             ProxyCorrelation(name: "synflow \"x\"", kendall: .nan, spearman: 0.0625, pearson: 1, secondsPerArch: 2),
         ])
@@ -129,6 +130,7 @@ final class RankingReportTests: XCTestCase {
               "kendall": 0.5,
               "spearman": 0.75,
               "pearson": -0.25,
+              "withinBandKendall": 0.375,
               "secondsPerArch": 0.125,
               "perTask": {
                 "cola": {"kendall": 0.25, "spearman": null, "pearson": 0.5}
@@ -139,6 +141,7 @@ final class RankingReportTests: XCTestCase {
               "kendall": null,
               "spearman": 0.0625,
               "pearson": 1.0,
+              "withinBandKendall": null,
               "secondsPerArch": 2.0
             }
           ],
@@ -157,8 +160,10 @@ final class RankingReportTests: XCTestCase {
         XCTAssertEqual(Set(top.keys), ["proxies", "protocol", "tokens", "architectures"])
         XCTAssertEqual(top["tokens"] as? Int, 4096)
         let proxies = try XCTUnwrap(top["proxies"] as? [[String: Any]])
-        XCTAssertEqual(Set(proxies[0].keys), ["name", "kendall", "spearman", "pearson", "secondsPerArch", "perTask"])
-        XCTAssertEqual(Set(proxies[1].keys), ["name", "kendall", "spearman", "pearson", "secondsPerArch"])
+        XCTAssertEqual(Set(proxies[0].keys), ["name", "kendall", "spearman", "pearson", "withinBandKendall", "secondsPerArch",
+                                              "perTask"])
+        XCTAssertEqual(Set(proxies[1].keys), ["name", "kendall", "spearman", "pearson", "withinBandKendall", "secondsPerArch"])
+        XCTAssertTrue(proxies[1]["withinBandKendall"] is NSNull)
         XCTAssertTrue(proxies[1]["kendall"] is NSNull)
         XCTAssertEqual(try RankingResult(jsonData: data), Self.sample)
         // No proxies at all is still valid JSON.
@@ -192,10 +197,10 @@ final class RankingReportTests: XCTestCase {
         """)
         let csv = report.correlationsCSV().split(separator: "\n")
         XCTAssertEqual(csv.count, 1 + 2 * 3)
-        XCTAssertEqual(csv[0], "proxy,task,n,kendall,spearman,pearson,seconds_per_arch")
-        XCTAssertEqual(csv[1], "size,glue,4,1.0,1.0,\(RankCorrelation.pearson([1, 3, 2, 4], [60, 70, 65, 72])),0.5")
-        XCTAssertEqual(csv[2], "size,cola,4,1.0,1.0,1.0,0.5")
-        XCTAssertEqual(csv[3], "size,rte,4,nan,nan,nan,0.5")
+        XCTAssertEqual(csv[0], "proxy,task,n,kendall,spearman,pearson,within_band_kendall,bands_used,band_rows,seconds_per_arch")
+        XCTAssertEqual(csv[1], "size,glue,4,1.0,1.0,\(RankCorrelation.pearson([1, 3, 2, 4], [60, 70, 65, 72])),nan,0,0,0.5")
+        XCTAssertEqual(csv[2], "size,cola,4,1.0,1.0,1.0,nan,0,0,0.5")
+        XCTAssertEqual(csv[3], "size,rte,4,nan,nan,nan,nan,0,0,0.5")
         XCTAssertTrue(csv[4].hasPrefix("\"broken, really\",glue,2,-1.0,"), String(csv[4]))
         let table = report.table()
         XCTAssertTrue(table.contains("architectures: 4"))
@@ -229,6 +234,49 @@ final class RankingReportTests: XCTestCase {
                                              ProxyScores(name: "a-b", scores: [2, 1], secondsPerArch: 0),
                                              ProxyScores(name: "ΣΣ", scores: [2, 1], secondsPerArch: 0)])
         XCTAssertEqual(report.scatterPlots().map(\.fileName), ["scatter-a-b.svg", "scatter-a-b-2.svg", "scatter-proxy.svg"])
+    }
+
+    func testOlderRankingJSONWithoutWithinBandReadsAsNaN() throws {
+        let old = """
+        {"proxies": [{"name": "snip", "kendall": 0.5, "spearman": 0.25, "pearson": 0.125, "secondsPerArch": 1.5}],
+         "protocol": "true-size", "tokens": 4096, "architectures": 250}
+        """
+        let r = try RankingResult(jsonData: Data(old.utf8))
+        XCTAssertEqual(r.proxies.count, 1)
+        XCTAssertTrue(r.proxies[0].withinBandKendall.isNaN)
+        XCTAssertEqual(r.proxies[0].kendall, 0.5)
+        let bad = old.replacingOccurrences(of: "\"secondsPerArch\"", with: "\"withinBandKendall\": \"x\", \"secondsPerArch\"")
+        XCTAssertThrowsError(try RankingResult(jsonData: Data(bad.utf8))) {
+            XCTAssertEqual("\($0)", "ranking.json: proxies[0].withinBandKendall: expected a number or null")
+        }
+        // The committed FlexiBERT run (written before within-band τ existed) still reads.
+        let committed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("results/flexibert-dev/true-size-4096/ranking.json")
+        let result = try RankingResult(jsonData: Data(contentsOf: committed))
+        XCTAssertEqual(result.proxies.count, 14)
+        XCTAssertTrue(result.proxies.allSatisfy { $0.withinBandKendall.isNaN })
+    }
+
+    /// Sizes 100…104 form one band of 5 (all within 1.10× of 100) and 200, 201 a band of 2 (skipped):
+    /// the within-band τ is the τ of the first five rows alone.
+    func testReportWithSizesCarriesWithinBandTauIntoJSONCSVAndTable() throws {
+        let report = RankingReport(
+            protocol: "lts", tokens: 64, ids: ["a", "b", "c", "d", "e", "f", "g"],
+            target: [-50, -40, -45, -30, -35, -20, -10], targetName: "-valid_ppl",
+            proxies: [ProxyScores(name: "p", scores: [1, 2, 3, 4, 5, 6, 7], secondsPerArch: 0.25)],
+            sizes: [100, 101, 102, 103, 104, 200, 201])
+        // Band of 5: proxy 1…5 against −50, −40, −45, −30, −35: 10 pairs, 2 discordant → τ = 0.6.
+        XCTAssertEqual(report.withinBand[0], WithinBandCorrelation(kendall: 0.6, bandsUsed: 1, rowsCovered: 5, bandCount: 2))
+        XCTAssertEqual(report.result.proxies[0].withinBandKendall, 0.6, accuracy: 1e-15)
+        XCTAssertTrue(report.result.jsonText().contains("\"pearson\": \(report.result.proxies[0].pearson),\n      \"withinBandKendall\": 0.6"))
+        let csv = report.correlationsCSV().split(separator: "\n")
+        XCTAssertTrue(csv[1].hasPrefix("p,-valid_ppl,7,"), String(csv[1]))
+        XCTAssertTrue(csv[1].hasSuffix(",0.6,1,5,0.25"), String(csv[1]))
+        XCTAssertTrue(report.scoresCSV().hasPrefix("id,-valid_ppl,p\na,-50.0,1.0\n"))
+        let table = report.table()
+        XCTAssertTrue(table.contains("in-band τ"), table)
+        XCTAssertTrue(table.contains("     0.600      1"), table)
+        XCTAssertTrue(table.contains("2 bands"), table)
     }
 
     func testHarnessOnTheRealBenchmark() throws {

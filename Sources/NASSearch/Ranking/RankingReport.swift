@@ -8,51 +8,58 @@ public struct RankingWriteError: Error, CustomStringConvertible {
     public var description: String { "\(path): \(reason)" }
 }
 
-/// How well one proxy ranks the architectures: its correlations with the target (`glue`), its cost,
-/// and optionally its correlations with each GLUE task.
+/// How well one proxy ranks the architectures: its correlations with the target (`glue`, or −perplexity),
+/// its within-band τ (`WithinBandCorrelation`), its cost, and optionally its correlations with each
+/// GLUE task.
 public struct ProxyCorrelation: Equatable, Sendable {
     public var name: String
     /// Kendall τ-b with the target (`NaN` when undefined, written as `null`).
     public var kendall: Double
     public var spearman: Double
     public var pearson: Double
+    /// Within-band Kendall τ-b with the target (`WithinBandCorrelation.kendall`); `NaN` when undefined
+    /// or not computed (files written before it existed).
+    public var withinBandKendall: Double
     /// Mean wall-clock seconds to score one architecture.
     public var secondsPerArch: Double
     /// Correlations with each task's score, keyed by task name (`cola`, `mnli`, …), when computed.
     public var perTask: [String: Correlations]?
 
-    public init(name: String, kendall: Double, spearman: Double, pearson: Double, secondsPerArch: Double,
-                perTask: [String: Correlations]? = nil) {
+    public init(name: String, kendall: Double, spearman: Double, pearson: Double, withinBandKendall: Double = .nan,
+                secondsPerArch: Double, perTask: [String: Correlations]? = nil) {
         self.name = name
         self.kendall = kendall
         self.spearman = spearman
         self.pearson = pearson
+        self.withinBandKendall = withinBandKendall
         self.secondsPerArch = secondsPerArch
         self.perTask = perTask
     }
 
-    public init(name: String, correlations c: Correlations, secondsPerArch: Double,
+    public init(name: String, correlations c: Correlations, withinBandKendall: Double = .nan, secondsPerArch: Double,
                 perTask: [String: Correlations]? = nil) {
         self.init(name: name, kendall: c.kendall, spearman: c.spearman, pearson: c.pearson,
-                  secondsPerArch: secondsPerArch, perTask: perTask)
+                  withinBandKendall: withinBandKendall, secondsPerArch: secondsPerArch, perTask: perTask)
     }
 
     public var correlations: Correlations { Correlations(kendall: kendall, spearman: spearman, pearson: pearson) }
 
     public static func == (a: ProxyCorrelation, b: ProxyCorrelation) -> Bool {
-        a.name == b.name && a.correlations == b.correlations && a.perTask == b.perTask
-            && (a.secondsPerArch == b.secondsPerArch || (a.secondsPerArch.isNaN && b.secondsPerArch.isNaN))
+        func same(_ u: Double, _ v: Double) -> Bool { u == v || (u.isNaN && v.isNaN) }
+        return a.name == b.name && a.correlations == b.correlations && a.perTask == b.perTask
+            && same(a.withinBandKendall, b.withinBandKendall) && same(a.secondsPerArch, b.secondsPerArch)
     }
 }
 
 /// The summary of one `swiftnas rank` run, written as `ranking.json`:
 ///
-///     {"proxies": [{"name", "kendall", "spearman", "pearson", "secondsPerArch"[, "perTask"]}],
+///     {"proxies": [{"name", "kendall", "spearman", "pearson", "withinBandKendall", "secondsPerArch"
+///                   [, "perTask"]}],
 ///      "protocol", "tokens", "architectures"}
 ///
 /// Keys appear in exactly that order; `perTask` (an object of task → {"kendall", "spearman",
 /// "pearson"}, tasks sorted) only when present; a `NaN` (undefined correlation) is written as `null`
-/// and read back as `NaN`.
+/// and read back as `NaN`. Files written before `withinBandKendall` existed are read with it `NaN`.
 public struct RankingResult: Equatable, Sendable {
     /// Free-form name of the scoring protocol (data, batch, seeds), e.g. "flexibert-dev, 1 batch".
     public var `protocol`: String
@@ -82,6 +89,7 @@ public struct RankingResult: Equatable, Sendable {
             s += "      \"kendall\": \(number(p.kendall)),\n"
             s += "      \"spearman\": \(number(p.spearman)),\n"
             s += "      \"pearson\": \(number(p.pearson)),\n"
+            s += "      \"withinBandKendall\": \(number(p.withinBandKendall)),\n"
             s += "      \"secondsPerArch\": \(number(p.secondsPerArch))"
             if let perTask = p.perTask {
                 let tasks = perTask.keys.sorted()
@@ -130,8 +138,11 @@ public struct RankingResult: Equatable, Sendable {
                 guard case .object(let tasks) = value else { throw fail("\(key).perTask: expected an object") }
                 perTask = try tasks.mapValues { try triple($0, "\(key).perTask") }
             }
+            // Absent in files written before within-band τ existed: undefined.
+            let withinBand = o["withinBandKendall"] == nil ? Double.nan
+                : try number(o["withinBandKendall"], key + ".withinBandKendall")
             proxies.append(ProxyCorrelation(
-                name: name, correlations: try triple(item, key),
+                name: name, correlations: try triple(item, key), withinBandKendall: withinBand,
                 secondsPerArch: try number(o["secondsPerArch"], key + ".secondsPerArch"), perTask: perTask))
         }
         self.init(protocol: proto, tokens: tokens, architectures: architectures, proxies: proxies)
@@ -159,36 +170,61 @@ public struct ProxyScores: Sendable {
 /// score vs target), each written atomically; `table()` is the fixed-width summary for stdout.
 public struct RankingReport: Sendable {
     public var result: RankingResult
-    /// Architecture ids, in row order.
-    public var ids: [Int]
-    /// Name of the ground truth the proxies are ranked against (`glue`).
+    /// Architecture ids, in row order (FlexiBERT's integers as text, LTS's `config_0_j0`, …).
+    public var ids: [String]
+    /// Name of the ground truth the proxies are ranked against (`glue`, `-valid_ppl`).
     public var targetName: String
     public var target: [Double]
     /// Raw scores, parallel to `result.proxies`.
     public var proxies: [ProxyScores]
+    /// The sizes the within-band τ bands by (one per id), when given.
+    public var sizes: [Double]?
+    /// Each proxy's within-band τ against `target` (parallel to `proxies`; undefined without `sizes`).
+    public var withinBand: [WithinBandCorrelation]
+    /// Each proxy's within-band τ against each task, when tasks and sizes are given.
+    public var withinBandPerTask: [[String: WithinBandCorrelation]]
 
     /// Correlates each proxy with `target` and, if `taskTargets` is given, with each task's scores.
-    /// Every score array must have one value per id.
-    public init(protocol: String, tokens: Int, ids: [Int], target: [Double], targetName: String = "glue",
-                proxies: [ProxyScores], taskTargets: [String: [Double]]? = nil) {
+    /// With `sizes` (one per id: the parameter count the bands are made of), adds the within-band τ
+    /// (`WithinBandCorrelation`, ratio 1.10, bands of at least 5). Every array must have one value per id.
+    public init(protocol: String, tokens: Int, ids: [String], target: [Double], targetName: String = "glue",
+                proxies: [ProxyScores], taskTargets: [String: [Double]]? = nil, sizes: [Double]? = nil) {
         precondition(target.count == ids.count, "target has \(target.count) values for \(ids.count) architectures")
         for p in proxies {
             precondition(p.scores.count == ids.count, "\(p.name) has \(p.scores.count) scores for \(ids.count) architectures")
         }
-        let correlations = proxies.map { p in
+        if let sizes { precondition(sizes.count == ids.count, "\(sizes.count) sizes for \(ids.count) architectures") }
+        func band(_ scores: [Double], _ truth: [Double]) -> WithinBandCorrelation {
+            guard let sizes else { return WithinBandCorrelation(kendall: .nan, bandsUsed: 0, rowsCovered: 0, bandCount: 0) }
+            return WithinBandCorrelation.kendall(sizes: sizes, proxy: scores, truth: truth)
+        }
+        withinBand = proxies.map { band($0.scores, target) }
+        withinBandPerTask = proxies.map { p in (taskTargets ?? [:]).mapValues { band(p.scores, $0) } }
+        let correlations = zip(proxies, withinBand).map { p, w in
             ProxyCorrelation(
-                name: p.name, correlations: RankCorrelation.all(p.scores, target), secondsPerArch: p.secondsPerArch,
-                perTask: taskTargets?.mapValues { RankCorrelation.all(p.scores, $0) })
+                name: p.name, correlations: RankCorrelation.all(p.scores, target), withinBandKendall: w.kendall,
+                secondsPerArch: p.secondsPerArch, perTask: taskTargets?.mapValues { RankCorrelation.all(p.scores, $0) })
         }
         self.result = RankingResult(protocol: `protocol`, tokens: tokens, architectures: ids.count, proxies: correlations)
         self.ids = ids
         self.targetName = targetName
         self.target = target
         self.proxies = proxies
+        self.sizes = sizes
     }
 
-    /// Ranks against the rows' `glue`; `perTask` adds the correlations with each of the 8 tasks.
-    public init(protocol: String, tokens: Int, rows: [FlexiBERTRow], proxies: [ProxyScores], perTask: Bool = false) {
+    /// The same with integer ids.
+    public init(protocol: String, tokens: Int, ids: [Int], target: [Double], targetName: String = "glue",
+                proxies: [ProxyScores], taskTargets: [String: [Double]]? = nil, sizes: [Double]? = nil) {
+        self.init(protocol: `protocol`, tokens: tokens, ids: ids.map(String.init), target: target, targetName: targetName,
+                  proxies: proxies, taskTargets: taskTargets, sizes: sizes)
+    }
+
+    /// Ranks against the rows' `glue`; `perTask` adds the correlations with each of the 8 tasks. `sizes`
+    /// (one per row; `swiftnas rank` passes each row's `parameterCount` under the protocol in use) adds
+    /// the within-band τ.
+    public init(protocol: String, tokens: Int, rows: [FlexiBERTRow], proxies: [ProxyScores], perTask: Bool = false,
+                sizes: [Double]? = nil) {
         var tasks: [String: [Double]]?
         if perTask {
             tasks = [:]
@@ -197,7 +233,7 @@ public struct RankingReport: Sendable {
             }
         }
         self.init(protocol: `protocol`, tokens: tokens, ids: rows.map(\.id), target: rows.map(\.glue),
-                  proxies: proxies, taskTargets: tasks)
+                  proxies: proxies, taskTargets: tasks, sizes: sizes)
     }
 
     // MARK: - CSV
@@ -206,20 +242,24 @@ public struct RankingReport: Sendable {
     public func scoresCSV() -> String {
         var s = (["id", targetName] + proxies.map(\.name)).map(csvField).joined(separator: ",") + "\n"
         for (a, id) in ids.enumerated() {
-            s += ([String(id), "\(target[a])"] + proxies.map { "\($0.scores[a])" }).joined(separator: ",") + "\n"
+            s += ([csvField(id), "\(target[a])"] + proxies.map { "\($0.scores[a])" }).joined(separator: ",") + "\n"
         }
         return s
     }
 
-    /// `proxy,task,n,kendall,spearman,pearson,seconds_per_arch`: the target first, then each task
-    /// (sorted); `n` is the number of architectures with a finite score, undefined values are `nan`.
+    /// `proxy,task,n,kendall,spearman,pearson,within_band_kendall,bands_used,band_rows,seconds_per_arch`:
+    /// the target first, then each task (sorted); `n` is the number of architectures with a finite
+    /// score, `bands_used` and `band_rows` those of the within-band τ, undefined values are `nan`.
     public func correlationsCSV() -> String {
-        var s = "proxy,task,n,kendall,spearman,pearson,seconds_per_arch\n"
-        for (p, c) in zip(proxies, result.proxies) {
+        var s = "proxy,task,n,kendall,spearman,pearson,within_band_kendall,bands_used,band_rows,seconds_per_arch\n"
+        let none = WithinBandCorrelation(kendall: .nan, bandsUsed: 0, rowsCovered: 0, bandCount: 0)
+        for (k, (p, c)) in zip(proxies, result.proxies).enumerated() {
             let n = RankCorrelation.finitePairCount(p.scores, target)
-            let rows = [(targetName, c.correlations)] + (c.perTask ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-            for (task, r) in rows {
+            let rows = [(targetName, c.correlations, withinBand[k])]
+                + (c.perTask ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value, withinBandPerTask[k][$0.key] ?? none) }
+            for (task, r, w) in rows {
                 s += [csvField(c.name), csvField(task), String(n), "\(r.kendall)", "\(r.spearman)", "\(r.pearson)",
+                      "\(w.kendall)", String(w.bandsUsed), String(w.rowsCovered),
                       "\(c.secondsPerArch)"].joined(separator: ",") + "\n"
             }
         }
@@ -238,10 +278,16 @@ public struct RankingReport: Sendable {
         func num(_ d: Double, _ format: String = "%.3f") -> String { d.isNaN ? "n/a" : String(format: format, d) }
         var s = "protocol: \(result.protocol) | tokens: \(result.tokens) | architectures: \(result.architectures)\n"
         s += pad("proxy", nameWidth, left: true) + pad("kendall", 10) + pad("spearman", 10) + pad("pearson", 10)
-            + pad("s/arch", 11) + "\n"
-        for c in result.proxies {
+            + pad("in-band τ", 11) + pad("bands", 7) + pad("s/arch", 11) + "\n"
+        for (c, w) in zip(result.proxies, withinBand) {
             s += pad(c.name, nameWidth, left: true) + pad(num(c.kendall), 10) + pad(num(c.spearman), 10)
-                + pad(num(c.pearson), 10) + pad(num(c.secondsPerArch, "%.4f"), 11) + "\n"
+                + pad(num(c.pearson), 10) + pad(num(c.withinBandKendall), 11) + pad("\(w.bandsUsed)", 7)
+                + pad(num(c.secondsPerArch, "%.4f"), 11) + "\n"
+        }
+        if let sizes {
+            let bands = WithinBandCorrelation.bands(sizes: sizes)
+            s += "in-band τ: Kendall τ-b inside bands of size within 1.10× of the band's first member "
+                + "(\(bands.count) bands; those under 5 rows skipped), n-weighted mean\n"
         }
         let tasks = Set(result.proxies.flatMap { $0.perTask?.keys.map { $0 } ?? [] }).sorted()
         if !tasks.isEmpty {
