@@ -1,0 +1,103 @@
+import Foundation
+import XCTest
+import NASModels
+import NASTensor
+
+/// `swiftnas supernet train|extract`, `search --objective supernet` and `rank --supernet` as processes:
+/// a trained supernet's checkpoint, its sub-networks extracted and evaluated, a search scored with
+/// inherited weights, and bad requests refused with a message and exit ≠ 0.
+final class SupernetCLITests: XCTestCase {
+    var folder: URL!
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("supernet-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func run(_ arguments: [String]) throws -> (Int32, String) { try CLIProcess.run(arguments) }
+
+    func write(_ text: String, _ name: String) throws -> URL {
+        let url = folder.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url
+    }
+
+    /// Seeded text over 13 words (22 characters).
+    func corpus() throws -> URL {
+        let words = ["the", "king", "speaks", "to", "a", "quiet", "river", "and", "night", "falls", "over", "old", "town"]
+        var rng = RandomGenerator(seed: 3)
+        var text = ""
+        for _ in 0..<800 { text += (0..<6).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ") + ".\n" }
+        return try write(text, "corpus.txt")
+    }
+
+    func space() throws -> URL {
+        try write("""
+            {"name": "tiny-gpt", "family": "decoder", "vocabSize": 22, "maxPositions": 64, "depth": [1, 2, 3],
+             "hidden": [16, 32], "layers": "per-layer", "heads": [1, 2, 4], "ffn": {"min": 16, "max": 64, "step": 16}}
+            """, "space.json")
+    }
+
+    func trainArguments(_ space: URL, _ corpus: URL, _ out: URL, rule: String) -> [String] {
+        ["supernet", "train", "--space", space.path, "--rule", rule, "--corpus", corpus.path, "--validation", corpus.path,
+         "--tokenizer", "char", "--out", out.path, "--steps", "12", "--warmup", "2", "--batch-size", "4", "--sequence-length", "32",
+         "--log-every", "1", "--eval-every", "6", "--eval-batch", "4", "--threads", "1", "--seed", "2"]
+    }
+
+    func testTrainExtractSearchAndRankWithASupernet() throws {
+        let corpus = try corpus(), space = try space()
+        let run = folder.appendingPathComponent("run")
+        var (status, output) = try self.run(trainArguments(space, corpus, run, rule: "sandwich"))
+        XCTAssertEqual(status, 0, output)
+        let log = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        XCTAssertTrue(log.contains("kd_smallest") && log.contains("eval_largest_loss") && log.contains("eval_smallest_loss"), log)
+        let config = try String(contentsOf: run.appendingPathComponent("checkpoint-12/config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"supernet\"") && config.contains("\"ruleState\""), config)
+
+        // Resuming with another rule is refused, naming the option.
+        (status, output) = try self.run(trainArguments(space, corpus, run, rule: "uniform") + ["--resume"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--rule"), output)
+
+        // A member extracted, evaluated as a standalone model.
+        let member = try write("""
+            {"family": "decoder", "vocabSize": 22, "maxPositions": 64, "hidden": 16,
+             "layers": [{"heads": 2, "qkv": 16, "ffn": 32}, {"heads": 1, "qkv": 16, "ffn": 48}]}
+            """, "member.json")
+        let extracted = folder.appendingPathComponent("member")
+        (status, output) = try self.run(["supernet", "extract", "--supernet", run.path, "--arch", member.path, "--out", extracted.path])
+        XCTAssertEqual(status, 0, output)
+        (status, output) = try self.run(["evaluate", "--checkpoint", extracted.path, "--corpus", corpus.path, "--sequence-length", "32",
+                                         "--threads", "1"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("perplexity"), output)
+        // Not a member: refused, and nothing written.
+        let wide = try write("""
+            {"family": "decoder", "vocabSize": 22, "maxPositions": 64, "hidden": 48, "layers": [{"heads": 2, "qkv": 48, "ffn": 32}]}
+            """, "wide.json")
+        (status, output) = try self.run(["supernet", "extract", "--supernet", run.path, "--arch", wide.path,
+                                         "--out", folder.appendingPathComponent("wide").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("not a sub-network"), output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("wide").path))
+
+        // A search scored with inherited weights: lower loss is better.
+        let study = folder.appendingPathComponent("study.db")
+        (status, output) = try self.run(["search", "--space", space.path, "--objective", "supernet", "--supernet", run.path,
+                                         "--strategy", "random", "--trials", "6", "--study", study.path, "--corpus", corpus.path,
+                                         "--sequence-length", "32", "--batch-size", "4", "--threads", "1"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("best of 6 trials (0 failed)"), output)
+        (status, output) = try self.run(["search", "--space", space.path, "--objective", "supernet", "--trials", "2",
+                                         "--study", folder.appendingPathComponent("none.db").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--supernet"), output)
+    }
+
+    func testASpaceWithoutOneLargestMemberIsRefused() throws {
+        let (status, output) = try run(["supernet", "train", "--space", "flexibert", "--out", folder.appendingPathComponent("x").path,
+                                        "--steps", "1", "--warmup", "0"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("leading slice"), output)
+    }
+}
