@@ -69,6 +69,7 @@ bench: deps torch
 	.build/release/swiftnas bench model --python $(TORCH_PY) --json $(BENCH_DIR)/model.json
 	.build/release/swiftnas bench proxies --json $(BENCH_DIR)/proxies.json
 	.build/release/swiftnas bench search --json $(BENCH_DIR)/search.json
+	.build/release/swiftnas bench supernet --json $(BENCH_DIR)/supernet.json
 
 clean:
 	rm -rf .build $(BENCH_DIR)
