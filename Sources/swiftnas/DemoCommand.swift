@@ -30,7 +30,7 @@ struct Demo: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let study = out + "/demo.db"
         for file in [study, study + "-journal"] { try? FileManager.default.removeItem(atPath: file) }   // the demo's own study: afresh
-        var search = try Search.parse([
+        let search = try Search.parse([
             "--space", "autotinybert", "--objective", "w-pca", "--max-params", "10000000", "--strategy", "ga",
             "--population", "20", "--trials", String(trials), "--seed", String(seed), "--study", study,
             "--data", data, "--vocab", vocab, "--out", out,

@@ -34,7 +34,7 @@ struct SearchBench: ParsableCommand {
 
         if options.selects("evaluations") {
             // The search as `swiftnas search --space w-pca --max-params 15.7e6` runs it (batch: auto).
-            var search = try Search.parse([
+            let search = try Search.parse([
                 "--space", "w-pca", "--objective", "w-pca", "--max-params", "15700000", "--strategy", "ga",
                 "--trials", String(trialCount), "--seed", "0", "--study", folder.appendingPathComponent("bench.db").path,
                 "--corpus", corpus, "--vocab", vocab, "--out", folder.path, "--threads", String(options.threadCount),
