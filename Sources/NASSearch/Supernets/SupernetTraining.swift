@@ -41,7 +41,8 @@ public final class SupernetTraining {
     }
 
     /// Runs step `step` on a batch (`targets`: the masked-LM targets of encoders, nil for decoders) and
-    /// returns the first sub-network's loss; the others' losses are logged (`kd_*`) and told to the rule.
+    /// returns the first sub-network's loss; the others' losses are logged (`kd_*`) and told to the rule,
+    /// and every sub-network's parameter count (`params_<i>`, for the histogram of sizes trained).
     public func step(_ step: Int, input: TokenBatch, targets: [Int32]?, tokens: Int,
                      rng: inout RandomGenerator) -> Trainer.StepResult {
         let architectures = rule.architectures(step: step)
@@ -72,6 +73,7 @@ public final class SupernetTraining {
                 metrics[i == 1 ? "kd_smallest" : "kd_\(i)"] = losses.last!
             }
         }
+        for (i, arch) in architectures.enumerated() { metrics["params_\(i)"] = Double(arch.parameterCount) }
         rule.observe(step: step, architectures: architectures, losses: losses)
         return .init(loss: value, tokens: tokens, metrics: metrics)
     }
