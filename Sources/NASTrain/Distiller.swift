@@ -22,7 +22,10 @@ public struct Distiller {
     /// vocabulary file as `vocabulary` (when both can be read), an encoder with the student's vocabulary
     /// size, and last layers that are attention with a qkv divisible by `relationHeads` (default: the
     /// teacher's head count). Mismatches are `TrainingInputError`s.
-    public init(teacher path: String, student: Architecture, vocabulary: URL, relationHeads: Int?, rng: inout RandomGenerator) throws {
+    /// `projectAlways`: build the projection even when the widths are equal (a supernet whose members of
+    /// other widths are distilled through its leading columns).
+    public init(teacher path: String, student: Architecture, vocabulary: URL, relationHeads: Int?, projectAlways: Bool = false,
+                rng: inout RandomGenerator) throws {
         let folder = URL(fileURLWithPath: path)
         let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
         let t = model.maxArchitecture
@@ -50,7 +53,7 @@ public struct Distiller {
         teacher.hiddenDropout = 0
         teacher.attentionDropout = 0
         self.relationHeads = heads
-        projection = student.outputWidth != t.outputWidth
+        projection = projectAlways || student.outputWidth != t.outputWidth
             ? Linear(student.outputWidth, t.outputWidth, name: "distillation.projection", rng: &rng) : nil
     }
 

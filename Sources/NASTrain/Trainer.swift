@@ -93,6 +93,7 @@ public final class Trainer {
 
     public enum Failure: Error, CustomStringConvertible {
         case nonFinite(step: Int, loss: Double, learningRate: Float)
+        case nonFiniteGradient(step: Int, learningRate: Float)
         case optionsMismatch(run: String, difference: String)
         case existingRun(String)
 
@@ -101,6 +102,9 @@ public final class Trainer {
             case .nonFinite(let step, let loss, let lr):
                 return "the loss became \(loss) at step \(step) (learning rate \(lr)); training stopped. Hint: lower --lr, "
                     + "lengthen --warmup, or keep --clip on; the last checkpoint is intact, resume from it with --resume"
+            case .nonFiniteGradient(let step, let lr):
+                return "the gradient norm became non-finite at step \(step) (learning rate \(lr)); training stopped before the update. "
+                    + "Hint: lower --lr or keep --clip on; the last checkpoint is intact, resume from it with --resume"
             case .optionsMismatch(let run, let difference):
                 return "\(run): the run was started with \(difference); resume with the same options"
             case .existingRun(let run):
@@ -188,7 +192,13 @@ public final class Trainer {
                 optimizer.zeroGrad()
                 throw Failure.nonFinite(step: step + 1, loss: loss, learningRate: optimizer.learningRate)
             }
-            let norm = options.clipNorm > 0 ? GradientClipping.clipGlobalNorm(optimizer.parameters, maxNorm: options.clipNorm) : 0
+            let norm = options.clipNorm > 0 ? Double(GradientClipping.clipGlobalNorm(optimizer.parameters, maxNorm: options.clipNorm))
+                                            : GradientClipping.globalNorm(optimizer.parameters)
+            // A finite loss can still leave non-finite gradients (e.g. from a second backward of the step).
+            guard norm.isFinite else {
+                optimizer.zeroGrad()
+                throw Failure.nonFiniteGradient(step: step + 1, learningRate: optimizer.learningRate)
+            }
             optimizer.step()
             optimizer.zeroGrad()
             step += 1

@@ -179,13 +179,9 @@ struct Rank: ParsableCommand {
     /// mapping's embedding is not part of the non-embedding structure it keeps).
     func supernetScorer() throws -> RankingScorer {
         guard let supernet else { throw CommandError("the scorer 'supernet' needs --supernet DIR (a `swiftnas supernet train` run)") }
-        let folder = try TrainingInputs.checkpointFolder(supernet)
-        let net = try Supernet.load(from: folder)
-        let tokenizer = try TextTokenizer.stored(in: folder)
-        let batch = try HeldOutBatch(tokens: try tokenizer.encode(try TrainingInputs.readCorpora([corpus])), path: corpus,
-                                     tokenizer: tokenizer, family: net.space.family, vocabSize: net.largest.vocabSize,
-                                     batchSize: tokens / length, length: length, seed: seed)
-        let objective = SupernetObjective(supernet: net, input: batch.input, targets: batch.targets)
+        let objective = try SupernetObjective.load(supernet: supernet, corpus: corpus, batchSize: tokens / length, length: length,
+                                                   seed: seed).objective
+        let net = objective.supernet
         return .architecture(ObjectiveName.supernet) { row in
             var arch = row
             arch.vocabSize = net.largest.vocabSize

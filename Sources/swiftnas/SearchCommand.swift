@@ -110,7 +110,7 @@ struct Search: ParsableCommand {
             evaluation["latencySamples"] = String(latencySamples)
         }
         let objectives: [Objective] = try objective.map { name in
-            guard !name.isSupernet else { return try supernetObjective(evaluation: &evaluation) }
+            guard !name.isSupernet else { return try supernetObjective(space: space, evaluation: &evaluation) }
             return ProxyObjective(proxy: try Proxies.named(name.name), batch: batch, seed: seed, maskTokenId: mask, specialTokenIds: specials)
         }
         let settings = StudySettings(space: space.json, strategy: strategy.name, populationSize: population,
@@ -148,19 +148,17 @@ struct Search: ParsableCommand {
         try report(store: store, settings: settings)
     }
 
-    /// The supernet objective: inherited-weight LM loss on a fixed batch of --corpus (default WikiText-2
-    /// valid) tokenised as the supernet was trained. The supernet's folder joins the study's settings.
-    func supernetObjective(evaluation: inout [String: String]) throws -> SupernetObjective {
-        let folder = try TrainingInputs.checkpointFolder(supernet!)
-        let net = try Supernet.load(from: folder)
-        let tokenizer = try TextTokenizer.stored(in: folder)
-        let path = corpus ?? data + "/wikitext-2/valid.txt"
-        let batch = try HeldOutBatch(tokens: try tokenizer.encode(try TrainingInputs.readCorpora([path])), path: path, tokenizer: tokenizer,
-                                     family: net.space.family, vocabSize: net.largest.vocabSize, batchSize: batchSize ?? 32,
-                                     length: sequenceLength, seed: seed)
+    /// The supernet objective: inherited-weight LM loss on a fixed batch of the objectives' corpus and size
+    /// (`evaluation`), tokenised as the supernet was trained. The supernet's folder joins the study's settings.
+    func supernetObjective(space: SearchSpace, evaluation: inout [String: String]) throws -> SupernetObjective {
+        let (objective, folder) = try SupernetObjective.load(supernet: supernet!, corpus: evaluation["corpus"]!,
+                                                             batchSize: Int(evaluation["batchSize"]!)!, length: sequenceLength, seed: seed)
+        guard space.largest.fits(in: objective.supernet.largest) else {
+            throw ValidationError("--space \(space.name): its largest member is not a sub-network of the supernet \(folder.path) "
+                                  + "(space \(objective.supernet.space.name)); search the supernet's space or a part of it")
+        }
         evaluation["supernet"] = folder.path
-        evaluation["supernetCorpus"] = path
-        return SupernetObjective(supernet: net, input: batch.input, targets: batch.targets)
+        return objective
     }
 
     /// The space named by `--space`: a built-in name or a file.

@@ -180,7 +180,7 @@ final class SupernetTests: XCTestCase {
         XCTAssertEqual(members.map { rule.bin(of: $0) }, [0, 1, 2])
         for step in 0..<20 {
             let improving = step < 10 ? 3.0 : 1.5
-            rule.observe(step: step, architectures: [rule.largest] + members, losses: [9, 2, 2, improving])
+            rule.observe(step: step, architectures: [rule.largest, rule.smallest] + members, losses: [9, 5, 2, 2, improving])
         }
         let p = rule.probabilities
         XCTAssertEqual(p[2], 0.7 + 0.1, accuracy: 1e-9)
@@ -213,7 +213,7 @@ final class SupernetTests: XCTestCase {
         let rule = SandwichRule(space: Self.encoderSpace, seed: 4, randomCount: 2)
         let (input, targets) = Self.encoderBatch()
         let training = SupernetTraining(supernet: supernet, rule: rule)
-        let result = training.step(3, input: input, targets: targets, tokens: 16, rng: &rng)
+        let result = try training.step(3, input: input, targets: targets, tokens: 16, rng: &rng)
         XCTAssertTrue(result.loss.isFinite)
         let parents = Dictionary(uniqueKeysWithValues: (supernet.model.parameters + supernet.head!.parameters).map { ($0.name, $0) })
         let stepGradients = parents.mapValues { $0.grad?.contiguous().scalars }
@@ -244,8 +244,9 @@ final class SupernetTests: XCTestCase {
         }
     }
 
-    /// In-place distillation sends no gradient into the largest network's soft targets: the layer only
-    /// the largest has gets exactly the gradient of the largest's own label loss.
+    /// In-place distillation sends no gradient into the largest network's soft targets. End to end: the
+    /// layer only the largest has gets exactly the gradient of the largest's own label loss. And the loss
+    /// itself: soft targets computed from a parameter (with their graph kept) give that parameter no gradient.
     func testInPlaceDistillationSendsNoGradientIntoTheSoftTargets() throws {
         final class Pair: SamplingRule {
             let archs: [Architecture]
@@ -260,14 +261,20 @@ final class SupernetTests: XCTestCase {
         supernet.model.hiddenDropout = 0; supernet.model.attentionDropout = 0
         let (input, targets) = Self.encoderBatch()
         let secondLayer = supernet.model.blocks[1].parameters
-        _ = SupernetTraining(supernet: supernet, rule: Pair([space.largest])).step(0, input: input, targets: targets, tokens: 16, rng: &rng)
+        _ = try SupernetTraining(supernet: supernet, rule: Pair([space.largest])).step(0, input: input, targets: targets, tokens: 16, rng: &rng)
         let alone = secondLayer.map { $0.grad!.contiguous().scalars }
         supernet.model.zeroGrad(); supernet.head!.zeroGrad()
-        _ = SupernetTraining(supernet: supernet, rule: Pair([space.largest, space.smallest]))
+        _ = try SupernetTraining(supernet: supernet, rule: Pair([space.largest, space.smallest]))
             .step(0, input: input, targets: targets, tokens: 16, rng: &rng)
         XCTAssertEqual(space.smallest.depth, 1)
         XCTAssertEqual(secondLayer.map { $0.grad!.contiguous().scalars }, alone)
         XCTAssertNotNil(supernet.model.blocks[0].intermediate.weight.grad)
+
+        let source = Parameter(Tensor(shape: [2, 3], scalars: [0.1, -0.4, 0.3, 0.2, 0.0, -0.1]), name: "teacher")
+        let student = Parameter(Tensor(shape: [2, 3], scalars: [0.5, 0.1, -0.2, -0.3, 0.4, 0.1]), name: "student")
+        Distillation.softLabelLoss(student: student.tensor * 2, teacher: source.tensor * 3).backward()
+        XCTAssertNil(source.grad)
+        XCTAssertNotNil(student.grad)
     }
 
     func makeTraining(_ kind: SamplingRuleKind, run: URL, steps: Int) throws -> (Trainer, SupernetTraining) {
@@ -285,7 +292,7 @@ final class SupernetTests: XCTestCase {
         let corpus = try TextCorpus(tokens: Self.tokens(400, vocab: 11, seed: 8), path: "tokens")
         try trainer.train { rng in
             let batch = try corpus.decoderBatch(batchSize: 3, length: 12, seed: rng.next())
-            return training.step(trainer.step, input: batch, targets: nil, tokens: 36, rng: &rng)
+            return try training.step(trainer.step, input: batch, targets: nil, tokens: 36, rng: &rng)
         }
     }
 
@@ -358,6 +365,35 @@ final class SupernetTests: XCTestCase {
         let expected = CausalLMHead.loss(small(batch).hidden, batch: batch, embeddings: small.wordEmbeddings)
         XCTAssertEqual(try SupernetObjective(supernet: decoder, input: batch, targets: nil).evaluate(arch), Double(expected.item()),
                        accuracy: 1e-6)
+    }
+
+    /// A member stacking fewer FFN layers than the largest (FlexiBERT's `num_feed_forward` 1 vs 3) runs as
+    /// the supernet's first stacked layers and leading columns, equal to its extracted copy.
+    func testFewerStackedFFNLayersEqualTheExtractedModel() throws {
+        // A member without stacked layers reads the output projection's leading columns, so its FFN may not be
+        // wider than the largest's last stacked layer: such a space is refused.
+        var r = RandomGenerator(seed: 1)
+        let tooWide = SearchSpace(name: "too-wide", family: .encoder, vocabSize: 13, maxPositions: 8, depth: [1], hidden: [8],
+                                  layers: .shared, heads: [2], ffnRatio: [2], ffnCount: [1, 3], ffnStackWidth: [6, 10])
+        XCTAssertThrowsError(try Supernet(space: tooWide, rng: &r))
+
+        let space = SearchSpace(name: "tiny-stacks", family: .encoder, vocabSize: 13, maxPositions: 8, embeddingSize: 8,
+                                depth: [1, 2], hidden: [8, 12], layers: .perLayer, heads: [2], ffnRatio: [1],
+                                ffnCount: [1, 3], ffnStackWidth: [6, 12])
+        XCTAssertEqual(space.largest.layers[0].ffnStack, [12, 12])
+        var rng = RandomGenerator(seed: 5)
+        let supernet = try Supernet(space: space, rng: &rng)
+        let (input, targets) = Self.encoderBatch()
+        let objective = SupernetObjective(supernet: supernet, input: input, targets: targets)
+        // Layer 0 without stacked layers, layer 1 with two of width 6; hidden 8 (no embedding projection).
+        let arch = space.decode([1, 0, 0, 0, 0, 0, 0, 0, 1, 0])
+        XCTAssertEqual(arch.layers.map(\.ffnStack), [[], [6, 6]])
+        XCTAssertTrue(arch.fits(in: space.largest))
+        let (model, head) = supernet.extract(arch)
+        XCTAssertEqual(model.parameterElementCount, arch.parameterCount)
+        let expected = LanguageModeling.maskedLoss(model(input).hidden, targets: targets, head: head!, embeddings: model.wordEmbeddings,
+                                                   architecture: arch)
+        XCTAssertEqual(try objective.evaluate(arch), Double(expected.item()), accuracy: 1e-6)
     }
 
     func testANonSupernetCheckpointIsRefusedByName() throws {

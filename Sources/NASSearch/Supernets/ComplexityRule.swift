@@ -20,7 +20,7 @@ import NASTensor
 ///   bring it nearer, for up to 256 moves (a bin the space cannot reach gives its nearest member).
 /// - **Step.** As the sandwich rule, on which ShiftNAS builds: the largest (labels, dropout) and the
 ///   smallest, then `randomCount` sub-networks from bins drawn from p, all distilled in place from the
-///   largest. The losses observed are those in-place distillation losses.
+///   largest. The losses observed are the drawn members' in-place distillation losses.
 public final class ComplexityRule: SamplingRule {
     public let space: SearchSpace
     public let seed: UInt64
@@ -114,8 +114,8 @@ public final class ComplexityRule: SamplingRule {
     }
 
     public func observe(step: Int, architectures: [Architecture], losses: [Double]) {
-        // The largest is trained on labels, not distilled: its loss is of another kind.
-        for (arch, loss) in zip(architectures, losses).dropFirst() where loss.isFinite {
+        // The extremes are trained every step (the largest on labels): only the drawn members inform the bins.
+        for (arch, loss) in zip(architectures, losses).dropFirst(2) where loss.isFinite {
             let k = bin(of: arch)
             current.counts[k] += 1
             current.average[k] = current.average[k].map { 0.9 * $0 + 0.1 * loss } ?? loss

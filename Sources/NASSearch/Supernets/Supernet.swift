@@ -46,15 +46,25 @@ public final class Supernet {
         self.space = space; self.model = model; self.head = head
     }
 
-    /// Every member must fit in the largest: the smallest and 256 seeded samples are checked.
-    static func checkCoverage(_ space: SearchSpace) throws {
+    /// Every member must fit in the largest: each head count that some width of the space admits must not
+    /// exceed the largest's (the largest's heads may be repaired down), and the smallest and 256 seeded
+    /// samples are checked whole (operations and block kinds).
+    public static func checkCoverage(_ space: SearchSpace) throws {
         let largest = space.largest
+        if let heads = space.heads {
+            let widths = space.qkv ?? space.hidden
+            let most = largest.layers.map(\.heads).min() ?? 0
+            if let h = heads.filter({ h in widths.contains { $0 % h == 0 } }).max(), h > most {
+                throw SupernetError(field: "space \(space.name)", message: "members may have \(h) heads, but the largest member's widths "
+                    + "admit only \(most); make the largest width divisible by the largest head count")
+            }
+        }
         var rng = RandomGenerator(seed: 0xC0FE)
         for arch in [space.smallest] + (0..<256).map({ _ in space.decode(space.sample(using: &rng)) }) where !arch.fits(in: largest) {
             let ops = Set(arch.layers.map(\.operation.description)).sorted().joined(separator: ", ")
             throw SupernetError(field: "space \(space.name)", message: "the member with \(arch.depth) layers, hidden \(arch.hidden) "
                 + "(operations \(ops)) is not a leading slice of the largest member; SwiftNAS supernets entangle widths, "
-                + "heads and depth, so every layer choice must keep one operation and one block kind")
+                + "heads and depth, so every layer choice must keep one operation and one block kind, within the largest's sizes")
         }
     }
 

@@ -44,8 +44,12 @@ public final class SupernetTraining {
     /// returns the first sub-network's loss; the others' losses are logged (`kd_*`) and told to the rule,
     /// and every sub-network's parameter count (`params_<i>`, for the histogram of sizes trained).
     public func step(_ step: Int, input: TokenBatch, targets: [Int32]?, tokens: Int,
-                     rng: inout RandomGenerator) -> Trainer.StepResult {
+                     rng: inout RandomGenerator) throws -> Trainer.StepResult {
         let architectures = rule.architectures(step: step)
+        if let outside = architectures.first(where: { !$0.fits(in: supernet.largest) }) {
+            throw SupernetError(field: "space \(supernet.space.name)", message: "step \(step) drew a member (\(outside.depth) layers, "
+                + "hidden \(outside.hidden)) that is not a leading slice of the largest")
+        }
         let model = supernet.model
         let first = architectures[0]
         let out = model(input, architecture: first, training: true, rng: &rng)
@@ -68,9 +72,12 @@ public final class SupernetTraining {
                 let sub = model(input, architecture: arch, training: false, rng: &rng)
                 let kd = Distillation.softLabelLoss(student: supernet.logits(sub, architecture: arch, input: input, targets: targets).logits,
                                                     teacher: soft)
+                let value = Double(kd.item())
+                metrics[i == 1 ? "kd_smallest" : "kd_\(i)"] = value
+                // The trainer stops on a non-finite loss before the update.
+                guard value.isFinite else { return .init(loss: value, tokens: tokens, metrics: metrics) }
                 kd.backward()
-                losses.append(Double(kd.item()))
-                metrics[i == 1 ? "kd_smallest" : "kd_\(i)"] = losses.last!
+                losses.append(value)
             }
         }
         for (i, arch) in architectures.enumerated() { metrics["params_\(i)"] = Double(arch.parameterCount) }

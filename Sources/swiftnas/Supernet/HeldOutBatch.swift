@@ -1,5 +1,6 @@
 import Foundation
 import NASModels
+import NASSearch
 import NASTensor
 import NASText
 import NASTrain
@@ -26,5 +27,24 @@ struct HeldOutBatch {
             input = try corpus.decoderBatch(batchSize: batchSize, length: length, seed: seed)
             targets = nil
         }
+    }
+}
+
+extension SupernetObjective {
+    /// The objective of a trained supernet (a `supernet train` run or checkpoint folder) on a fixed batch of
+    /// `corpus`, tokenised as the supernet was trained; also returns the checkpoint folder it read.
+    static func load(supernet path: String, corpus: String, batchSize: Int, length: Int, seed: UInt64) throws
+        -> (objective: SupernetObjective, folder: URL) {
+        let folder = try TrainingInputs.checkpointFolder(path)
+        let net = try Supernet.load(from: folder)
+        guard length <= net.largest.maxPositions else {
+            throw TrainingInputError(file: folder.path, field: "maxPositions",
+                                     "sequences of \(length) tokens exceed the supernet's \(net.largest.maxPositions) positions")
+        }
+        let tokenizer = try TextTokenizer.stored(in: folder)
+        let batch = try HeldOutBatch(tokens: try tokenizer.encode(try TrainingInputs.readCorpora([corpus])), path: corpus,
+                                     tokenizer: tokenizer, family: net.space.family, vocabSize: net.largest.vocabSize,
+                                     batchSize: batchSize, length: length, seed: seed)
+        return (SupernetObjective(supernet: net, input: batch.input, targets: batch.targets), folder)
     }
 }

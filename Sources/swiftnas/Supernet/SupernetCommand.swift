@@ -54,12 +54,15 @@ struct SupernetTrain: ParsableCommand {
             throw ValidationError("--random-count and --update-every must be ≥ 0, --bins and --eval-batch ≥ 1")
         }
         guard complexityCost != .latency else { throw ValidationError("--complexity-cost takes params or flops") }
-        guard lrFloor >= 0, lrFloor.isFinite else { throw ValidationError("--lr-floor must be ≥ 0") }
+        guard lrFloor >= 0, lrFloor.isFinite, lrFloor <= (training.lr ?? 5e-4) else {
+            throw ValidationError("--lr-floor must be between 0 and the peak --lr")
+        }
     }
 
     func run() throws {
         training.applyThreads()
         let space = try Search.resolveSpace(self.space)
+        try Supernet.checkCoverage(space)   // before any text is read or file written
         let largest = space.largest
         let runURL = training.run, resume = training.resume
         let text = try data.text(for: largest, run: runURL, resume: resume)
@@ -88,7 +91,8 @@ struct SupernetTrain: ParsableCommand {
         case (.encoder, .wordPiece(let w, let vocabFile)):
             wordPiece = w
             masking = MaskedLanguageModeling(vocabSize: space.vocabSize, maskId: w.maskId, specialIds: w.specialIds)
-            distiller = try data.distiller(student: largest, vocabulary: vocabFile, rng: &rng)
+            // Under the uniform rule members of every width are distilled, through the projection's leading columns.
+            distiller = try data.distiller(student: largest, vocabulary: vocabFile, projectAlways: rule == .uniform, rng: &rng)
         case (.encoder, .characters):
             throw ValidationError("encoder spaces are trained with a WordPiece vocabulary (--tokenizer vocab.txt)")
         case (.decoder, _):
@@ -129,7 +133,7 @@ struct SupernetTrain: ParsableCommand {
                 input = try text.corpus.decoderBatch(batchSize: batchSize, length: length, seed: rng.next())
                 targets = nil
             }
-            return steps.step(trainer.step, input: input, targets: targets, tokens: batchSize * length, rng: &rng)
+            return try steps.step(trainer.step, input: input, targets: targets, tokens: batchSize * length, rng: &rng)
         }, evaluate: heldOut.map { batch in {
             ["largest_loss": try supernet.loss(of: largest, input: batch.input, targets: batch.targets),
              "smallest_loss": try supernet.loss(of: space.smallest, input: batch.input, targets: batch.targets)]

@@ -75,9 +75,10 @@ struct PretrainDataOptions: ParsableArguments {
     }
 
     /// The distiller from --teacher for `student` (nil without a teacher).
-    func distiller(student: Architecture, vocabulary: URL, rng: inout RandomGenerator) throws -> Distiller? {
+    func distiller(student: Architecture, vocabulary: URL, projectAlways: Bool = false, rng: inout RandomGenerator) throws -> Distiller? {
         guard let teacher else { return nil }
-        return try Distiller(teacher: teacher, student: student, vocabulary: vocabulary, relationHeads: relationHeads, rng: &rng)
+        return try Distiller(teacher: teacher, student: student, vocabulary: vocabulary, relationHeads: relationHeads,
+                             projectAlways: projectAlways, rng: &rng)
     }
 
     /// These options as a run's settings (compared on resume).
