@@ -23,43 +23,49 @@ extension CostKind: ExpressibleByArgument {}
 
 extension FlexiBERTProtocol: ExpressibleByArgument {}
 
-/// A search strategy's name, one of `SearchStrategies.names`.
-struct StrategyName: ExpressibleByArgument, ExpressibleByStringLiteral, CustomStringConvertible {
-    let name: String
+/// A name checked against a registry's list (`names`): parsed from the command line (listing the names in
+/// --help and refusing others), or written as a literal in code (which must be one of them).
+protocol RegisteredName: ExpressibleByArgument, ExpressibleByStringLiteral, CustomStringConvertible {
+    /// The registry's names.
+    static var names: [String] { get }
+    /// What a name is, for the message of an unknown literal ("unknown strategy x").
+    static var kind: String { get }
+    var name: String { get }
+    /// A name already checked.
+    init(checked name: String)
+}
 
+extension RegisteredName {
     init?(argument: String) {
-        guard SearchStrategies.names.contains(argument) else { return nil }
-        name = argument
+        guard Self.names.contains(argument) else { return nil }
+        self.init(checked: argument)
     }
 
     init(stringLiteral name: String) {
-        precondition(SearchStrategies.names.contains(name), "unknown strategy \(name)")
-        self.name = name
+        precondition(Self.names.contains(name), "unknown \(Self.kind) \(name)")
+        self.init(checked: name)
     }
 
-    static var allValueStrings: [String] { SearchStrategies.names }
+    static var allValueStrings: [String] { names }
     var defaultValueDescription: String { name }
     var description: String { name }
 }
 
+/// A search strategy's name, one of `SearchStrategies.names`.
+struct StrategyName: RegisteredName {
+    static let kind = "strategy"
+    static var names: [String] { SearchStrategies.names }
+    let name: String
+    init(checked name: String) { self.name = name }
+}
+
 /// A search objective's name: one of `Proxies.names`, or `supernet` (inherited-weight loss, with --supernet).
-struct ObjectiveName: ExpressibleByArgument, ExpressibleByStringLiteral, CustomStringConvertible {
+struct ObjectiveName: RegisteredName {
     static let supernet = "supernet"
+    static let kind = "objective"
     static var names: [String] { Proxies.names + [supernet] }
     let name: String
-
-    init?(argument: String) {
-        guard Self.names.contains(argument) else { return nil }
-        name = argument
-    }
-
-    init(stringLiteral name: String) {
-        precondition(Self.names.contains(name), "unknown objective \(name)")
-        self.name = name
-    }
+    init(checked name: String) { self.name = name }
 
     var isSupernet: Bool { name == Self.supernet }
-    static var allValueStrings: [String] { names }
-    var defaultValueDescription: String { name }
-    var description: String { name }
 }

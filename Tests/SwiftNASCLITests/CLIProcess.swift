@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import NASTensor
 
 /// Runs the built `swiftnas` executable (in the build products folder that holds the test bundle).
 enum CLIProcess {
@@ -34,5 +35,22 @@ enum CLIProcess {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Writes `text` to `name` (which may name a subfolder) inside `folder`.
+    static func write(_ text: String, _ name: String, in folder: URL) throws -> URL {
+        let url = folder.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+        return url
+    }
+
+    /// `corpus.txt` in `folder`: seeded text over 13 words (22 characters).
+    static func corpus(in folder: URL) throws -> URL {
+        let words = ["the", "king", "speaks", "to", "a", "quiet", "river", "and", "night", "falls", "over", "old", "town"]
+        var rng = RandomGenerator(seed: 3)
+        var text = ""
+        for _ in 0..<800 { text += (0..<6).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ") + ".\n" }
+        return try write(text, "corpus.txt", in: folder)
     }
 }

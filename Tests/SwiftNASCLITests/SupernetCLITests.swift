@@ -16,20 +16,7 @@ final class SupernetCLITests: XCTestCase {
 
     func run(_ arguments: [String]) throws -> (Int32, String) { try CLIProcess.run(arguments) }
 
-    func write(_ text: String, _ name: String) throws -> URL {
-        let url = folder.appendingPathComponent(name)
-        try Data(text.utf8).write(to: url)
-        return url
-    }
-
-    /// Seeded text over 13 words (22 characters).
-    func corpus() throws -> URL {
-        let words = ["the", "king", "speaks", "to", "a", "quiet", "river", "and", "night", "falls", "over", "old", "town"]
-        var rng = RandomGenerator(seed: 3)
-        var text = ""
-        for _ in 0..<800 { text += (0..<6).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ") + ".\n" }
-        return try write(text, "corpus.txt")
-    }
+    func write(_ text: String, _ name: String) throws -> URL { try CLIProcess.write(text, name, in: folder) }
 
     func space() throws -> URL {
         try write("""
@@ -45,7 +32,7 @@ final class SupernetCLITests: XCTestCase {
     }
 
     func testTrainExtractSearchAndRankWithASupernet() throws {
-        let corpus = try corpus(), space = try space()
+        let corpus = try CLIProcess.corpus(in: folder), space = try space()
         let run = folder.appendingPathComponent("run")
         var (status, output) = try self.run(trainArguments(space, corpus, run, rule: "sandwich"))
         XCTAssertEqual(status, 0, output)

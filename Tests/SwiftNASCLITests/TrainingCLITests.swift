@@ -16,21 +16,7 @@ final class TrainingCLITests: XCTestCase {
     func start(_ arguments: [String]) throws -> (Process, Pipe) { try CLIProcess.start(arguments) }
     func run(_ arguments: [String]) throws -> (Int32, String) { try CLIProcess.run(arguments) }
 
-    func write(_ text: String, _ name: String) throws -> URL {
-        let url = folder.appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: url)
-        return url
-    }
-
-    /// Seeded text over a small vocabulary.
-    func corpus() throws -> URL {
-        let words = ["the", "king", "speaks", "to", "a", "quiet", "river", "and", "night", "falls", "over", "old", "town"]
-        var rng = RandomGenerator(seed: 3)
-        var text = ""
-        for _ in 0..<800 { text += (0..<6).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ") + ".\n" }
-        return try write(text, "corpus.txt")
-    }
+    func write(_ text: String, _ name: String) throws -> URL { try CLIProcess.write(text, name, in: folder) }
 
     func pretrainArguments(_ arch: URL, _ corpus: URL, _ out: URL) -> [String] {
         ["pretrain", "--arch", arch.path, "--corpus", corpus.path, "--tokenizer", "char", "--out", out.path, "--steps", "60",
@@ -39,7 +25,7 @@ final class TrainingCLITests: XCTestCase {
     }
 
     func testCtrlCSavesACheckpointAndResumeIsBitIdentical() throws {
-        let corpus = try corpus()
+        let corpus = try CLIProcess.corpus(in: folder)
         let arch = try write("""
             {"family": "decoder", "vocabSize": 22, "maxPositions": 64, "hidden": 48,
              "layers": [{"heads": 4, "qkv": 48, "ffn": 96}, {"heads": 4, "qkv": 48, "ffn": 96}]}

@@ -80,44 +80,12 @@ public enum FlexiBERTBenchmark {
 
     /// Reads and validates a benchmark file.
     public static func load(from url: URL) throws -> [FlexiBERTRow] {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw FlexiBERTBenchmarkError(file: url.path, row: nil, id: nil, path: "",
-                                          message: "cannot read: \(error.localizedDescription)")
-        }
-        return try parse(data, file: url.path)
+        try RowReader.load(from: url, id: \.id) { try $0.read($1) }
     }
 
     /// Parses and validates benchmark JSON; `file` names the source in error messages.
     public static func parse(_ data: Data, file: String) throws -> [FlexiBERTRow] {
-        let document: JSONValue
-        do {
-            document = try JSONValue(parsing: data)
-        } catch {
-            throw FlexiBERTBenchmarkError(file: file, row: nil, id: nil, path: "", message: "invalid JSON: \(error)")
-        }
-        guard case .array(let items) = document else {
-            throw FlexiBERTBenchmarkError(file: file, row: nil, id: nil, path: "",
-                                          message: "expected a JSON array of rows, got \(describe(document))")
-        }
-        guard !items.isEmpty else {
-            throw FlexiBERTBenchmarkError(file: file, row: nil, id: nil, path: "", message: "no rows")
-        }
-        var rows: [FlexiBERTRow] = []
-        var firstRowOfID: [Int: Int] = [:]
-        rows.reserveCapacity(items.count)
-        for (index, item) in items.enumerated() {
-            var reader = RowReader(file: file, row: index)
-            let row = try reader.read(item)
-            if let earlier = firstRowOfID[row.id] {
-                throw reader.error("id", "duplicate id (also row \(earlier))")
-            }
-            firstRowOfID[row.id] = index
-            rows.append(row)
-        }
-        return rows
+        try RowReader.parse(data, file: file, id: \.id) { try $0.read($1) }
     }
 
     /// A short rendering of a JSON value for "got …" in messages: strings quoted, scalars as written,
@@ -135,51 +103,10 @@ public enum FlexiBERTBenchmark {
     }
 }
 
-/// Validates one row, remembering its index and (once read) its id for error messages.
-private struct RowReader {
-    let file: String
-    let row: Int
-    var id: Int?
+private typealias RowReader = BenchmarkRowReader<FlexiBERTBenchmarkError>
 
-    init(file: String, row: Int) {
-        self.file = file
-        self.row = row
-    }
-
-    func error(_ path: String, _ message: String) -> FlexiBERTBenchmarkError {
-        FlexiBERTBenchmarkError(file: file, row: row, id: id, path: path, message: message)
-    }
-
-    func object(_ value: JSONValue, _ path: String) throws -> [String: JSONValue] {
-        guard case .object(let members) = value else {
-            throw error(path, "expected an object, got \(FlexiBERTBenchmark.describe(value))")
-        }
-        return members
-    }
-
-    func member(_ object: [String: JSONValue], _ key: String, _ parent: String) throws -> JSONValue {
-        let path = parent.isEmpty ? key : parent + "." + key
-        guard let value = object[key] else { throw error(path, "missing") }
-        return value
-    }
-
-    /// A positive integer (a JSON integer literal; `4.0` or `"4"` is refused).
-    func positiveInt(_ value: JSONValue, _ path: String) throws -> Int {
-        guard case .int(let i) = value else {
-            throw error(path, "expected an integer, got \(FlexiBERTBenchmark.describe(value))")
-        }
-        guard i > 0 else { throw error(path, "expected a positive integer, got \(i)") }
-        return i
-    }
-
-    func finiteNumber(_ value: JSONValue, _ path: String) throws -> Double {
-        switch value {
-        case .int(let i): return Double(i)
-        case .double(let d) where d.isFinite: return d
-        default: throw error(path, "expected a number, got \(FlexiBERTBenchmark.describe(value))")
-        }
-    }
-
+/// Reads one FlexiBERT row.
+private extension BenchmarkRowReader where Failure == FlexiBERTBenchmarkError {
     mutating func read(_ value: JSONValue) throws -> FlexiBERTRow {
         let top = try object(value, "")
         // The id first, so that every later message can name it.

@@ -108,107 +108,19 @@ public enum LTSBenchmark {
 
     /// Reads and validates a benchmark file.
     public static func load(from url: URL) throws -> [LTSRow] {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw LTSBenchmarkError(file: url.path, row: nil, id: nil, path: "",
-                                    message: "cannot read: \(error.localizedDescription)")
-        }
-        return try parse(data, file: url.path)
+        try LTSRowReader.load(from: url, id: \.id) { try $0.read($1) }
     }
 
     /// Parses and validates benchmark JSON; `file` names the source in error messages.
     public static func parse(_ data: Data, file: String) throws -> [LTSRow] {
-        let document: JSONValue
-        do {
-            document = try JSONValue(parsing: data)
-        } catch {
-            throw LTSBenchmarkError(file: file, row: nil, id: nil, path: "", message: "invalid JSON: \(error)")
-        }
-        guard case .array(let items) = document else {
-            throw LTSBenchmarkError(file: file, row: nil, id: nil, path: "",
-                                    message: "expected a JSON array of rows, got \(FlexiBERTBenchmark.describe(document))")
-        }
-        guard !items.isEmpty else { throw LTSBenchmarkError(file: file, row: nil, id: nil, path: "", message: "no rows") }
-        var rows: [LTSRow] = []
-        var firstRowOfID: [String: Int] = [:]
-        for (index, item) in items.enumerated() {
-            var reader = LTSRowReader(file: file, row: index)
-            let row = try reader.read(item)
-            if let earlier = firstRowOfID[row.id] { throw reader.error("id", "duplicate id (also row \(earlier))") }
-            firstRowOfID[row.id] = index
-            rows.append(row)
-        }
-        return rows
+        try LTSRowReader.parse(data, file: file, id: \.id) { try $0.read($1) }
     }
 }
 
-/// Validates one LTS row, remembering its index and (once read) its id for error messages.
-private struct LTSRowReader {
-    let file: String
-    let row: Int
-    var id: String?
+private typealias LTSRowReader = BenchmarkRowReader<LTSBenchmarkError>
 
-    init(file: String, row: Int) {
-        self.file = file
-        self.row = row
-    }
-
-    func error(_ path: String, _ message: String) -> LTSBenchmarkError {
-        LTSBenchmarkError(file: file, row: row, id: id, path: path, message: message)
-    }
-
-    func object(_ value: JSONValue, _ path: String) throws -> [String: JSONValue] {
-        guard case .object(let members) = value else {
-            throw error(path, "expected an object, got \(FlexiBERTBenchmark.describe(value))")
-        }
-        return members
-    }
-
-    func member(_ object: [String: JSONValue], _ key: String, _ parent: String) throws -> JSONValue {
-        let path = parent.isEmpty ? key : parent + "." + key
-        guard let value = object[key] else { throw error(path, "missing") }
-        return value
-    }
-
-    /// A JSON integer literal (`4.0` or `"4"` is refused).
-    func int(_ value: JSONValue, _ path: String) throws -> Int {
-        guard case .int(let i) = value else {
-            throw error(path, "expected an integer, got \(FlexiBERTBenchmark.describe(value))")
-        }
-        return i
-    }
-
-    func positiveInt(_ value: JSONValue, _ path: String) throws -> Int {
-        let i = try int(value, path)
-        guard i > 0 else { throw error(path, "expected a positive integer, got \(i)") }
-        return i
-    }
-
-    /// A finite number > 0 (perplexities, parameter counts; upstream writes counts as `6631088.0`).
-    func positiveNumber(_ value: JSONValue, _ path: String) throws -> Double {
-        let d: Double
-        switch value {
-        case .int(let i): d = Double(i)
-        case .double(let x): d = x
-        default: throw error(path, "expected a number, got \(FlexiBERTBenchmark.describe(value))")
-        }
-        guard d.isFinite && d > 0 else { throw error(path, "expected a finite positive number, got \(d)") }
-        return d
-    }
-
-    /// A list of `count` positive integers.
-    func positiveInts(_ value: JSONValue, count: Int, _ path: String) throws -> [Int] {
-        guard case .array(let items) = value else {
-            throw error(path, "expected an array of \(count) positive integers, got \(FlexiBERTBenchmark.describe(value))")
-        }
-        guard items.count == count else {
-            throw error(path, "expected \(count) entries (one per layer, n_layer = \(count)), got \(items.count)")
-        }
-        return try items.enumerated().map { try positiveInt($1, "\(path)[\($0)]") }
-    }
-
+/// Reads one LTS row.
+private extension BenchmarkRowReader where Failure == LTSBenchmarkError {
     mutating func read(_ value: JSONValue) throws -> LTSRow {
         let top = try object(value, "")
         let idValue = try member(top, "id", "")
