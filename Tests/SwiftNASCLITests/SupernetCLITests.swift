@@ -81,6 +81,28 @@ final class SupernetCLITests: XCTestCase {
         XCTAssertTrue(output.contains("--supernet"), output)
     }
 
+    /// A run stopped by its wall-clock budget and resumed with `--resume` ends with the weights of an
+    /// uninterrupted run (the complexity rule: its learned distribution is restored from the checkpoint).
+    func testTimeBudgetStopThenResumeEqualsAnUninterruptedRun() throws {
+        let corpus = try CLIProcess.corpus(in: folder), space = try space()
+        let whole = folder.appendingPathComponent("whole"), part = folder.appendingPathComponent("part")
+        let arguments = { (out: URL) in self.trainArguments(space, corpus, out, rule: "complexity") + ["--bins", "3", "--update-every", "2"] }
+        var (status, output) = try run(arguments(whole))
+        XCTAssertEqual(status, 0, output)
+        (status, output) = try run(arguments(part) + ["--time-budget", "0.0001"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("time budget reached at step"), output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: part.appendingPathComponent("checkpoint-12").path))
+        (status, output) = try run(arguments(part) + ["--resume"])
+        XCTAssertEqual(status, 0, output)
+        let a = try SafeTensorsFile(contentsOf: whole.appendingPathComponent("checkpoint-12/model.safetensors"))
+        let b = try SafeTensorsFile(contentsOf: part.appendingPathComponent("checkpoint-12/model.safetensors"))
+        XCTAssertEqual(a.names, b.names)
+        for name in a.names { XCTAssertEqual(try a.tensor(name).scalars, try b.tensor(name).scalars, name) }
+        let state = { (run: URL) in try String(contentsOf: run.appendingPathComponent("checkpoint-12/config.json"), encoding: .utf8) }
+        XCTAssertEqual(try state(whole), try state(part), "the same space, rule and rule state")
+    }
+
     func testASpaceWithoutOneLargestMemberIsRefused() throws {
         let (status, output) = try run(["supernet", "train", "--space", "flexibert", "--out", folder.appendingPathComponent("x").path,
                                         "--steps", "1", "--warmup", "0"])
