@@ -280,9 +280,7 @@ final class SupernetTests: XCTestCase {
     func makeTraining(_ kind: SamplingRuleKind, run: URL, steps: Int) throws -> (Trainer, SupernetTraining) {
         var rng = RandomGenerator(seed: 1)
         let supernet = try Supernet(space: Self.decoderSpace, rng: &rng)
-        let rule: SamplingRule = kind == .complexity
-            ? try ComplexityRule(space: Self.decoderSpace, seed: 6, randomCount: 2, bins: 3, updateEvery: 2)
-            : try kind.make(space: Self.decoderSpace, seed: 6)
+        let rule = try kind.make(space: Self.decoderSpace, seed: 6, randomCount: 2, bins: 3, updateEvery: 2)
         let options = TrainingOptions(steps: steps, learningRate: 3e-3, warmupSteps: 2, seed: 5, checkpointEvery: 100, logEvery: 1)
         let trainer = Trainer(run: run, options: options, model: supernet.model, extra: supernet.modules)
         return (trainer, SupernetTraining(supernet: supernet, rule: rule))

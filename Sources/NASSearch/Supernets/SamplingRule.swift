@@ -36,12 +36,14 @@ public enum SamplingRuleKind: String, CaseIterable, Codable, Sendable {
     case uniform, sandwich, complexity
 
     /// The rule of this kind over `space` (`randomCount`: the random sub-networks of a sandwich or
-    /// complexity step; `bins`: the complexity rule's bins).
-    public func make(space: SearchSpace, seed: UInt64, randomCount: Int = 2, bins: Int = 8) throws -> SamplingRule {
+    /// complexity step; the rest: the complexity rule's bins, binned cost and update interval).
+    public func make(space: SearchSpace, seed: UInt64, randomCount: Int = 2, bins: Int = 8, cost: CostKind = .params,
+                     sequenceLength: Int = 128, updateEvery: Int = 50) throws -> SamplingRule {
         switch self {
         case .uniform: return UniformRule(space: space, seed: seed)
         case .sandwich: return SandwichRule(space: space, seed: seed, randomCount: randomCount)
-        case .complexity: return try ComplexityRule(space: space, seed: seed, randomCount: randomCount, bins: bins)
+        case .complexity: return try ComplexityRule(space: space, seed: seed, randomCount: randomCount, bins: bins, cost: cost,
+                                                    sequenceLength: sequenceLength, updateEvery: updateEvery)
         }
     }
 }

@@ -72,10 +72,8 @@ struct SupernetTrain: ParsableCommand {
         let supernet = try Supernet(space: space, rng: &rng)
         supernet.model.hiddenDropout = data.dropout
         supernet.model.attentionDropout = data.dropout
-        let samplingRule: SamplingRule = rule == .complexity
-            ? try ComplexityRule(space: space, seed: training.seed, randomCount: randomCount, bins: bins, cost: complexityCost,
-                                 sequenceLength: length, updateEvery: updateEvery)
-            : try rule.make(space: space, seed: training.seed, randomCount: randomCount)
+        let samplingRule = try rule.make(space: space, seed: training.seed, randomCount: randomCount, bins: bins, cost: complexityCost,
+                                         sequenceLength: length, updateEvery: updateEvery)
         let options = training.trainingOptions(
             steps: schedule.steps, warmupSteps: schedule.warmup, schedule: schedule.schedule,
             defaults: .init(learningRate: 5e-4, logEvery: 10), learningRateFloor: lrFloor,
