@@ -1,4 +1,5 @@
 import Foundation
+import NASTensor
 
 /// One concrete transformer network, as a value: what a search space samples, a supernet runs, a study
 /// stores and a trainer builds. Per-layer attention and FFN sizes are free (heterogeneous layers); the
@@ -212,6 +213,16 @@ public struct Architecture: Codable, Hashable, Sendable {
             throw Invalid(field: "layers[\(i)].operation",
                           message: "\(layers[i].operation) mixes all positions, so a decoder would see the future (use sdp or wma)")
         }
+        guard layerNormEps > 0, layerNormEps.isFinite else {
+            throw Invalid(field: "layerNormEps", message: "must be a positive finite number, got \(layerNormEps)")
+        }
+        // The weights must fit in memory (MemoryBudget); the largest field is the one to blame.
+        do {
+            try MemoryBudget.require(memoryEstimate(), for: "the model's weights (\(parameterSize) parameters)")
+        } catch let error as MemoryBudget.Exceeded {
+            let (field, value) = largestField
+            throw Invalid(field: field, message: "\(value) is too large: \(error)")
+        }
     }
 
     /// Whether this network is a sub-network of `parent` (fits in its leading slices). A layer may also
@@ -252,40 +263,45 @@ public struct Architecture: Codable, Hashable, Sendable {
     /// layer of width b counts the mixer, FFN and both LayerNorms at width b instead, plus
     /// (h·b + b) + (b·h + h) + 2h for its two projections and outer LayerNorm.
     /// Decoders add a final LayerNorm 2h. Counts of the tensors the model uses are tested against it.
-    public var parameterCount: Int {
+    /// Saturates at `Int.max` (see `Size`) when the numbers are too large to count.
+    public var parameterCount: Int { parameterSize.value }
+
+    /// `parameterCount` in saturating arithmetic.
+    public var parameterSize: Size {
         let e = embeddingWidth
-        var n = (vocabSize + maxPositions + typeVocabSize) * e
-        n += family == .encoder ? 2 * e : 0
-        if e != hidden { n += e * hidden + hidden }
+        var n = (Size(vocabSize) + maxPositions + typeVocabSize) * e
+        if family == .encoder { n += Size(e) * 2 }
+        if e != hidden { n += Size(e) * hidden + hidden }
         var previous = hidden
         for (i, l) in layers.enumerated() {
             let h = width(ofLayer: i)
-            if h != previous { n += previous * h + h }
+            if h != previous { n += Size(previous) * h + h }
             previous = h
             let inner = l.bottleneck ?? h
-            if l.bottleneck != nil { n += (h * inner + inner) + (inner * h + h) + 2 * h }
-            n += Architecture.mixerParameters(l, hidden: inner) + 4 * inner
+            if l.bottleneck != nil { n += (Size(h) * inner + inner) + (Size(inner) * h + h) + Size(h) * 2 }
+            n += Architecture.mixerParameters(l, hidden: inner) + Size(inner) * 4
             var input = inner
-            for f in l.ffnWidths { n += input * f + f; input = f }
-            n += input * inner + inner
+            for f in l.ffnWidths { n += Size(input) * f + f; input = f }
+            n += Size(input) * inner + inner
         }
-        if family == .decoder { n += 2 * previous }
+        if family == .decoder { n += Size(previous) * 2 }
         return n
     }
 
-    static func mixerParameters(_ l: Layer, hidden h: Int) -> Int {
-        let q = l.qkv
+    static func mixerParameters(_ l: Layer, hidden h: Int) -> Size {
+        let q = Size(l.qkv), hq = Size(h) * q + q, out = q * h + h
         switch l.operation {
-        case .sdp: return 3 * (h * q + q) + q * h + h
-        case .wma: return 3 * (h * q + q) + q * h + h + l.heads * l.headSize * l.headSize
+        case .sdp: return 3 * hq + out
+        case .wma: return 3 * hq + out + Size(l.heads) * l.headSize * l.headSize
         case .dft, .dct: return 0
-        case .dynamicConv(let k): return 2 * (h * q + q) + (k * h + h) + (h * q + q) + (q * l.heads * k + l.heads * k) + q * h + h
+        case .dynamicConv(let k): return 2 * hq + (Size(k) * h + h) + hq + (q * l.heads * k + Size(l.heads) * k) + out
         }
     }
 
     /// Parameters without the embedding tables (the non-embedding count of scaling-law and LTS work).
     public var nonEmbeddingParameterCount: Int {
-        parameterCount - (vocabSize + maxPositions + typeVocabSize) * embeddingWidth
+        let embeddings = (Size(vocabSize) + maxPositions + typeVocabSize) * embeddingWidth
+        return parameterSize.isSaturated ? .max : parameterCount - embeddings.value
     }
 
     /// Matrix-multiply FLOPs (2·m·n·k each) of one forward pass of the backbone over a sequence of
@@ -294,26 +310,29 @@ public struct Architecture: Codable, Hashable, Sendable {
     /// dynamic conv 2T·h·3q + 2T·q·heads·k + 2T·k·q + 2T·q·h; FFN 2T·Σ in·f + 2T·f_last·h;
     /// plus the embedding and inter-layer projections. A bottleneck layer counts its mixer and FFN at
     /// width b, plus 2 · 2T·h·b for its two projections. Elementwise work is not counted.
-    public func flops(sequenceLength t: Int) -> Int {
-        var n = embeddingWidth != hidden ? 2 * t * embeddingWidth * hidden : 0
+    /// Saturates at `Int.max` (see `Size`) when the numbers are too large to count.
+    public func flops(sequenceLength length: Int) -> Int {
+        let t = Size(length), e = embeddingWidth
+        var n: Size = e != hidden ? 2 * t * e * hidden : 0
         var previous = hidden
         for (i, l) in layers.enumerated() {
             let outer = width(ofLayer: i), q = l.qkv
             if outer != previous { n += 2 * t * previous * outer }
             previous = outer
             let h = l.bottleneck ?? outer
-            if let b = l.bottleneck { n += 2 * 2 * t * outer * b }
+            if let b = l.bottleneck { n += 4 * t * outer * b }
+            let projections = 2 * t * h * 3 * q + 2 * t * q * h, scores = 4 * t * t * q
             switch l.operation {
-            case .sdp: n += 2 * t * h * 3 * q + 4 * t * t * q + 2 * t * q * h
-            case .wma: n += 2 * t * h * 3 * q + 2 * t * l.heads * l.headSize * l.headSize + 4 * t * t * q + 2 * t * q * h
+            case .sdp: n += projections + scores
+            case .wma: n += projections + 2 * t * l.heads * l.headSize * l.headSize + scores
             case .dft: n += 2 * (2 * t * t * h + 2 * t * h * h)
             case .dct: n += 2 * t * t * h + 2 * t * h * h
-            case .dynamicConv(let k): n += 2 * t * h * 3 * q + 2 * t * q * l.heads * k + 2 * t * k * q + 2 * t * q * h
+            case .dynamicConv(let k): n += projections + 2 * t * q * l.heads * k + 2 * t * k * q
             }
             var input = h
             for f in l.ffnWidths { n += 2 * t * input * f; input = f }
             n += 2 * t * input * h
         }
-        return n
+        return n.value
     }
 }

@@ -40,6 +40,11 @@ public struct TaskModel {
                                      "no fine-tuned task (field 'swiftnas_task' with \"task\" and \"pooling\"); "
                                      + "this is not a `swiftnas finetune` checkpoint")
         }
+        // numLabels follows from the task; a stored value that disagrees marks a damaged or hand-edited file.
+        if let stored = stored["numLabels"], stored != .int(task.numLabels) {
+            throw TrainingInputError(file: folder.appendingPathComponent("config.json").path, field: "swiftnas_task.numLabels",
+                                     "is \((try? stored.serialized(pretty: false)) ?? "?"), expected \(task.numLabels) for \(task.rawValue)")
+        }
         let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
         var rng = RandomGenerator(seed: 0)
         let head = SequenceClassificationHead(model.maxArchitecture, numLabels: task.numLabels, pooling: pooling, rng: &rng)

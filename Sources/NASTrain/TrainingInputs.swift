@@ -1,5 +1,7 @@
 import Foundation
 import NASModels
+import NASText
+import NASTensor
 
 /// The inputs a training or evaluation run reads besides its options: checkpoint folders (or a run's
 /// latest checkpoint), text corpora, and weights inherited from a larger checkpoint. Every failure is a
@@ -43,6 +45,7 @@ public enum TrainingInputs {
     public static func readCorpora(_ paths: [String]) throws -> String {
         var texts: [String] = []
         for path in paths {
+            try MemoryBudget.requireFile(URL(fileURLWithPath: path), expansion: TextCorpus.memoryPerByte, what: "the corpus")
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw TrainingInputError(file: path, "cannot read the corpus (expected a UTF-8 text file)")
             }

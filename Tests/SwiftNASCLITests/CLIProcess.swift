@@ -37,6 +37,26 @@ enum CLIProcess {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Runs `swiftnas arguments…` to the end under an address-space limit (`RLIMIT_AS`, set by the shell's
+    /// `ulimit -v`), as a hostile input would meet a small machine: a runaway allocation fails instead of
+    /// swapping. A generous hang guard kills the child after `hangGuard` seconds (a failure, not a timing
+    /// assertion). Returns (exit status, output).
+    static func runLimited(_ arguments: [String], addressSpace: Int = 1 << 30, hangGuard: Double = 300) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "ulimit -v \(addressSpace >> 10) && exec \"$0\" \"$@\"", try executable.path] + arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let guardTimer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + hangGuard, execute: guardTimer)
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guardTimer.cancel()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Writes `text` to `name` (which may name a subfolder) inside `folder`.
     static func write(_ text: String, _ name: String, in folder: URL) throws -> URL {
         let url = folder.appendingPathComponent(name)

@@ -1,4 +1,5 @@
 import Foundation
+import NASTensor
 
 // An architecture file: one `Architecture` as a JSON object, the keys those of its `Codable` form:
 //
@@ -55,6 +56,7 @@ extension Architecture {
         guard !isDirectory.boolValue else {
             throw ArchitectureFileError(.cannotRead, path: path, message: "is a directory, expected a JSON file")
         }
+        try MemoryBudget.requireFile(url, expansion: JSONValue.memoryPerByte, what: "the JSON file")
         let data: Data
         do {
             data = try Data(contentsOf: url)

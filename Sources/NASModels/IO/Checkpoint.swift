@@ -70,11 +70,31 @@ public enum Checkpoint {
         }
         let typeVocab: Int
         if case .bert(let c) = config { typeVocab = c.typeVocabSize } else { typeVocab = 0 }
-        return Architecture(family: config.family == .bert ? .encoder : .decoder, vocabSize: config.vocabSize,
-                            maxPositions: config.maxPositions, typeVocabSize: typeVocab, hidden: h,
-                            layers: Array(repeating: .init(heads: heads, qkv: h, ffn: config.intermediateSize),
-                                          count: config.numLayers),
-                            activation: activation, layerNormEps: Float(config.layerNormEps))
+        let bert = config.family == .bert
+        // The layer list is built from one number, so that number is sized before the list is allocated.
+        try MemoryBudget.require(Size(config.numLayers) * Architecture.bytesPerLayerObjects,
+                                 for: "\(path): key \"\(bert ? "num_hidden_layers" : "n_layer")\" = \(config.numLayers)")
+        let arch = Architecture(family: bert ? .encoder : .decoder, vocabSize: config.vocabSize,
+                                maxPositions: config.maxPositions, typeVocabSize: typeVocab, hidden: h,
+                                layers: Array(repeating: .init(heads: heads, qkv: h, ffn: config.intermediateSize),
+                                              count: config.numLayers),
+                                activation: activation, layerNormEps: Float(config.layerNormEps))
+        do {
+            try arch.validate()
+        } catch let invalid as Architecture.Invalid {
+            // Named by the config's own keys.
+            let field = invalid.field.replacingOccurrences(of: #"^layers\[\d+\]\."#, with: "", options: .regularExpression)
+            let keys: [String: (bert: String, gpt: String)] = [
+                "vocabSize": ("vocab_size", "vocab_size"), "maxPositions": ("max_position_embeddings", "n_positions"),
+                "typeVocabSize": ("type_vocab_size", "type_vocab_size"), "hidden": ("hidden_size", "n_embd"),
+                "layers": ("num_hidden_layers", "n_layer"), "heads": ("num_attention_heads", "n_head"),
+                "qkv": ("hidden_size", "n_embd"), "ffn": ("intermediate_size", "n_inner"),
+                "layerNormEps": ("layer_norm_eps", "layer_norm_epsilon"),
+            ]
+            let key = keys[field].map { bert ? $0.bert : $0.gpt } ?? field
+            throw Failure.invalidArchitecture(file: path, reason: "key \"\(key)\": \(invalid.message)")
+        }
+        return arch
     }
 
     /// Loads every parameter of `module` by name from a safetensors file (shapes must match exactly).

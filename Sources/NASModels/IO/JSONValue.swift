@@ -9,6 +9,10 @@ import Foundation
 /// `maxDepth`, each as a `JSONValue.ParseError` (never a crash). Writing sorts object keys and refuses
 /// non-finite numbers.
 public enum JSONValue: Equatable, Sendable {
+    /// Bytes of memory per byte of JSON text at most once parsed (a short number or string becomes an
+    /// enum case with its boxes and dictionary slots): what `MemoryBudget.requireFile` is given.
+    public static let memoryPerByte = 32
+
     case null
     case bool(Bool)
     case int(Int)

@@ -1,4 +1,5 @@
 import Foundation
+import NASTensor
 
 // Hugging Face-style `config.json`: one JSON object whose `model_type` names the family and whose
 // other keys are that family's hyper-parameters, spelled as in `transformers`:
@@ -222,6 +223,7 @@ public enum ModelConfig: Equatable, Sendable {
 
     /// Reads and validates `config.json` at `url`.
     public init(contentsOf url: URL) throws {
+        try MemoryBudget.requireFile(url, expansion: JSONValue.memoryPerByte, what: "the JSON file")
         let data: Data
         do {
             data = try Data(contentsOf: url)

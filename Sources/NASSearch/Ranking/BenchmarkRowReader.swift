@@ -1,5 +1,6 @@
 import Foundation
 import NASModels
+import NASTensor
 
 /// A benchmark file's public error: the file, the row (array index and, once read, its id), the dotted
 /// field path inside the row and the message. `FlexiBERTBenchmarkError` and `LTSBenchmarkError` are two.
@@ -26,6 +27,7 @@ struct BenchmarkRowReader<Failure: BenchmarkRowError> {
     /// Reads and validates a benchmark file: a JSON array of rows, each read by `read`, ids unique.
     static func load<Row>(from url: URL, id: (Row) -> Failure.ID,
                           read: (inout Self, JSONValue) throws -> Row) throws -> [Row] {
+        try MemoryBudget.requireFile(url, expansion: JSONValue.memoryPerByte, what: "the JSON file")
         let data: Data
         do {
             data = try Data(contentsOf: url)

@@ -1,5 +1,6 @@
 import Foundation
 import NASModels
+import NASTensor
 
 /// Which ranking benchmark a file holds, told from its first row: FlexiBERT rows (encoders with GLUE
 /// scores) carry `hparams`; LTS rows (decoders with WikiText-103 perplexity) carry `config` and
@@ -31,6 +32,7 @@ public enum RankingBenchmarkKind: String, Sendable {
 
     /// The kind of benchmark in the file at `url`.
     public static func detect(contentsOf url: URL) throws -> RankingBenchmarkKind {
+        try MemoryBudget.requireFile(url, expansion: JSONValue.memoryPerByte, what: "the JSON file")
         let data: Data
         do {
             data = try Data(contentsOf: url)

@@ -1,5 +1,6 @@
 import Foundation
 import NASModels
+import NASTensor
 
 // A search-space file: one JSON object.
 //
@@ -38,6 +39,7 @@ extension SearchSpace {
     /// Reads and validates a space file (format above).
     public static func load(from url: URL) throws -> SearchSpace {
         let path = url.path
+        try MemoryBudget.requireFile(url, expansion: JSONValue.memoryPerByte, what: "the JSON file")
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SearchSpaceError(path: path, message: "cannot read the file (expected a JSON search-space file)")
         }
@@ -86,6 +88,10 @@ extension SearchSpace {
                 let a = try positive(lo, key + ".min"), b = try positive(hi, key + ".max")
                 let step = try r["step"].map { try positive($0, key + ".step") } ?? 1
                 guard a <= b else { throw fail(key, "min \(a) is larger than max \(b)") }
+                let count = (b - a) / step + 1
+                guard count <= Self.maxChoices else {
+                    throw fail(key, "a range of \(count) choices; at most \(Self.maxChoices) per gene (raise \"step\")")
+                }
                 values = Array(stride(from: a, through: b, by: step))
             default:
                 throw fail(key, "expected an array of positive integers or a range {\"min\", \"max\", \"step\"}")
@@ -144,6 +150,9 @@ extension SearchSpace {
         try validate(path: path)
     }
 
+    /// The most choices a gene may have (a range is refused before it is materialised beyond this).
+    public static let maxChoices = 4096
+
     static func show(_ v: JSONValue) -> String {
         (try? v.serialized(pretty: false)).map { $0.count > 40 ? String($0.prefix(40)) + "…" : $0 } ?? "?"
     }
@@ -193,6 +202,10 @@ extension SearchSpace {
             }
         }
         if maxDepth > 0, embeddingSize.map({ $0 <= 0 }) ?? false { throw fail("embeddingSize", "must be positive") }
+        // The deepest member's layer list is sized before an extreme is decoded (MemoryBudget).
+        do {
+            try MemoryBudget.require(Size(maxDepth) * Architecture.bytesPerLayerObjects, for: "the deepest member (\(maxDepth) layers)")
+        } catch { throw fail("depth", "\(maxDepth) is too large: \(error)") }
         // The extremes must build (catches e.g. a WMA head size or conv kernel the model refuses).
         for genome in [genes.map { _ in 0 }, genes.map { $0.choices - 1 }, extreme(largest: true), extreme(largest: false)] {
             do { try decode(repaired(genome)).validate() } catch {

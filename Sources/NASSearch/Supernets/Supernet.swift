@@ -127,6 +127,7 @@ public final class Supernet {
         let url = folder.appendingPathComponent("config.json")
         let path = url.path
         let json: JSONValue
+        try MemoryBudget.requireFile(url, expansion: JSONValue.memoryPerByte, what: "the JSON file")
         do { json = try JSONValue(parsing: try Data(contentsOf: url)) } catch {
             throw SupernetError(path: path, field: "config.json", message: "cannot read it (\(error))")
         }

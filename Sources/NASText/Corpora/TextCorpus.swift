@@ -29,8 +29,13 @@ public struct TextCorpus: Sendable {
         self.tokens = tokens
     }
 
+    /// Bytes of memory per byte of corpus text at most (the text, its lines and Int32 token ids; one
+    /// token per character with the character tokenizer): what `MemoryBudget.requireFile` is given.
+    public static let memoryPerByte = 8
+
     public init(contentsOf url: URL, tokenizer: WordPieceTokenizer) throws {
         path = url.path
+        try MemoryBudget.requireFile(url, expansion: Self.memoryPerByte, what: "the corpus")
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw Failure.unreadable(path: url.path, reason: error.localizedDescription)

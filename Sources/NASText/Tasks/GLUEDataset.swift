@@ -130,6 +130,8 @@ public struct GLUEDataset: Sendable {
             throw GLUEDataError(.missingFile, file: file, path: path,
                                 message: "no such file (looked for \(path))")
         }
+        // The bytes, the example strings and their token ids: at most about 6 bytes of memory per byte of TSV.
+        try MemoryBudget.requireFile(url, expansion: 6, what: "the TSV file")
         let data: Data
         do {
             data = try Data(contentsOf: url)

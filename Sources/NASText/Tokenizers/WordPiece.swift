@@ -1,4 +1,5 @@
 import Foundation
+import NASTensor
 
 /// BERT WordPiece tokenizer over a `vocab.txt` (one token per line, id = 0-based line number).
 ///
@@ -48,6 +49,7 @@ public struct WordPieceTokenizer: Tokenizer, Equatable {
         guard !isDirectory.boolValue else {
             throw TokenizerError.unreadableVocabulary(path: path, reason: "is a directory")
         }
+        try MemoryBudget.requireFile(url, expansion: 16, what: "the vocabulary")   // token strings and their index
         let data: Data
         do {
             data = try Data(contentsOf: url)

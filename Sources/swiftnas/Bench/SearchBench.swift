@@ -14,9 +14,11 @@ struct SearchBench: ParsableCommand {
 
     @OptionGroup var options: BenchOptions
 
-    @Option(help: "Trials of the timed search (GA; the first ones are its random population).")
+    @Option(parsing: .unconditional, help: "Trials of the timed search (GA; the first ones are its random population).",
+            transform: NumberArgument.positive)
     var trials = 60
-    @Option(help: "Architectures measured for the latency predictor (4/5 train, 1/5 held out).")
+    @Option(parsing: .unconditional, help: "Architectures measured for the latency predictor (4/5 train, 1/5 held out).",
+            transform: NumberArgument.positive)
     var latencySamples = 50
     @Option(help: "Text the batch is drawn from.")
     var corpus = "../shared/data/wikitext-2/valid.txt"

@@ -33,38 +33,42 @@ struct SupernetTrain: ParsableCommand {
     var space: String
     @Option(help: "Sampling rule: uniform, sandwich or complexity.")
     var rule: SamplingRuleKind = .sandwich
-    @Option(help: "Random sub-networks per sandwich or complexity step.")
+    @Option(parsing: .unconditional, help: "Random sub-networks per sandwich or complexity step.",
+            transform: NumberArgument.nonNegative)
     var randomCount = 2
-    @Option(help: "Complexity rule: bins of the space's complexity range.")
+    @Option(parsing: .unconditional, help: "Complexity rule: bins of the space's complexity range.",
+            transform: NumberArgument.positive)
     var bins = 8
     @Option(help: "Complexity rule: the complexity binned (params or flops).")
     var complexityCost: CostKind = .params
-    @Option(help: "Complexity rule: steps between updates of the bin distribution.")
+    @Option(parsing: .unconditional, help: "Complexity rule: steps between updates of the bin distribution.",
+            transform: NumberArgument.nonNegative)
     var updateEvery = 50
-    @Option(help: "The learning rate the decay ends at and never goes below (BigNAS keeps a floor).")
+    @Option(parsing: .unconditional, help: "The learning rate the decay ends at and never goes below (BigNAS keeps a floor).",
+            transform: NumberArgument.nonNegative)
     var lrFloor: Float = 0
-    @Option(help: "Sequences of the held-out batch the largest and smallest are evaluated on (with --validation).")
+    @Option(parsing: .unconditional, help: "Sequences of the held-out batch the largest and smallest are evaluated on (with --validation).",
+            transform: NumberArgument.positive)
     var evalBatch = 16
     @OptionGroup var data: PretrainDataOptions
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
 
     mutating func validate() throws {
-        guard randomCount >= 0, bins >= 1, updateEvery >= 0, evalBatch >= 1 else {
-            throw ValidationError("--random-count and --update-every must be ≥ 0, --bins and --eval-batch ≥ 1")
-        }
         guard complexityCost != .latency else { throw ValidationError("--complexity-cost takes params or flops") }
-        guard lrFloor >= 0, lrFloor.isFinite, lrFloor <= (training.lr ?? 5e-4) else {
-            throw ValidationError("--lr-floor must be between 0 and the peak --lr")
+        guard lrFloor <= (training.lr ?? 5e-4) else {
+            throw ValidationError("--lr-floor must not exceed the peak --lr")
         }
     }
 
     func run() throws {
-        training.applyThreads()
+        training.engine.apply()
         let space = try Search.resolveSpace(self.space)
         try Supernet.checkCoverage(space)   // before any text is read or file written
         let largest = space.largest
         let runURL = training.run, resume = training.resume
+        try largest.requireMemory(batch: training.batchSize, sequenceLength: data.sequenceLength, outputs: largest.vocabSize,
+                                  training: true, source: "the largest member of --space \(space.name)")
         let text = try data.text(for: largest, run: runURL, resume: resume)
         let (batchSize, length) = (training.batchSize, data.sequenceLength)
 
@@ -165,7 +169,10 @@ struct SupernetExtract: ParsableCommand {
     @Option(help: "Output folder (must not exist).")
     var out: String
 
+    @OptionGroup var engine: EngineOptions
+
     func run() throws {
+        engine.apply()
         let folder = try TrainingInputs.checkpointFolder(supernet)
         let net = try Supernet.load(from: folder)
         let architecture = try Architecture.load(from: URL(fileURLWithPath: arch))

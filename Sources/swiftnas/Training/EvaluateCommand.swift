@@ -19,23 +19,23 @@ struct Evaluate: ParsableCommand {
     var split = "dev"
     @Option(help: "Evaluate language modelling on this text instead of a task.")
     var corpus: String?
-    @Option(help: "Window length for language modelling.")
+    @Option(parsing: .unconditional, help: "Window length for language modelling.", transform: NumberArgument.positive)
     var sequenceLength = 128
-    @Option(help: "Longest task input in tokens.")
+    @Option(parsing: .unconditional, help: "Longest task input in tokens.", transform: NumberArgument.positive)
     var maxLength = 128
-    @Option(help: "At most this many windows of the corpus (default: all).")
+    @Option(parsing: .unconditional, help: "At most this many windows of the corpus (default: all).",
+            transform: NumberArgument.positive)
     var maxWindows: Int?
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
-    @Option(help: "Engine threads (default: all cores).") var threads: Int?
+    @OptionGroup var engine: EngineOptions
 
     mutating func validate() throws {
         guard sequenceLength > 2, maxLength >= 4 else { throw ValidationError("--sequence-length must exceed 2 and --max-length be at least 4") }
-        if let maxWindows, maxWindows < 1 { throw ValidationError("--max-windows must be at least 1") }
     }
 
     func run() throws {
-        if let threads { Engine.threads = threads }
+        engine.apply()
         let folder = try TrainingInputs.checkpointFolder(checkpoint)
         var figures: [String: JSONValue] = ["checkpoint": .string(folder.path)]
         let t0 = DispatchTime.now().uptimeNanoseconds
@@ -66,6 +66,9 @@ struct Evaluate: ParsableCommand {
                     masking: MaskedLanguageModeling(vocabSize: wordPiece.vocabSize, maskId: wordPiece.maskId, specialIds: wordPiece.specialIds),
                     length: sequenceLength, maxWindows: maxWindows)
                 figures["mlm_perplexity"] = .double(evaluation.perplexity)
+            }
+            guard evaluation.tokens > 0 else {
+                throw ValidationError("\(corpus): no token was predicted (no window of \(sequenceLength) tokens to evaluate)")
             }
             figures["loss"] = .double(evaluation.loss)
             figures["tokens"] = .int(evaluation.tokens)

