@@ -32,13 +32,13 @@ final class ArchitectureMemoryTests: XCTestCase {
         // P by hand: embeddings (10 + 4 + 0)·2 + LayerNorm 4 = 32; SDP 3(2·2 + 2) + 2·2 + 2 = 24;
         // two LayerNorms 8; FFN 2·4 + 4 + 4·2 + 2 = 22 → 86.
         XCTAssertEqual(tiny.parameterCount, 86)
-        XCTAssertEqual(tiny.memoryEstimate().value, 4 * 86 + 16384)
+        XCTAssertEqual(tiny.memoryEstimate().value, 4 * 86 + 49152)
         // Training at B = 2, T = 3 with 10 outputs: 16P + objects + 4·6·(10·2 + 6·2 + 3·4) + 12·(2·1·3·3) + 4·6·10·3.
         XCTAssertEqual(tiny.memoryEstimate(batch: 2, sequenceLength: 3, outputs: 10, training: true).value,
-                       16 * 86 + 16384 + 1056 + 216 + 720)
+                       16 * 86 + 49152 + 1056 + 216 + 720)
         // Inference holds one layer: 4·6·(4·2 + 3·2 + 2·4) + 8·(2·1·9) + 4·6·10.
         XCTAssertEqual(tiny.memoryEstimate(batch: 2, sequenceLength: 3, outputs: 10).value,
-                       4 * 86 + 16384 + 528 + 144 + 240)
+                       4 * 86 + 49152 + 528 + 144 + 240)
     }
 
     func testTooLargeModelIsRefusedByItsLargestField() throws {

@@ -67,7 +67,7 @@ struct SupernetTrain: ParsableCommand {
         try Supernet.checkCoverage(space)   // before any text is read or file written
         let largest = space.largest
         let runURL = training.run, resume = training.resume
-        try largest.requireMemory(batch: training.batchSize, sequenceLength: data.sequenceLength, outputs: largest.vocabSize,
+        try largest.requireMemory(batch: training.batchSize, sequenceLength: data.sequenceLength, outputs: largest.languageModelOutputs,
                                   training: true, source: "the largest member of --space \(space.name)")
         let text = try data.text(for: largest, run: runURL, resume: resume)
         let (batchSize, length) = (training.batchSize, data.sequenceLength)

@@ -28,8 +28,10 @@ struct Pretrain: ParsableCommand {
         training.engine.apply()
         let architecture = try TextModelSupport.architecture(arch: arch, study: study, rank: rank)
         let runURL = training.run, resume = training.resume
+        let memory = architecture.memoryEstimate(batch: training.batchSize, sequenceLength: data.sequenceLength,
+                                                 outputs: architecture.languageModelOutputs, training: true)
         try architecture.requireMemory(batch: training.batchSize, sequenceLength: data.sequenceLength,
-                                       outputs: architecture.vocabSize, training: true, source: arch ?? study ?? "--arch")
+                                       outputs: architecture.languageModelOutputs, training: true, source: arch ?? study ?? "--arch")
         let text = try data.text(for: architecture, run: runURL, resume: resume)
         let tok = text.tokenizer, corpusData = text.corpus, heldOut = text.heldOut
         let (batchSize, sequenceLength, evalWindows) = (training.batchSize, data.sequenceLength, data.evalWindows)
@@ -47,7 +49,8 @@ struct Pretrain: ParsableCommand {
                 "architecture": (try? JSONValue(encoding: architecture).serialized(pretty: false)) ?? ""]) { a, _ in a })
         print("pretrain: \(architecture.family == .encoder ? "masked LM" : "causal LM"), "
               + String(format: "%.2fM parameters, ", Double(architecture.parameterCount) / 1e6)
-              + "\(corpusData.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(sequenceLength)")
+              + "\(corpusData.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(sequenceLength), "
+              + "memory ≈ \(MemoryBudget.format(memory.value)) (estimate)")
 
         switch architecture.family {
         case .decoder:
