@@ -33,6 +33,7 @@ struct Export: ParsableCommand {
     var out: String
 
     func run() throws {
+        try OutputFolder.check(URL(fileURLWithPath: out, isDirectory: true))
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: checkpoint, isDirectory: &isDirectory) else {
             throw CommandError("checkpoint \(checkpoint): no such directory")

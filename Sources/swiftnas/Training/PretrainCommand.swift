@@ -30,6 +30,7 @@ struct Pretrain: ParsableCommand {
 
     func run() throws {
         training.applyThreads()
+        try OutputFolder.check(training.run)   // before any text is read
         let architecture = try TextModelSupport.architecture(arch: arch, study: study, rank: rank)
         let runURL = training.run, resume = training.resume
         let text = try data.text(for: architecture, run: runURL, resume: resume)
