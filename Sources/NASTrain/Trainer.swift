@@ -202,8 +202,8 @@ public final class Trainer {
             if TrainingCheckpoint.holdsRun(run) { throw Failure.existingRun(run.path) }
         }
         let fm = FileManager.default
-        let given = Set(files.filter { $0.deletingLastPathComponent().standardizedFileURL == run.standardizedFileURL }
-                             .map(\.lastPathComponent))
+        func folderPath(_ url: URL) -> String { url.standardizedFileURL.path.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+        let given = Set(files.filter { folderPath($0.deletingLastPathComponent()) == folderPath(run) }.map(\.lastPathComponent))
         let contents = Set((try? fm.contentsOfDirectory(atPath: run.path)) ?? []).subtracting(["metrics.jsonl"])
         createdRun = !fm.fileExists(atPath: run.path) || (!given.isEmpty && contents.isSubset(of: given))
         try OutputFolder.create(run)
