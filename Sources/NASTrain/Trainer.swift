@@ -195,6 +195,11 @@ public final class Trainer {
             resumedFrom = point.folder
             owned = [point.folder.lastPathComponent]
             try truncateLog(after: step)
+            // A missing or broken `latest` is repaired at once, so that the run folder names its checkpoint
+            // even when there is nothing left to train.
+            if (try? TrainingCheckpoint.latest(in: run)) != point.folder {
+                try AtomicFile.write(Data((point.folder.lastPathComponent + "\n").utf8), to: run.appendingPathComponent("latest"))
+            }
             return
         }
         if !resume {

@@ -20,7 +20,8 @@ import NASTensor
 ///   readable trainer.json of the folder's step.
 /// - A resumed run continues from the checkpoint `latest` names; when `latest` is missing or broken
 ///   (unreadable, or naming a missing or incomplete folder), from the newest complete `checkpoint-<step>`,
-///   with a note saying so (`resumePoint(in:)`). A complete folder newer than `latest`'s (a run stopped
+///   with a note saying so (`resumePoint(in:)`), and `latest` is rewritten to name it (`Trainer.prepare`).
+///   A complete folder newer than `latest`'s (a run stopped
 ///   between the rename and `latest`) is preferred, also with a note. An incomplete folder newer than the
 ///   resume point is refused rather than written over later.
 /// - A run that does not resume refuses a folder holding `latest` or any checkpoint folder (`holdsRun`).

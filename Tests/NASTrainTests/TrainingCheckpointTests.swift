@@ -81,6 +81,7 @@ final class TrainingCheckpointTests: XCTestCase {
         XCTAssertEqual(resumed.resumedFrom?.lastPathComponent, "checkpoint-6")
         XCTAssertEqual(resumed.notes, ["note: \(run.relativePath)/latest is missing; resuming from checkpoint-6, the newest complete checkpoint"])
         XCTAssertEqual(try snapshot(run.appendingPathComponent("checkpoint-6")), checkpoint6, "resuming reads only")
+        XCTAssertEqual(try TrainingCheckpoint.latest(in: run)?.lastPathComponent, "checkpoint-6", "latest is repaired")
         try resumed.train(step(resumed))
         let names = try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasPrefix("checkpoint-") }.sorted()
         XCTAssertEqual(names, ["checkpoint-12", "checkpoint-2", "checkpoint-3"],

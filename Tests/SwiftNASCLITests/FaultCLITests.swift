@@ -74,6 +74,7 @@ final class FaultCLITests: XCTestCase {
         XCTAssertFalse(output.contains("step 1/4"), "nothing was trained again: \(output)")
         XCTAssertEqual(try snapshot(out.appendingPathComponent("checkpoint-4")), checkpoint, "the checkpoint is kept as it was")
         XCTAssertFalse(FileManager.default.fileExists(atPath: stale.path), "the dead writer's staging folder was removed")
+        XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("latest"), encoding: .utf8), "checkpoint-4\n", "latest is repaired")
     }
 
     /// A run that turns non-finite before its first checkpoint leaves no run folder behind, and the hint
