@@ -212,8 +212,16 @@ static inline float nk_row_max(const float *x, const float *mask, ptrdiff_t n) {
 void nk_softmax_row(const float *x, const float *mask, float *y, ptrdiff_t n) {
     NK_REASSOCIATE
     float m = nk_row_max(x, mask, n);
-    if (m == -INFINITY) { /* every position masked: uniform zeros rather than NaN */
-        for (ptrdiff_t i = 0; i < n; i++) y[i] = 0.0f;
+    if (m == -INFINITY) {
+        /* The max skips NaN, so a row of NaN (or NaN beside masked positions) lands here too: such a row
+           gives NaN, so that a fault upstream shows; a row whose every position is masked by design
+           (all -inf) gives zeros rather than NaN. */
+        float fill = 0.0f;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            float v = mask ? x[i] + mask[i] : x[i];
+            if (v != v) { fill = NAN; break; }
+        }
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = fill;
         return;
     }
     float s = 0.0f;

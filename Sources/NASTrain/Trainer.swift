@@ -59,8 +59,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 /// checkpoint every `checkpointEvery` steps and at the end (`TrainingCheckpoint`), `resume` continuing
 /// bit for bit (all randomness — data order, masking, dropout — comes from one generator whose state is
 /// checkpointed), a JSON-lines metrics log (`metrics.jsonl`), a stop with the step and a hint on a
-/// non-finite loss (the last good checkpoint stays), and a checkpoint before stopping when `shouldStop`
-/// turns true (Ctrl-C).
+/// non-finite loss (the last good checkpoint stays; a run folder the trainer created and never
+/// checkpointed into is removed again), and a checkpoint before stopping when `shouldStop` turns true
+/// (Ctrl-C). Checkpoint folders the run neither wrote nor resumed from are never removed or replaced
+/// (see `TrainingCheckpoint`).
 public final class Trainer {
     /// What one step reports. The step owns its backward passes: it has accumulated every gradient it
     /// wants applied before it returns (one loss, or several forwards and backwards, as in a sandwich step);
@@ -92,24 +94,41 @@ public final class Trainer {
     }
 
     public enum Failure: Error, CustomStringConvertible {
-        case nonFinite(step: Int, loss: Double, learningRate: Float)
-        case nonFiniteGradient(step: Int, learningRate: Float)
+        /// `checkpoint`: the run's last checkpoint folder (nil: none); `clip`: the clipping norm (0: off).
+        case nonFinite(step: Int, loss: Double, learningRate: Float, clip: Float, checkpoint: String?)
+        case nonFiniteGradient(step: Int, learningRate: Float, clip: Float, checkpoint: String?)
         case optionsMismatch(run: String, difference: String)
         case existingRun(String)
 
         public var description: String {
             switch self {
-            case .nonFinite(let step, let loss, let lr):
-                return "the loss became \(loss) at step \(step) (learning rate \(lr)); training stopped. Hint: lower --lr, "
-                    + "lengthen --warmup, or keep --clip on; the last checkpoint is intact, resume from it with --resume"
-            case .nonFiniteGradient(let step, let lr):
+            case .nonFinite(let step, let loss, let lr, let clip, let checkpoint):
+                return "the loss became \(loss) at step \(step) (learning rate \(lr)); training stopped. "
+                    + Self.hint(learningRate: lr, clip: clip, warmup: true, checkpoint: checkpoint)
+            case .nonFiniteGradient(let step, let lr, let clip, let checkpoint):
                 return "the gradient norm became non-finite at step \(step) (learning rate \(lr)); training stopped before the update. "
-                    + "Hint: lower --lr or keep --clip on; the last checkpoint is intact, resume from it with --resume"
+                    + Self.hint(learningRate: lr, clip: clip, warmup: false, checkpoint: checkpoint)
             case .optionsMismatch(let run, let difference):
                 return "\(run): the run was started with \(difference); resume with the same options"
             case .existingRun(let run):
                 return "\(run) already holds a training run; pass --resume to continue it or choose another --out"
             }
+        }
+
+        /// What to try, as things are: lowering --lr only when the rate was above 0 (at 0 no update caused
+        /// it), and the last checkpoint named only when there is one.
+        static func hint(learningRate: Float, clip: Float, warmup: Bool, checkpoint: String?) -> String {
+            var tries: [String] = []
+            if learningRate > 0 {
+                tries.append("lower --lr")
+                if warmup { tries.append("lengthen --warmup") }
+                tries.append(clip > 0 ? "keep --clip on" : "turn --clip on (e.g. --clip 1)")
+            }
+            let what = tries.isEmpty
+                ? "Hint: the learning rate was 0, so no update caused it: check the initial weights (--init-from, --checkpoint) and the data"
+                : "Hint: " + (tries.count > 1 ? tries.dropLast().joined(separator: ", ") + ", or " + tries.last! : tries[0])
+            guard let checkpoint else { return what + "; no checkpoint was written, so there is nothing to resume" }
+            return what + "; the last checkpoint, \(checkpoint), is intact: resume from it with --resume"
         }
     }
 
@@ -134,6 +153,16 @@ public final class Trainer {
     /// Set when the run stopped early on `shouldStop` (after saving a checkpoint).
     public private(set) var interrupted = false
     var lastSavedStep: Int?
+    /// The checkpoint folder `prepare` resumed from (nil: a fresh run).
+    public private(set) var resumedFrom: URL?
+    /// Lines for the user from `prepare` (e.g. that `latest` was missing and which checkpoint was taken).
+    public private(set) var notes: [String] = []
+    /// The checkpoint folders this run wrote or resumed from: the only ones it may remove or replace.
+    var owned: Set<String> = []
+    /// Whether the run folder held nothing of value when the run began (it did not exist, or held only
+    /// the files the trainer was given to copy), so that a run failing before its first checkpoint may
+    /// remove it again.
+    var createdRun = false
 
     /// `optimizer` must be over `model.parameters + extra`'s parameters; nil: AdamW with the options'
     /// learning rate and weight decay (biases and norms not decayed).
@@ -149,23 +178,57 @@ public final class Trainer {
 
     var logURL: URL { run.appendingPathComponent("metrics.jsonl") }
 
-    /// Continues from the run's latest checkpoint (resume) or checks the run folder is fresh.
+    /// Continues from the run's checkpoint (resume: `TrainingCheckpoint.resumePoint`, whose notes land in
+    /// `notes`) or checks the run folder is fresh (no `latest`, no checkpoint folder). Either way the
+    /// leftovers of interrupted saves are tidied first.
     public func prepare(resume: Bool) throws {
-        if resume, let folder = try TrainingCheckpoint.latest(in: run) {
-            let state = try TrainingCheckpoint.restore(from: folder, model: model, extra: extra, optimizer: &optimizer)
+        let point = resume ? try TrainingCheckpoint.resumePoint(in: run) : nil
+        if let point {
+            notes = point.notes
+            let state = try TrainingCheckpoint.restore(from: point.folder, model: model, extra: extra, optimizer: &optimizer)
             if let difference = state.options.firstDifference(from: options) {
                 throw Failure.optionsMismatch(run: run.path, difference: difference)
             }
             step = state.step
             lastSavedStep = state.step
             rng = state.rng
+            resumedFrom = point.folder
+            owned = [point.folder.lastPathComponent]
             try truncateLog(after: step)
-        } else if !resume, try TrainingCheckpoint.latest(in: run) != nil {
-            throw Failure.existingRun(run.path)
-        } else {
-            try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
-            try? FileManager.default.removeItem(at: logURL)
+            // A missing or broken `latest` is repaired at once, so that the run folder names its checkpoint
+            // even when there is nothing left to train.
+            if (try? TrainingCheckpoint.latest(in: run)) != point.folder {
+                try AtomicFile.write(Data((point.folder.lastPathComponent + "\n").utf8), to: run.appendingPathComponent("latest"))
+            }
+            return
         }
+        if !resume {
+            notes = TrainingCheckpoint.tidy(run)
+            if TrainingCheckpoint.holdsRun(run) { throw Failure.existingRun(run.path) }
+        }
+        let fm = FileManager.default
+        func folderPath(_ url: URL) -> String { url.standardizedFileURL.path.trimmingCharacters(in: CharacterSet(charactersIn: "/")) }
+        let given = Set(files.filter { folderPath($0.deletingLastPathComponent()) == folderPath(run) }.map(\.lastPathComponent))
+        let contents = Set((try? fm.contentsOfDirectory(atPath: run.path)) ?? []).subtracting(["metrics.jsonl"])
+        createdRun = !fm.fileExists(atPath: run.path) || (!given.isEmpty && contents.isSubset(of: given))
+        try OutputFolder.create(run)
+        try? fm.removeItem(at: logURL)
+    }
+
+    /// After a stop before the run's first checkpoint: removes the run folder when the trainer made it
+    /// (its log and the given files only), so that no empty --out folder is left behind.
+    func abandonUnsavedRun() {
+        guard createdRun, lastSavedStep == nil else { return }
+        let fm = FileManager.default
+        let allowed = Set(files.map(\.lastPathComponent) + ["metrics.jsonl"])
+        let contents = (try? fm.contentsOfDirectory(atPath: run.path)) ?? []
+        guard contents.allSatisfy(allowed.contains) else { return }
+        try? fm.removeItem(at: run)
+    }
+
+    /// The run's last checkpoint folder, as the NaN hint names it (nil: none yet).
+    var lastCheckpointPath: String? {
+        lastSavedStep.map { run.appendingPathComponent("checkpoint-\($0)").relativePath }
     }
 
     /// Runs until `options.steps`: each step calls `runStep` (which draws from the generator it is given
@@ -190,14 +253,18 @@ public final class Trainer {
             let loss = result.loss
             guard loss.isFinite else {
                 optimizer.zeroGrad()
-                throw Failure.nonFinite(step: step + 1, loss: loss, learningRate: optimizer.learningRate)
+                abandonUnsavedRun()
+                throw Failure.nonFinite(step: step + 1, loss: loss, learningRate: optimizer.learningRate, clip: options.clipNorm,
+                                        checkpoint: lastCheckpointPath)
             }
             let norm = options.clipNorm > 0 ? Double(GradientClipping.clipGlobalNorm(optimizer.parameters, maxNorm: options.clipNorm))
                                             : GradientClipping.globalNorm(optimizer.parameters)
             // A finite loss can still leave non-finite gradients (e.g. from a second backward of the step).
             guard norm.isFinite else {
                 optimizer.zeroGrad()
-                throw Failure.nonFiniteGradient(step: step + 1, learningRate: optimizer.learningRate)
+                abandonUnsavedRun()
+                throw Failure.nonFiniteGradient(step: step + 1, learningRate: optimizer.learningRate, clip: options.clipNorm,
+                                                checkpoint: lastCheckpointPath)
             }
             optimizer.step()
             optimizer.zeroGrad()
@@ -231,7 +298,8 @@ public final class Trainer {
         lastSavedStep = step
         willCheckpoint?()
         try TrainingCheckpoint.save(run: run, step: step, model: model, extra: extra, optimizer: optimizer, rng: rng,
-                                    options: options, vocabulary: vocabulary, task: task, files: files)
+                                    options: options, vocabulary: vocabulary, task: task, files: files, owned: owned)
+        owned = ["checkpoint-\(step)"]
     }
 
     /// Appends one JSON line {"step": …, …} to metrics.jsonl (non-finite values as null).
@@ -240,11 +308,15 @@ public final class Trainer {
         for (k, v) in values { members[k] = v.isFinite ? .double(v) : .null }
         let line = try JSONValue.object(members).serialized(pretty: false) + "\n"
         onLog?(line)
-        if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
-        let handle = try FileHandle(forWritingTo: logURL)
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: Data(line.utf8))
+        do {
+            if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
+            let handle = try FileHandle(forWritingTo: logURL)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(line.utf8))
+        } catch {
+            throw OutputFolder.Failure(path: logURL.relativePath, message: "cannot append to the metrics log: \(OutputFolder.describe(error))")
+        }
     }
 
     /// Drops log lines of steps after `step` (written after the checkpoint a resume starts from).

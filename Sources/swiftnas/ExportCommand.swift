@@ -36,6 +36,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         engine.apply()
+        try OutputFolder.check(URL(fileURLWithPath: out, isDirectory: true))
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: checkpoint, isDirectory: &isDirectory) else {
             throw CommandError("checkpoint \(checkpoint): no such directory")

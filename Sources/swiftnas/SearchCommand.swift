@@ -97,6 +97,9 @@ struct Search: ParsableCommand {
 
     func run() throws {
         engine.apply()
+        // The outputs first: a search must not run for an hour to fail on its first file.
+        try OutputFolder.check(outputFolder)
+        try OutputFolder.check(URL(fileURLWithPath: study).deletingLastPathComponent())
         let space = try Self.resolveSpace(self.space)
         guard sequenceLength <= space.maxPositions else {
             throw ValidationError("--sequence-length \(sequenceLength) exceeds the space's maxPositions \(space.maxPositions)")
@@ -241,12 +244,15 @@ struct Search: ParsableCommand {
         return s
     }
 
+    /// Where the winners and the Pareto plot go: --out, or beside the study.
+    var outputFolder: URL { URL(fileURLWithPath: out ?? URL(fileURLWithPath: study).deletingLastPathComponent().path) }
+
     /// Prints the winners; writes them as architecture files and the Pareto plot.
     func report(store: Study, settings: StudySettings) throws {
         let trials = try store.trials()
         let best = StudyReport.best(trials, settings: settings, top: finalists)
-        let folder = URL(fileURLWithPath: out ?? URL(fileURLWithPath: study).deletingLastPathComponent().path)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = outputFolder
+        try OutputFolder.create(folder)
         let stem = URL(fileURLWithPath: study).deletingPathExtension().lastPathComponent
         print("\nbest of \(trials.count) trials (\(trials.filter { $0.state == .failed }.count) failed):")
         print(StudyReport.table(best, settings: settings, limit: finalists))

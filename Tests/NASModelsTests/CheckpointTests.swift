@@ -146,6 +146,31 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(bits(model(input).hidden), bits(loaded(input).hidden))
     }
 
+    /// Weights holding NaN or ±inf are refused on load, naming the file, the tensor and how many values.
+    func testNonFiniteWeightsAreRefusedNamingTheTensorAndFile() throws {
+        let dir = root.appendingPathComponent("damaged")
+        try Checkpoint.save(Transformer(Self.decoderArch, seed: 1), to: dir)
+        let weights = dir.appendingPathComponent("model.safetensors")
+        let file = try SafeTensorsFile(contentsOf: weights)
+        let name = "h.1.attn.q_proj.weight"
+        XCTAssertTrue(file.names.contains(name), "\(file.names)")
+        var tensors: [(name: String, tensor: Tensor)] = []
+        for n in file.names {
+            var t = try file.tensor(n)
+            if n == name {
+                var values = t.scalars
+                values[0] = .nan; values[3] = .infinity; values[5] = -.infinity
+                t = Tensor(shape: t.shape, scalars: values)
+            }
+            tensors.append((n, t))
+        }
+        try SafeTensorsFile.write(tensors, to: weights)
+        XCTAssertThrowsError(try Checkpoint.loadTransformer(from: dir)) { error in
+            XCTAssertEqual(error as? Checkpoint.Failure, .nonFiniteTensor(file: weights.path, tensor: name, count: 3))
+            XCTAssertEqual("\(error)", "\(weights.path): tensor '\(name)' holds 3 non-finite values (NaN/±inf); the checkpoint is damaged")
+        }
+    }
+
     func testSaveIntoExistingFolderReplacesModelAndKeepsOtherFiles() throws {
         let dir = root.appendingPathComponent("existing")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

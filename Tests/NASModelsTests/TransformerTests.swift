@@ -24,6 +24,21 @@ final class TransformerTests: XCTestCase {
         XCTAssertEqual(tiny.parameterCount, byHand)
     }
 
+    /// One NaN in a query weight makes every score of its head NaN; the softmax passes NaN on, so the
+    /// hidden states show the fault instead of finite but wrong values.
+    func testANaNQueryWeightShowsInTheHiddenStates() {
+        let model = Transformer(Self.superArch, seed: 1)
+        guard let query = model.parameters.first(where: { $0.name == "encoder.layer.0.attention.self.query.weight" }) else {
+            return XCTFail("no query weight in \(model.parameters.map(\.name))")
+        }
+        let batch = TokenBatch(ids: [2, 7, 9, 3], attentionMask: [1, 1, 1, 1], batchSize: 1, length: 4)
+        XCTAssertTrue(model(batch).hidden.scalars.allSatisfy(\.isFinite))
+        var values = query.value.scalars
+        values[0] = .nan
+        query.value = Tensor(shape: query.shape, scalars: values)
+        XCTAssertTrue(model(batch).hidden.scalars.contains(where: \.isNaN))
+    }
+
     func testFLOPsMatchCountedMatmuls() {
         let supernet = Transformer(Self.superArch, seed: 2)
         for (arch, t) in [(Self.superArch, 16), (Self.subArch, 12), (Self.subArch, 5)] {

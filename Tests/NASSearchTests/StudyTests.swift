@@ -138,6 +138,31 @@ final class StudyTests: XCTestCase {
         XCTAssertEqual(studyError { _ = try readOnly.trials() }?.kind, .closed)
     }
 
+    /// One writer at a time: a second writable open (here in the same process: flock locks belong to the
+    /// open file description) is refused, naming the file and the holder, and leaves the file as it was;
+    /// readers still open; once the writer closes, another writer may open.
+    func testASecondWriterIsRefusedUntilTheFirstCloses() throws {
+        let writer = try Study.create(at: url(), settings: settings())
+        try writer.append(trial(0, 1.5, params: 10))
+        let before = try Data(contentsOf: url())
+        let refused = studyError { _ = try Study.open(at: self.url()) }
+        XCTAssertEqual(refused?.kind, .locked)
+        XCTAssertTrue(refused?.message.contains("\(url().relativePath) is open for writing by another process") ?? false, "\(String(describing: refused))")
+        XCTAssertTrue(refused?.message.contains("(this process)") ?? false, "the holder is named: \(String(describing: refused))")
+        XCTAssertTrue(refused?.message.contains("PostgreSQL") ?? false)
+        XCTAssertEqual(studyError { _ = try Study.openOrCreate(at: self.url(), settings: self.settings()) }?.kind, .locked)
+        XCTAssertEqual(try Data(contentsOf: url()), before, "the refused opens left the file unchanged")
+        let reader = try Study.open(at: url(), readOnly: true)
+        XCTAssertEqual(try reader.trials().count, 1)
+        // The writer still writes while a refused writer and a reader came and went.
+        try writer.append(trial(1, 2.5, params: 20))
+        reader.close()
+        writer.close()
+        let next = try Study.open(at: url())
+        XCTAssertEqual(try next.trials().count, 2)
+        next.close()
+    }
+
     func testReopenSeesEverythingAndCommittedTrialsAreVisibleAtOnce() throws {
         let writer = try Study.create(at: url(), settings: settings())
         try writer.append(trial(0, 1.5, params: 10))

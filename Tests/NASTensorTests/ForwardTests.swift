@@ -64,6 +64,31 @@ final class ForwardTests: XCTestCase {
         assertClose(x.logSoftmax().scalars, [1, 2, 3].map { Float($0 - lse) }, tol: 1e-6)
     }
 
+    /// A row holding NaN gives NaN (a fault upstream shows), whether every value is NaN or one is, and
+    /// with or without a mask; a row whose every position is masked by design (all −∞) gives zeros, and
+    /// the other rows of the same call are untouched.
+    func testSoftmaxPropagatesNaNButZeroesAFullyMaskedRow() {
+        let nan = Float.nan
+        let x = Tensor(shape: [4, 3], scalars: [nan, nan, nan, 1, nan, 3, 1, 2, 3, 1, 2, 3])
+        let y = x.softmax().scalars
+        XCTAssertTrue(y[0..<6].allSatisfy(\.isNaN), "rows with NaN: \(y)")
+        XCTAssertEqual(y[6..<9].reduce(0, +), 1, accuracy: 1e-6)
+        // Masked: row 0 all NaN, row 1 NaN beside masked positions, row 2 fully masked, row 3 finite.
+        let mask = Tensor(shape: [4, 3], scalars: [0, 0, 0, -.infinity, 0, -.infinity,
+                                                   -.infinity, -.infinity, -.infinity, 0, -.infinity, 0])
+        let m = x.softmax(mask: mask).scalars
+        XCTAssertTrue(m[0..<6].allSatisfy(\.isNaN), "masked rows with NaN: \(m)")
+        XCTAssertEqual(Array(m[6..<9]), [0, 0, 0], "a fully masked row gives zeros")
+        XCTAssertEqual(m[10], 0)
+        XCTAssertEqual(m[9] + m[11], 1, accuracy: 1e-6)
+        // A causal mask (broadcast [T, T]) over a NaN score row.
+        let scores = Tensor(shape: [1, 2, 2], scalars: [nan, nan, 0, 1])
+        let causal = Tensor(shape: [2, 2], scalars: [0, -.infinity, 0, 0])
+        let c = scores.softmax(mask: causal).scalars
+        XCTAssertTrue(c[0].isNaN && c[1].isNaN, "\(c)")
+        XCTAssertEqual(c[2] + c[3], 1, accuracy: 1e-6)
+    }
+
     func testCrossEntropyByHand() {
         let logits = Tensor(shape: [3, 2], scalars: [0, 0, 1, 3, 5, 5])
         // rows: ln 2; ln(1 + e^{2}) for target 0 of row [1,3]; row 3 ignored

@@ -110,6 +110,7 @@ final class TrainerTests: XCTestCase {
         }) { error in
             XCTAssertTrue("\(error)".contains("at step 5"), "\(error)")
             XCTAssertTrue("\(error)".contains("Hint"), "\(error)")
+            XCTAssertTrue("\(error)".contains("the last checkpoint, \(trainer.run.path)/checkpoint-4, is intact"), "\(error)")
         }
         XCTAssertEqual(try TrainingCheckpoint.latest(in: trainer.run)?.lastPathComponent, "checkpoint-4")
     }

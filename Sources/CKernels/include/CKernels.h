@@ -38,7 +38,7 @@ double nk_sum(const float *x, ptrdiff_t n);
 float nk_max(const float *x, ptrdiff_t sx, ptrdiff_t n, ptrdiff_t *argmax);
 
 /* ---- row kernels (one row of length n) ---- */
-/* y = softmax(x + mask); mask may be NULL */
+/* y = softmax(x + mask); mask may be NULL. A row holding NaN gives NaN; a row masked everywhere (all -inf) gives zeros */
 void nk_softmax_row(const float *x, const float *mask, float *y, ptrdiff_t n);
 /* dx = y * (dy - <dy, y>) */
 void nk_softmax_backward_row(const float *y, const float *dy, float *dx, ptrdiff_t n);

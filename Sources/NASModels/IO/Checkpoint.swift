@@ -18,6 +18,8 @@ public enum Checkpoint {
         case shapeMismatch(file: String, tensor: String, expected: [Int], found: [Int])
         case invalidArchitecture(file: String, reason: String)
         case cannotSave(path: String, reason: String)
+        /// Weights holding NaN or ±inf: a model trained into a fault, or a damaged file.
+        case nonFiniteTensor(file: String, tensor: String, count: Int)
 
         public var description: String {
             switch self {
@@ -26,6 +28,8 @@ public enum Checkpoint {
             case .shapeMismatch(let f, let t, let e, let s): return "\(f): tensor '\(t)' has shape \(s), expected \(e)"
             case .invalidArchitecture(let f, let r): return "\(f): \(r)"
             case .cannotSave(let p, let r): return "\(p): cannot save checkpoint: \(r)"
+            case .nonFiniteTensor(let f, let t, let n):
+                return "\(f): tensor '\(t)' holds \(n) non-finite value\(n == 1 ? "" : "s") (NaN/±inf); the checkpoint is damaged"
             }
         }
     }
@@ -97,8 +101,18 @@ public enum Checkpoint {
         return arch
     }
 
-    /// Loads every parameter of `module` by name from a safetensors file (shapes must match exactly).
-    /// Returns the names in the file that the module did not use.
+    /// Reads tensor `name` of `file`, refusing one that holds NaN or ±inf (`Failure.nonFiniteTensor`):
+    /// every command that loads weights goes through here, so a damaged checkpoint is named at once
+    /// instead of giving NaN (or, worse, plausible) results downstream.
+    public static func finiteTensor(_ name: String, in file: SafeTensorsFile) throws -> Tensor {
+        let tensor = try file.tensor(name)
+        let bad = tensor.scalars.reduce(into: 0) { n, v in if !v.isFinite { n += 1 } }
+        guard bad == 0 else { throw Failure.nonFiniteTensor(file: file.url.path, tensor: name, count: bad) }
+        return tensor
+    }
+
+    /// Loads every parameter of `module` by name from a safetensors file (shapes must match exactly;
+    /// values must be finite). Returns the names in the file that the module did not use.
     @discardableResult
     public static func load(_ module: Module, from file: SafeTensorsFile) throws -> [String] {
         var used = Set<String>()
@@ -110,7 +124,7 @@ public enum Checkpoint {
             guard info.shape == p.shape else {
                 throw Failure.shapeMismatch(file: file.url.path, tensor: name, expected: p.shape, found: info.shape)
             }
-            p.value = try file.tensor(name)
+            p.value = try finiteTensor(name, in: file)
             used.insert(name)
         }
         return file.names.filter { !used.contains($0) }

@@ -409,7 +409,7 @@ public enum HuggingFaceExport {
             guard let s = stored(name) else { throw Failure.missingTensor(file: path, tensor: name, reason: why) }
             let found = file.info(s)!.shape
             guard found == shape else { throw Failure.shapeMismatch(file: path, tensor: s, expected: shape, found: found) }
-            out.append((exported, try file.tensor(s)))
+            out.append((exported, try Checkpoint.finiteTensor(s, in: file)))
             used.insert(s)
         }
         func backbone(_ name: String, _ shape: [Int]) throws {

@@ -60,6 +60,8 @@ public struct StudyError: Error, Equatable, CustomStringConvertible, LocalizedEr
         case readOnly
         /// The study was closed.
         case closed
+        /// Another `Study` (in this or another process) has the file open for writing.
+        case locked
         /// Any other failure of the file system or of SQLite.
         case storage
     }
@@ -84,7 +86,10 @@ public struct StudyError: Error, Equatable, CustomStringConvertible, LocalizedEr
 ///
 /// A `Study` is one connection; use it from one thread at a time. Several processes may open the same
 /// file (e.g. `swiftnas study show` while a search writes): SQLite locks the file for the length of a
-/// transaction and readers wait for it.
+/// transaction and readers wait for it. Only one may open it for writing: a writable `Study` holds an
+/// exclusive lock on the file until it is closed (`StudyWriterLock`), and a second writer is refused
+/// (`.locked`) before anything is read or written; several workers on one study need the PostgreSQL
+/// storage.
 public final class Study {
     /// The marker stored under `format` in `swiftnas_study`.
     public static let marker = "swiftnas-study"
@@ -97,17 +102,24 @@ public final class Study {
     public let isReadOnly: Bool
 
     private let connection: SQLiteConnection
+    /// The writer's lock (nil when read-only); released after the connection closes.
+    private let writerLock: StudyWriterLock?
     /// The study file as given (relative paths stay relative), as messages name it.
     public var path: String { url.relativePath }
 
-    private init(url: URL, settings: StudySettings, readOnly: Bool, connection: SQLiteConnection) {
+    private init(url: URL, settings: StudySettings, readOnly: Bool, connection: SQLiteConnection, writerLock: StudyWriterLock?) {
         self.url = url; self.settings = settings; self.isReadOnly = readOnly; self.connection = connection
+        self.writerLock = writerLock
     }
 
-    deinit { connection.close() }
+    deinit { close() }
 
-    /// Closes the file. Later calls throw `StudyError` of kind `.closed`; closing twice is harmless.
-    public func close() { connection.close() }
+    /// Closes the file (and drops the writer's lock). Later calls throw `StudyError` of kind `.closed`;
+    /// closing twice is harmless.
+    public func close() {
+        connection.close()
+        writerLock?.release()
+    }
 
     // MARK: - Creating and opening
 
@@ -186,7 +198,8 @@ public final class Study {
 
     /// Opens an existing study. Refuses, with a `StudyError` naming the file: a missing file, a file that
     /// is not an SQLite database, an SQLite database that is not a study, a study of a newer format, and
-    /// stored settings that cannot be read.
+    /// stored settings that cannot be read. A writable open is refused (`.locked`, the file untouched) while
+    /// another writable `Study` of the file is open, in this process or another.
     public static func open(at url: URL, readOnly: Bool = false) throws -> Study {
         let path = url.relativePath
         var isFolder: ObjCBool = false
@@ -196,18 +209,22 @@ public final class Study {
         guard !isFolder.boolValue else {
             throw StudyError(.notFound, path: path, message: "study \(path) is a folder, expected a study file")
         }
+        // The lock first: a refused writer must not have SQLite open the file (nor roll back a journal).
+        let lock = readOnly ? nil : try StudyWriterLock.acquire(url, path: path)
         let connection: SQLiteConnection
         do {
             connection = try SQLiteConnection(path: url.path, mode: readOnly ? .readOnly : .readWrite)
         } catch {
+            lock?.release()
             throw failure(error, path: path, doing: "opening the study")
         }
         do {
             if !readOnly { try connection.exec("PRAGMA synchronous = FULL") }
             let settings = try readSettings(connection, path: path)
-            return Study(url: url, settings: settings, readOnly: readOnly, connection: connection)
+            return Study(url: url, settings: settings, readOnly: readOnly, connection: connection, writerLock: lock)
         } catch {
             connection.close()
+            lock?.release()
             throw failure(error, path: path, doing: "opening the study")
         }
     }

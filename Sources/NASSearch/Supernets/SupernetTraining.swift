@@ -31,7 +31,7 @@ public final class SupernetTraining {
     public func attach(to trainer: Trainer) throws {
         trainer.task = supernet.task(rule: rule)
         trainer.willCheckpoint = { [unowned self, unowned trainer] in trainer.task = self.supernet.task(rule: self.rule) }
-        guard trainer.step > 0, let folder = try TrainingCheckpoint.latest(in: trainer.run) else { return }
+        guard let folder = trainer.resumedFrom else { return }
         let stored = try Supernet.stored(in: folder)
         guard stored.rule.rawValue == rule.name, stored.space == supernet.space else {
             throw SupernetError(path: folder.path, field: "swiftnas_task",

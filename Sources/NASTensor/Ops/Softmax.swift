@@ -10,6 +10,8 @@ extension Tensor {
 
     /// softmax(x + mask) over the last axis. `mask` is additive (0 keeps, a large negative value or
     /// -inf removes) and broadcasts to x's shape, e.g. [B, 1, 1, T] padding or [T, T] causal.
+    /// A row whose every position is masked gives zeros; a row holding NaN gives NaN (never zeros), so
+    /// that a damaged weight upstream shows in the output instead of passing as a wrong finite value.
     /// Backward: dx = y ⊙ (dy − ⟨dy, y⟩).
     public func softmax(mask: Tensor? = nil) -> Tensor {
         let x = contiguous().detached()

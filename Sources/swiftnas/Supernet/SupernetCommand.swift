@@ -63,6 +63,7 @@ struct SupernetTrain: ParsableCommand {
 
     func run() throws {
         training.engine.apply()
+        try OutputFolder.check(training.run)
         let space = try Search.resolveSpace(self.space)
         try Supernet.checkCoverage(space)   // before any text is read or file written
         let largest = space.largest
@@ -182,6 +183,7 @@ struct SupernetExtract: ParsableCommand {
         }
         let target = URL(fileURLWithPath: out)
         guard !FileManager.default.fileExists(atPath: target.path) else { throw ValidationError("\(out) already exists; choose a new --out") }
+        try OutputFolder.check(target)
         let (model, head) = net.extract(architecture)
         let fm = FileManager.default
         let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())")

@@ -60,6 +60,7 @@ struct Finetune: ParsableCommand {
 
     func run() throws {
         training.engine.apply()
+        try OutputFolder.check(training.run)   // before any data is read
         let glue = task, seed = training.seed, batchSize = training.batchSize
         let folder = URL(fileURLWithPath: data ?? "../shared/data/glue/\(glue.rawValue)")
         var train = try GLUEDataset.load(task: glue, directory: folder, split: "train")

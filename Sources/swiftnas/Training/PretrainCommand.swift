@@ -26,6 +26,7 @@ struct Pretrain: ParsableCommand {
 
     func run() throws {
         training.engine.apply()
+        try OutputFolder.check(training.run)   // before any text is read
         let architecture = try TextModelSupport.architecture(arch: arch, study: study, rank: rank)
         let runURL = training.run, resume = training.resume
         let memory = architecture.memoryEstimate(batch: training.batchSize, sequenceLength: data.sequenceLength,

@@ -64,15 +64,21 @@ struct PretrainDataOptions: ParsableArguments {
         let tok: TextTokenizer
         if tokenizer == "char" {
             let chars = CharTokenizer(training: text)
-            try FileManager.default.createDirectory(at: run, withIntermediateDirectories: true)
             let file = run.appendingPathComponent(TextTokenizer.characterFile)
-            if resume, let latest = try TrainingCheckpoint.latest(in: run) {
-                // The characters the run was started with (the checkpoint's copy).
-                let stored = latest.appendingPathComponent(TextTokenizer.characterFile)
+            if resume, let point = try TrainingCheckpoint.resumePoint(in: run) {
+                // The characters the run was started with (the copy in the checkpoint it resumes from).
+                let stored = point.folder.appendingPathComponent(TextTokenizer.characterFile)
                 tok = .characters(try CharTokenizer(contentsOf: stored), file: stored)
             } else {
-                guard try TrainingCheckpoint.latest(in: run) == nil else { throw Trainer.Failure.existingRun(run.path) }
-                try chars.save(to: file)
+                if !resume {
+                    TrainingCheckpoint.tidy(run)
+                    guard !TrainingCheckpoint.holdsRun(run) else { throw Trainer.Failure.existingRun(run.path) }
+                }
+                try OutputFolder.create(run)
+                do { try chars.save(to: file) } catch {
+                    throw OutputFolder.Failure(path: file.relativePath, message: "cannot write the character vocabulary: "
+                                               + OutputFolder.describe(error))
+                }
                 tok = .characters(chars, file: file)
             }
         } else {

@@ -29,7 +29,9 @@ enum TextModelSupport {
 
     /// Hooks a trainer to the terminal: a progress line, log lines when not a terminal, Ctrl-C, and an
     /// optional wall-clock budget (minutes) after which the run stops with a checkpoint.
+    /// The trainer's notes from `prepare` (e.g. which checkpoint a resume took) go to standard error first.
     static func attach(_ trainer: Trainer, label: String, unit: String = "tokens", timeBudget: Double? = nil) -> ProgressLine {
+        for note in trainer.notes { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         let progress = ProgressLine()
         Interrupt.install()
         let start = DispatchTime.now().uptimeNanoseconds
