@@ -12,7 +12,7 @@ struct Demo: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Trials of the search.", transform: NumberArgument.positive)
     var trials = 150
-    @Option(help: "Random seed.")
+    @Option(parsing: .unconditional, help: "Random seed.", transform: NumberArgument.seed)
     var seed: UInt64 = 0
     @Option(help: "The shared data folder.")
     var data = "../shared/data"

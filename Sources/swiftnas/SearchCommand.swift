@@ -50,7 +50,8 @@ struct Search: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Total trials in the study.", transform: NumberArgument.positive)
     var trials: Int
-    @Option(help: "Random seed (strategy, proxy initialisation, batch).")
+    @Option(parsing: .unconditional, help: "Random seed (strategy, proxy initialisation, batch).",
+            transform: NumberArgument.seed)
     var seed: UInt64 = 0
     @Option(help: "Study file (SQLite); resumed when it exists.")
     var study: String

@@ -25,12 +25,16 @@ final class HostileInputCLITests: XCTestCase {
         return url
     }
 
-    /// Every file under the test folder with its bytes, to check that a failed command changed nothing.
+    /// Every file and folder under the test folder (files with their bytes), to check that a failed command
+    /// changed nothing and left no (empty) output folder behind.
     func snapshot() throws -> [String: Data] {
         var files: [String: Data] = [:]
         let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey])
         while let url = enumerator?.nextObject() as? URL {
-            guard (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true else { continue }
+            guard (try url.resourceValues(forKeys: [.isRegularFileKey])).isRegularFile == true else {
+                files[url.path + "/"] = Data()
+                continue
+            }
             let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
             // Sparse giants are compared by size only.
             files[url.path] = size > 1 << 24 ? Data("\(size)".utf8) : try Data(contentsOf: url)

@@ -28,7 +28,9 @@ struct TrainingOptionGroup: ParsableArguments {
     var weightDecay: Float = 0.01
     @Option(parsing: .unconditional, help: "Global gradient-norm clip (0: off).", transform: NumberArgument.nonNegative)
     var clip: Float = 1
-    @Option(help: "Random seed (initialisation, data order, masking, dropout).") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Random seed (initialisation, data order, masking, dropout).",
+            transform: NumberArgument.seed)
+    var seed: UInt64 = 0
     @Option(parsing: .unconditional, help: "Checkpoint every N steps (and at the end).", transform: NumberArgument.positive)
     var checkpointEvery = 500
     @Option(parsing: .unconditional, help: "Log every N steps (default: pretrain 10, finetune 20).",
