@@ -70,10 +70,16 @@ public final class Transformer: Module {
         self.init(arch, rng: &rng)
     }
 
-    public var parameters: [Parameter] {
-        wordEmbeddings.parameters + positionEmbeddings.parameters + (tokenTypeEmbeddings?.parameters ?? [])
-            + norm.parameters + (embeddingsProjection?.parameters ?? [])
-            + zip(inputProjections, blocks).flatMap { ($0?.parameters ?? []) + $1.parameters }
+    public var children: [(name: String, module: any Module)] {
+        var list: [(name: String, module: any Module)] = [("wordEmbeddings", wordEmbeddings), ("positionEmbeddings", positionEmbeddings)]
+        if let tokenTypeEmbeddings { list.append(("tokenTypeEmbeddings", tokenTypeEmbeddings)) }
+        list.append(("norm", norm))
+        if let embeddingsProjection { list.append(("embeddingsProjection", embeddingsProjection)) }
+        for (i, (projection, block)) in zip(inputProjections, blocks).enumerated() {
+            if let projection { list.append(("inputProjections.\(i)", projection)) }
+            list.append(("blocks.\(i)", block))
+        }
+        return list
     }
 
     /// A standalone model of exactly `arch`, holding copies of this supernet's leading slices.

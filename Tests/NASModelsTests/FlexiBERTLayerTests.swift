@@ -137,8 +137,8 @@ final class FlexiBERTLayerTests: XCTestCase {
             let rows = (0..<t).map { i in (0..<h).map { X(s, i, $0) } }
             let qs = rows.map { linear(m.query, $0, q) }, vs = rows.map { linear(m.value, $0, q) }
             let dw: [[Double]] = (0..<t).map { i in (0..<h).map { c in
-                var acc = Double(m.depthwiseBias.value[c])
-                for j in 0..<k { let src = i + j - k / 2; if src >= 0 && src < t { acc += Double(m.depthwiseWeight.value[c, j]) * X(s, src, c) } }
+                var acc = Double(m.depthwise.bias.value[c])
+                for j in 0..<k { let src = i + j - k / 2; if src >= 0 && src < t { acc += Double(m.depthwise.weight.value[c, j]) * X(s, src, c) } }
                 return acc
             } }
             let ks = dw.map { linear(m.pointwise, $0, q) }

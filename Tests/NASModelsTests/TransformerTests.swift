@@ -91,7 +91,7 @@ final class TransformerTests: XCTestCase {
         final class Both: Module {
             let a: Module, b: Module
             init(_ a: Module, _ b: Module) { self.a = a; self.b = b }
-            var parameters: [Parameter] { a.parameters + b.parameters }
+            var children: [(name: String, module: any Module)] { [("a", a), ("b", b)] }
         }
         checkModuleGradients(Both(encoder, head)) {
             var r = RandomGenerator(seed: 1)

@@ -17,15 +17,14 @@ public final class MaskedLMHead: Module {
         activation = arch.activation
     }
 
-    public var parameters: [Parameter] { dense.parameters + norm.parameters + [bias] }
+    public var children: [(name: String, module: any Module)] { [("dense", dense), ("norm", norm)] }
+    public var ownParameters: [Parameter] { [bias] }
 
     /// hidden: [N, H] rows at the masked positions → logits [N, V]. `embeddingWidth` is the running
     /// architecture's (default: H, the unfactorised case).
     public func callAsFunction(_ hidden: Tensor, embeddings: Embedding, embeddingWidth: Int? = nil) -> Tensor {
         let h = embeddingWidth ?? hidden.shape[1]
-        var t = dense(hidden, out: h)
-        t = activation == .relu ? t.relu() : (activation == .gelu ? t.gelu() : t.geluTanh())
-        t = norm(t)
+        let t = norm(activation(dense(hidden, out: h)))
         let table = embeddings.weight.leading([embeddings.weight.shape[0], h])
         return t.matmul(table, transposeB: true, bias: bias.tensor)
     }

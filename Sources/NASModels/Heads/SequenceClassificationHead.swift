@@ -17,7 +17,7 @@ public final class SequenceClassificationHead: Module {
         classifier = Linear(arch.outputWidth, numLabels, name: "classifier", rng: &rng)
     }
 
-    public var parameters: [Parameter] { (pooler?.parameters ?? []) + classifier.parameters }
+    public var children: [(name: String, module: any Module)] { (pooler.map { [("pooler", $0)] } ?? []) + [("classifier", classifier)] }
     public var numLabels: Int { classifier.maxOut }
 
     /// The pooled sentence vectors [B, H].

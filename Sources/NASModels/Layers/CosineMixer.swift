@@ -5,8 +5,6 @@ import NASTensor
 /// (`SpectralMatrices`). No parameters. Like `FourierMixer` it runs over the full padded length.
 public final class CosineMixer: Module, TokenMixer {
     public init() {}
-    public var parameters: [Parameter] { [] }
-
     /// x: [B, T, h] → [B, T, h]. FLOPs 2T²·h + 2T·h² per sequence.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let t = x.shape[x.rank - 2], h = x.shape[x.rank - 1]

@@ -21,7 +21,7 @@ public final class DynamicConvolution: Module, TokenMixer {
     public let kernelSize: Int
     public let query: Linear, value: Linear
     /// Depthwise convolution over tokens: weight [hMax, k], bias [hMax].
-    public let depthwiseWeight: Parameter, depthwiseBias: Parameter
+    public let depthwise: DepthwiseConvolution
     public let pointwise: Linear
     /// Linear(q → heads·k): the per-token, per-head kernels.
     public let kernel: Linear
@@ -33,16 +33,14 @@ public final class DynamicConvolution: Module, TokenMixer {
         kernelSize = k
         query = Linear(hidden, qkv, name: p + "self.query", rng: &rng)
         value = Linear(hidden, qkv, name: p + "self.value", rng: &rng)
-        depthwiseWeight = Init.normal([hidden, k], p + "self.key_conv_attn_layer.depthwise.weight", &rng)
-        depthwiseBias = Init.zeros([hidden], p + "self.key_conv_attn_layer.depthwise.bias")
+        depthwise = DepthwiseConvolution(hidden: hidden, kernel: k, name: p + "self.key_conv_attn_layer.depthwise", rng: &rng)
         pointwise = Linear(hidden, qkv, name: p + "self.key_conv_attn_layer.pointwise", rng: &rng)
         kernel = Linear(qkv, heads * k, name: p + "self.conv_kernel_layer", rng: &rng)
         output = Linear(qkv, hidden, name: p + "output.dense", rng: &rng)
     }
 
-    public var parameters: [Parameter] {
-        query.parameters + value.parameters + [depthwiseWeight, depthwiseBias] + pointwise.parameters
-            + kernel.parameters + output.parameters
+    public var children: [(name: String, module: any Module)] {
+        [("query", query), ("value", value), ("depthwise", depthwise), ("pointwise", pointwise), ("kernel", kernel), ("output", output)]
     }
 
     /// x: [B, T, h] → [B, T, h].
@@ -51,10 +49,7 @@ public final class DynamicConvolution: Module, TokenMixer {
         precondition(qkv % heads == 0, "DynamicConvolution: qkv = \(qkv) is not divisible by heads = \(heads)")
         let d = qkv / heads
         let q = query(x, out: qkv), v = value(x, out: qkv)
-        // Depthwise convolution: windows [B, T, k, h] ⊙ w[:h, :]ᵀ [k, h], summed over the window.
-        let dw = (x.unfold(axis: 1, size: k) * depthwiseWeight.leading([h, k]).transposed()).sum(axes: [2])
-            + depthwiseBias.leading([h])
-        let ks = pointwise(dw, out: qkv)
+        let ks = pointwise(depthwise(x), out: qkv)
         let kernels = kernel(q * ks, out: heads * k).reshaped([b, t, heads, 1, k]).softmax()
         // V windows [B, T, k, q] viewed as [B, T, heads, k, d] (strided, read in place by BLAS).
         let windows = v.unfold(axis: 1, size: k).reshaped([b, t, k, heads, d]).permuted([0, 1, 3, 2, 4])

@@ -8,7 +8,7 @@ public final class Embedding: Module {
         weight = Init.normal([count, dimMax], name + ".weight", &rng)
     }
 
-    public var parameters: [Parameter] { [weight] }
+    public var ownParameters: [Parameter] { [weight] }
 
     /// Rows `ids` of the table's leading slice [:, :dim] → [ids.count, dim].
     public func callAsFunction(_ ids: [Int32], dim: Int) -> Tensor {

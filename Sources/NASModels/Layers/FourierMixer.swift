@@ -8,8 +8,6 @@ import NASTensor
 /// padded positions take part in the mixing, so real tokens' outputs depend on the padding.
 public final class FourierMixer: Module, TokenMixer {
     public init() {}
-    public var parameters: [Parameter] { [] }
-
     /// x: [B, T, h] → [B, T, h]. FLOPs 2·(2T²·h + 2T·h²) per sequence.
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let t = x.shape[x.rank - 2], h = x.shape[x.rank - 1]

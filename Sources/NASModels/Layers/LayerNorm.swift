@@ -13,7 +13,7 @@ public final class LayerNorm: Module {
         self.eps = eps
     }
 
-    public var parameters: [Parameter] { [gamma, beta] }
+    public var ownParameters: [Parameter] { [gamma, beta] }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let d = x.shape.last!

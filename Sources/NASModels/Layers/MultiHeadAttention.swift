@@ -14,7 +14,7 @@ public final class MultiHeadAttention: Module {
         output = Linear(qkv, hidden, name: names.o, rng: &rng)
     }
 
-    public var parameters: [Parameter] { query.parameters + key.parameters + value.parameters + output.parameters }
+    public var children: [(name: String, module: any Module)] { [("query", query), ("key", key), ("value", value), ("output", output)] }
 
     /// The attention of one layer: context projected back to hidden, plus what distillation needs.
     public struct Result {

@@ -76,18 +76,11 @@ public final class TransformerBlock: Module {
         return (mixer as? WeightedMultiplicativeAttention)?.attention
     }
 
-    public var parameters: [Parameter] {
-        mixer.parameters + attentionNorm.parameters + intermediate.parameters
-            + extraIntermediates.flatMap(\.parameters) + output.parameters + outputNorm.parameters
-            + (bottleneck.map { $0.input.parameters + $0.output.parameters + $0.norm.parameters } ?? [])
-    }
-
-    func activate(_ x: Tensor) -> Tensor {
-        switch activation {
-        case .gelu: return x.gelu()
-        case .geluTanh: return x.geluTanh()
-        case .relu: return x.relu()
-        }
+    public var children: [(name: String, module: any Module)] {
+        [("mixer", mixer), ("attentionNorm", attentionNorm), ("intermediate", intermediate)]
+            + extraIntermediates.enumerated().map { ("extraIntermediates.\($0)", $1) }
+            + [("output", output), ("outputNorm", outputNorm)]
+            + (bottleneck.map { [("bottleneck.input", $0.input), ("bottleneck.output", $0.output), ("bottleneck.norm", $0.norm)] } ?? [])
     }
 
     /// The FFN's first linear output before the activation is `preActivation` (W-PCA and NASWOT read
@@ -103,8 +96,8 @@ public final class TransformerBlock: Module {
         precondition(layer.ffnStack.count <= extraIntermediates.count,
                      "TransformerBlock: \(layer.ffnStack.count) stacked FFN layers requested, block has \(extraIntermediates.count)")
         let pre = intermediate(h, out: layer.ffn)
-        var y = activate(pre)
-        for (dense, f) in zip(extraIntermediates, layer.ffnStack) { y = activate(dense(y, out: f)) }
+        var y = activation(pre)
+        for (dense, f) in zip(extraIntermediates, layer.ffnStack) { y = activation(dense(y, out: f)) }
         return (pre, output(y, out: h.shape.last!))
     }
 

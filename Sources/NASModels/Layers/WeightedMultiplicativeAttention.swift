@@ -20,7 +20,8 @@ public final class WeightedMultiplicativeAttention: Module, TokenMixer {
         weight = Parameter(w, name: weightName)
     }
 
-    public var parameters: [Parameter] { attention.parameters + [weight] }
+    public var children: [(name: String, module: any Module)] { [("attention", attention)] }
+    public var ownParameters: [Parameter] { [weight] }
 
     public func mix(_ x: Tensor, layer: Architecture.Layer, mask: Tensor?, dropout: Float,
                     rng: inout RandomGenerator) -> (output: Tensor, attention: MultiHeadAttention.Result?) {

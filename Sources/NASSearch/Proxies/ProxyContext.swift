@@ -311,22 +311,18 @@ public final class ProxyLMHead: Module {
         }
     }
 
-    public var parameters: [Parameter] {
-        (dense?.parameters ?? []) + (norm?.parameters ?? []) + (bias.map { [$0] } ?? [])
+    public var children: [(name: String, module: any Module)] {
+        (dense.map { [("dense", $0)] } ?? []) + (norm.map { [("norm", $0)] } ?? [])
     }
+    public var ownParameters: [Parameter] { bias.map { [$0] } ?? [] }
 
     /// h [N, width] → z [N, E], the features the tied table multiplies.
     public func features(_ h: Tensor, architecture arch: Architecture) -> Tensor {
         let e = arch.embeddingWidth
         guard let dense else { return h }
-        var z = dense(h, out: e)
+        let z = dense(h, out: e)
         guard let norm else { return z }
-        switch arch.activation {
-        case .gelu: z = z.gelu()
-        case .geluTanh: z = z.geluTanh()
-        case .relu: z = z.relu()
-        }
-        return norm(z)
+        return norm(arch.activation(z))
     }
 
     /// h [N, width] → logits [N, V].
