@@ -365,6 +365,22 @@ final class SupernetTests: XCTestCase {
                        accuracy: 1e-6)
     }
 
+    /// Held-out chunks pool by their token counts: two one-row batches give the two-row batch's loss.
+    func testEvaluationsPoolByTokenCount() throws {
+        var rng = RandomGenerator(seed: 3)
+        let decoder = try Supernet(space: Self.decoderSpace, rng: &rng)
+        let ids = Self.tokens(24, vocab: 11, seed: 4)
+        let both = TokenBatch(ids: ids, batchSize: 2, length: 12)
+        let first = TokenBatch(ids: Array(ids[..<12]), batchSize: 1, length: 12)
+        let second = TokenBatch(ids: Array(ids[12...]), batchSize: 1, length: 12)
+        let arch = Self.decoderSpace.decode([1, 1, 2, 1, 0, 3, 0, 0])
+        let a = try decoder.evaluation(of: arch, input: first, targets: nil), b = try decoder.evaluation(of: arch, input: second, targets: nil)
+        let whole = try decoder.evaluation(of: arch, input: both, targets: nil)
+        XCTAssertEqual(a.tokens, 11, "next-token targets: length − 1 per row")
+        XCTAssertEqual(whole.tokens, a.tokens + b.tokens)
+        XCTAssertEqual((a.loss * Double(a.tokens) + b.loss * Double(b.tokens)) / Double(whole.tokens), whole.loss, accuracy: 1e-5)
+    }
+
     /// A member stacking fewer FFN layers than the largest (FlexiBERT's `num_feed_forward` 1 vs 3) runs as
     /// the supernet's first stacked layers and leading columns, equal to its extracted copy.
     func testFewerStackedFFNLayersEqualTheExtractedModel() throws {

@@ -28,7 +28,7 @@ final class SupernetCLITests: XCTestCase {
     func trainArguments(_ space: URL, _ corpus: URL, _ out: URL, rule: String) -> [String] {
         ["supernet", "train", "--space", space.path, "--rule", rule, "--corpus", corpus.path, "--validation", corpus.path,
          "--tokenizer", "char", "--out", out.path, "--steps", "12", "--warmup", "2", "--batch-size", "4", "--sequence-length", "32",
-         "--log-every", "1", "--eval-every", "6", "--eval-batch", "4", "--threads", "1", "--seed", "2"]
+         "--log-every", "1", "--eval-every", "6", "--eval-windows", "4", "--threads", "1", "--seed", "2"]
     }
 
     func testTrainExtractSearchAndRankWithASupernet() throws {

@@ -9,7 +9,7 @@ RUNS=${RUNS:-runs/flexibert}
 for rule in uniform sandwich; do
   "$BIN" supernet train --space flexibert-true-size --rule "$rule" --schedule constant --warmup 100 --steps 100000 \
       --time-budget 40 --lr 5e-4 --batch-size 8 --sequence-length 128 --threads 1 --checkpoint-every 200 --log-every 10 \
-      --validation ../shared/data/wikitext-2/valid.txt --eval-every 200 --eval-batch 8 --out "$RUNS/$rule" > "$RUNS-$rule.log" 2>&1 &
+      --validation ../shared/data/wikitext-2/valid.txt --eval-every 200 --eval-windows 8 --out "$RUNS/$rule" > "$RUNS-$rule.log" 2>&1 &
 done
 wait
 for rule in uniform sandwich; do

@@ -85,13 +85,18 @@ public final class Supernet {
     /// The LM loss of `arch` with inherited weights on a batch (eval mode, no graph): the mean
     /// cross-entropy of the masked positions (encoders) or of the next tokens (decoders).
     public func loss(of arch: Architecture, input: TokenBatch, targets: [Int32]?) throws -> Double {
+        try evaluation(of: arch, input: input, targets: targets).loss
+    }
+
+    /// `loss(of:input:targets:)` with the number of tokens it averages over (to pool several batches).
+    public func evaluation(of arch: Architecture, input: TokenBatch, targets: [Int32]?) throws -> (loss: Double, tokens: Int) {
         guard arch.fits(in: largest) else {
             throw SupernetError(field: "architecture", message: "\(arch.depth) layers, hidden \(arch.hidden) is not a sub-network of the supernet "
                 + "(largest: \(largest.depth) layers, hidden \(largest.hidden))")
         }
         return Autograd.noGrad {
             let (logits, labels) = self.logits(model(input, architecture: arch), architecture: arch, input: input, targets: targets)
-            return Double(logits.crossEntropy(targets: labels).item())
+            return (Double(logits.crossEntropy(targets: labels).item()), labels.filter { $0 != -100 }.count)
         }
     }
 

@@ -47,9 +47,6 @@ struct SupernetTrain: ParsableCommand {
     @Option(parsing: .unconditional, help: "The learning rate the decay ends at and never goes below (BigNAS keeps a floor).",
             transform: NumberArgument.nonNegative)
     var lrFloor: Float = 0
-    @Option(parsing: .unconditional, help: "Sequences of the held-out batch the largest and smallest are evaluated on (with --validation).",
-            transform: NumberArgument.positive)
-    var evalBatch = 16
     @OptionGroup var data: PretrainDataOptions
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
@@ -85,7 +82,7 @@ struct SupernetTrain: ParsableCommand {
             settings: data.settings.merging([
                 "batch-size": "\(batchSize)", "space": (try? space.json.serialized(pretty: false)) ?? space.name,
                 "rule": rule.rawValue, "random-count": "\(randomCount)", "bins": "\(bins)",
-                "complexity-cost": complexityCost.rawValue, "update-every": "\(updateEvery)", "eval-batch": "\(evalBatch)"]) { a, _ in a })
+                "complexity-cost": complexityCost.rawValue, "update-every": "\(updateEvery)"]) { a, _ in a })
 
         var distiller: Distiller?
         var masking: MaskedLanguageModeling?
@@ -117,9 +114,13 @@ struct SupernetTrain: ParsableCommand {
             }
         }
         try steps.attach(to: trainer)
-        let heldOut = try text.heldOut.map {
-            try HeldOutBatch(tokens: $0, path: data.validation ?? "", tokenizer: text.tokenizer, family: space.family,
-                             vocabSize: space.vocabSize, batchSize: evalBatch, length: length, seed: 0)
+        // --eval-windows held-out windows, scored in chunks of 16 (chunk i drawn with seed i).
+        let heldOut = try text.heldOut.map { tokens in
+            try stride(from: 0, to: data.evalWindows, by: 16).enumerated().map { i, start in
+                try HeldOutBatch(tokens: tokens, path: data.validation ?? "", tokenizer: text.tokenizer, family: space.family,
+                                 vocabSize: space.vocabSize, batchSize: min(16, data.evalWindows - start), length: length,
+                                 seed: UInt64(i))
+            }
         }
         print("supernet: \(space.name), rule \(rule.rawValue), largest "
               + String(format: "%.2fM, smallest %.2fM parameters, ", Double(largest.parameterCount) / 1e6,
@@ -137,9 +138,13 @@ struct SupernetTrain: ParsableCommand {
                 targets = nil
             }
             return try steps.step(trainer.step, input: input, targets: targets, tokens: batchSize * length, rng: &rng)
-        }, evaluate: heldOut.map { batch in {
-            ["largest_loss": try supernet.loss(of: largest, input: batch.input, targets: batch.targets),
-             "smallest_loss": try supernet.loss(of: space.smallest, input: batch.input, targets: batch.targets)]
+        }, evaluate: heldOut.map { chunks in {
+            /// The token-weighted mean loss of `arch` over the held-out chunks.
+            func loss(_ arch: Architecture) throws -> Double {
+                let parts = try chunks.map { try supernet.evaluation(of: arch, input: $0.input, targets: $0.targets) }
+                return parts.reduce(0) { $0 + $1.loss * Double($1.tokens) } / Double(max(parts.reduce(0) { $0 + $1.tokens }, 1))
+            }
+            return ["largest_loss": try loss(largest), "smallest_loss": try loss(space.smallest)]
         } })
         try TextModelSupport.finish(trainer, progress: progress)
     }
