@@ -19,6 +19,9 @@ final class ProgressLine {
         emit()
     }
 
+    /// A line left open (the command failed before `finish`) is ended, so that the error starts a line.
+    deinit { if isTerminal && width > 0 { print("") } }
+
     func finish() {
         if pending != nil { emit() }
         if isTerminal && width > 0 { print("") }
