@@ -38,18 +38,42 @@ void nk_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n) {
 }
 
 void nk_min_max(const float *x, ptrdiff_t sx, ptrdiff_t n, float *lo, float *hi) {
-    float a = INFINITY, b = -INFINITY;
-    for (ptrdiff_t i = 0; i < n; i++) {
-        float v = x[i * sx];
-        a = v < a ? v : a;   /* a NaN compares false and is skipped */
-        b = v > b ? v : b;
+    /* 8 independent lanes (a vector register), so the contiguous loop vectorises without -ffast-math */
+    float a[8], b[8];
+    for (int l = 0; l < 8; l++) { a[l] = INFINITY; b[l] = -INFINITY; }
+    ptrdiff_t i = 0;
+    if (sx == 1) {
+        for (; i + 8 <= n; i += 8) {
+            for (int l = 0; l < 8; l++) {
+                float v = x[i + l];
+                a[l] = v < a[l] ? v : a[l];   /* a NaN compares false and is skipped */
+                b[l] = v > b[l] ? v : b[l];
+            }
+        }
     }
-    *lo = a;
-    *hi = b;
+    for (; i < n; i++) {
+        float v = x[i * sx];
+        a[0] = v < a[0] ? v : a[0];
+        b[0] = v > b[0] ? v : b[0];
+    }
+    for (int l = 1; l < 8; l++) { a[0] = a[l] < a[0] ? a[l] : a[0]; b[0] = b[l] > b[0] ? b[l] : b[0]; }
+    *lo = a[0];
+    *hi = b[0];
+}
+
+static inline uint8_t nk_u8(float v, float inv_scale, float z) {
+    float q = rintf(v * inv_scale) + z;
+    q = q < 0.0f ? 0.0f : q;
+    q = q > 255.0f ? 255.0f : q;
+    return (uint8_t)(int32_t)q;
 }
 
 void nk_quantize_u8(const float *x, ptrdiff_t sx, float inv_scale, int32_t zero, uint8_t *y, ptrdiff_t n) {
     float z = (float)zero;
+    if (sx == 1) {
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = nk_u8(x[i], inv_scale, z);
+        return;
+    }
     for (ptrdiff_t i = 0; i < n; i++) {
         float q = rintf(x[i * sx] * inv_scale) + z;
         q = q < 0.0f ? 0.0f : q;

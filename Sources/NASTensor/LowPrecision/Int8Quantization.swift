@@ -81,12 +81,24 @@ public struct QuantizedActivations {
     public init(quantizing x: Tensor) {
         precondition(x.rank == 2, "QuantizedActivations: needs a 2-D tensor, got shape \(x.shape)")
         let rows = x.shape[0], cols = x.shape[1], rs = x.strides[0], cs = x.strides[1], base = x.basePointer
-        var lo: Float = 0, hi: Float = 0
-        for i in 0..<rows where cols > 0 {
-            var a: Float = 0, b: Float = 0
-            nk_min_max(base + i * rs, cs, cols, &a, &b)
-            lo = Swift.min(lo, a); hi = Swift.max(hi, b)
+        // Range: per-chunk min/max on the engine's threads, combined in chunk order.
+        let chunks = Swift.max(1, Swift.min(Engine.threads, rows * cols / Engine.parallelThreshold))
+        var ranges = [(Float, Float)](repeating: (0, 0), count: chunks)
+        ranges.withUnsafeMutableBufferPointer { rp in
+            let out = rp.baseAddress!
+            Engine.parallelFor(chunks, costPerItem: Engine.parallelThreshold) { r in
+                for c in r {
+                    var lo: Float = 0, hi: Float = 0
+                    for i in rows * c / chunks..<rows * (c + 1) / chunks where cols > 0 {
+                        var a: Float = 0, b: Float = 0
+                        nk_min_max(base + i * rs, cs, cols, &a, &b)
+                        lo = Swift.min(lo, a); hi = Swift.max(hi, b)
+                    }
+                    out[c] = (lo, hi)
+                }
+            }
         }
+        let lo = ranges.map(\.0).min() ?? 0, hi = ranges.map(\.1).max() ?? 0
         precondition(lo.isFinite && hi.isFinite, "QuantizedActivations: the tensor holds a non-finite value")
         let scale: Float = hi > lo ? (hi - lo) / 255 : 1
         self.init(quantizing: x, scale: scale, zeroPoint: Int32((-lo / scale).rounded(.toNearestOrEven)))
@@ -99,12 +111,12 @@ public struct QuantizedActivations {
         precondition(scale.isFinite && scale > 0, "QuantizedActivations: scale must be positive and finite, got \(scale)")
         precondition((0...255).contains(zeroPoint), "QuantizedActivations: zero point \(zeroPoint) is outside 0...255")
         let rows = x.shape[0], cols = x.shape[1], rs = x.strides[0], cs = x.strides[1], base = x.basePointer
-        var values = [UInt8](repeating: 0, count: rows * cols)
-        values.withUnsafeMutableBufferPointer { v in
+        let values = [UInt8](unsafeUninitializedCapacity: rows * cols) { v, initialized in
             let pv = v.baseAddress!
             Engine.parallelFor(rows, costPerItem: cols) { r in
                 for i in r { nk_quantize_u8(base + i * rs, cs, 1 / scale, zeroPoint, pv + i * cols, cols) }
             }
+            initialized = rows * cols
         }
         withExtendedLifetime(x) {}
         self.rows = rows
