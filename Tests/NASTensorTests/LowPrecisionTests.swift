@@ -240,6 +240,26 @@ final class LowPrecisionTests: XCTestCase {
         XCTAssertEqual(a.values, [0, 75, 255])
     }
 
+    /// Dynamic range on contiguous (vectorised, 8 lanes plus a tail) and strided (transposed) input.
+    func testActivationRangeContiguousAndStrided() {
+        var rng = RandomGenerator(seed: 6)
+        let x = Tensor.randomNormal([37, 13], mean: 0.5, using: &rng)
+        let v = x.scalars
+        let lo = Swift.min(v.min()!, 0), hi = Swift.max(v.max()!, 0)
+        let q = QuantizedActivations(quantizing: x)
+        XCTAssertEqual(q.scale, (hi - lo) / 255)
+        XCTAssertEqual(q.zeroPoint, Int32((-lo / q.scale).rounded(.toNearestOrEven)))
+        for (i, x) in v.enumerated() {
+            let expected = Swift.min(Swift.max((x / q.scale).rounded(.toNearestOrEven) + Float(q.zeroPoint), 0), 255)
+            XCTAssertEqual(Float(q.values[i]), expected, accuracy: 1, "element \(i)")  // x·(1/s) vs x/s may differ at a tie
+        }
+        let t = x.transposed().contiguous().transposed()  // the same values, column-major strides
+        let qt = QuantizedActivations(quantizing: t)
+        XCTAssertEqual(qt.scale, q.scale)
+        XCTAssertEqual(qt.zeroPoint, q.zeroPoint)
+        XCTAssertEqual(qt.values, q.values)
+    }
+
     // MARK: - caching
 
     /// The same shape twice: identical results, and the second call creates no primitive.

@@ -36,7 +36,12 @@ enum DNNLMatmul {
             self.scratchpadBytes = scratchpadBytes
             self.implementation = implementation
         }
+        deinit { dnnl_primitive_destroy(primitive) }
     }
+
+    /// Cached primitives at most (each holds JIT-compiled code); a full cache is emptied, since a
+    /// supernet visiting many sub-network shapes would otherwise grow it without bound.
+    static let capacity = 1024
 
     static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {
         precondition(status == dnnl_success, "oneDNN: \(what()) failed with status \(status.rawValue)")
@@ -75,6 +80,7 @@ enum DNNLMatmul {
         lock.lock(); defer { lock.unlock() }
         if let p = cache[key] { hits += 1; return p }
         misses += 1
+        if cache.count >= capacity { cache.removeAll() }  // parts running hold their own references
         let (ta, tb): (dnnl_data_type_t, dnnl_data_type_t) = key.kind == .bf16 ? (dnnl_bf16, dnnl_bf16) : (dnnl_u8, dnnl_s8)
         var a = descriptor((key.m, key.k), ta, (key.aRowStride, key.aColStride))
         var b = descriptor((key.k, key.n), tb, (key.bRowStride, key.bColStride))
