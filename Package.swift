@@ -23,14 +23,16 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // oneDNN (bf16/int8 GEMMs): Debian ships no pkg-config file, so the module map links it by name.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "CKernels", cSettings: kernelFlags),
-        .target(name: "NASTensor", dependencies: ["COpenBLAS", "CKernels"], swiftSettings: swiftMode),
+        .target(name: "NASTensor", dependencies: ["COpenBLAS", "CDNNL", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASModels", dependencies: ["NASTensor", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASText", dependencies: ["NASModels"], swiftSettings: swiftMode),
         .target(name: "NASTrain", dependencies: ["NASText", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         .target(name: "NASSearch", dependencies: ["NASTrain", "NASText", "NASModels", "NASTensor", "COpenBLAS", "CSQLite"], swiftSettings: swiftMode),
         .executableTarget(name: "swiftnas", dependencies: [
-            "NASTensor", "NASModels", "NASText", "NASTrain", "NASSearch", "COpenBLAS",
+            "NASTensor", "NASModels", "NASText", "NASTrain", "NASSearch", "COpenBLAS", "CDNNL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftMode),
         .testTarget(name: "NASTensorTests", dependencies: ["NASTensor"], swiftSettings: swiftMode),

@@ -17,11 +17,15 @@ enum CLIProcess {
         }
     }
 
-    /// Starts `swiftnas arguments…` with standard output and error on one pipe.
-    static func start(_ arguments: [String]) throws -> (Process, Pipe) {
+    /// Starts `swiftnas arguments…` with standard output and error on one pipe; `environment` adds to
+    /// (or overrides) this process's environment.
+    static func start(_ arguments: [String], environment: [String: String] = [:]) throws -> (Process, Pipe) {
         let p = Process()
         p.executableURL = try executable
         p.arguments = arguments
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
@@ -30,8 +34,8 @@ enum CLIProcess {
     }
 
     /// Runs to the end: (exit status, output).
-    static func run(_ arguments: [String]) throws -> (Int32, String) {
-        let (p, pipe) = try start(arguments)
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        let (p, pipe) = try start(arguments, environment: environment)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))

@@ -77,4 +77,15 @@ void nk_adam(float *p, const float *g, float *m, float *v, ptrdiff_t n, float lr
              float eps, float bc1, float bc2, float decoupled_wd);
 /* SGD with momentum (PyTorch form): g' = g + wd p; buf = mu buf + g' (buf = g' on the first step); p -= lr buf */
 void nk_sgd(float *p, const float *g, float *buf, ptrdiff_t n, float lr, float momentum, float wd, int first);
+/* ---- low-precision operands (lowprecision.c): bf16 rounding, int8 quantization ---- */
+/* y[i] = bf16(x[i*sx]) with round-to-nearest-even on the upper 16 bits; NaN stays a quiet NaN, ±inf stays ±inf */
+void nk_f32_to_bf16(const float *x, ptrdiff_t sx, uint16_t *y, ptrdiff_t n);
+/* y[i] = float(x[i]) (exact: bf16 is the upper half of an fp32) */
+void nk_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n);
+/* smallest and largest of x[i*sx] (NaN ignored; n > 0) */
+void nk_min_max(const float *x, ptrdiff_t sx, ptrdiff_t n, float *lo, float *hi);
+/* y[i] = clamp(rint(x[i*sx] * inv_scale) + zero, 0, 255)  (asymmetric uint8, ties to even) */
+void nk_quantize_u8(const float *x, ptrdiff_t sx, float inv_scale, int32_t zero, uint8_t *y, ptrdiff_t n);
+/* y[i] = clamp(rint(x[i*sx] * inv_scale), -127, 127)  (symmetric int8, ties to even); returns sum of y */
+int32_t nk_quantize_s8(const float *x, ptrdiff_t sx, float inv_scale, int8_t *y, ptrdiff_t n);
 #endif

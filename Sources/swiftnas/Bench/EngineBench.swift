@@ -7,12 +7,14 @@ import NASTensor
 ///
 /// 1. matmul GFLOP/s of `Tensor.matmul` (result allocation included) against raw `cblas_sgemm` on the
 ///    same shapes and memory, with OpenBLAS's own threading on the same thread count (goal: ratio ≥ 0.95).
-/// 2. layer norm, softmax and GELU on a 4096×1024 tensor, forward+backward and forward-only, against
+/// 2. bf16 and int8 matmul through oneDNN against oneDNN called raw and against fp32, and whether
+///    oneDNN leaves OpenMP workers spinning against the engine (`LowPrecisionBench.swift`).
+/// 3. layer norm, softmax and GELU on a 4096×1024 tensor, forward+backward and forward-only, against
 ///    the memory-traffic floor: bytes the op must move / measured copy bandwidth (goal: ratio ≤ 2).
 struct EngineBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
-        abstract: "Engine matmul vs raw sgemm, elementwise ops vs the memory-bandwidth floor.")
+        abstract: "Engine matmul vs raw sgemm and raw oneDNN (bf16, int8), elementwise ops vs the memory-bandwidth floor.")
 
     @OptionGroup var options: BenchOptions
 
@@ -38,6 +40,8 @@ struct EngineBench: ParsableCommand {
             report(BenchResult(c.name, value: c.flops / te * 1e-9, unit: "GFLOP/s",
                                reference: c.flops / tr * 1e-9, goal: .atLeast(0.95)))
         }
+
+        Self.lowPrecision(options: options, warmup: warmup, runs: runs, using: &rng, report: report)
 
         // The floors of the elementwise rows need the copy bandwidth, so it is measured whenever any runs.
         let elementwise = Self.elementwiseNames.filter(options.selects)

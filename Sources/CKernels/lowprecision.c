@@ -1,0 +1,96 @@
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------------------------
+ * Low-precision operands for the oneDNN GEMMs. Plain branch-free loops that the compiler vectorises
+ * (AVX2: 8 lanes of integer add/shift/blend, vroundps for rint).
+ * ---------------------------------------------------------------------------------------------- */
+
+/* bfloat16 = the upper 16 bits of an IEEE-754 binary32 (1 sign, 8 exponent, 7 mantissa bits).
+ * Round to nearest, ties to even, on the 16 discarded bits: add 0x7FFF plus the lowest kept bit, then
+ * truncate (the carry may ripple into the exponent, which is the correct rounding up to the next binade,
+ * and rounds the largest finites to ±inf as IEEE round-to-nearest does). ±inf has zero low bits and is
+ * unchanged. NaN must not be rounded (a carry could turn it into inf): it is truncated and its quiet
+ * bit (0x0040 in bf16) set. Same rule as Intel's VCVTNEPS2BF16 and PyTorch's round_to_nearest_even. */
+static inline uint16_t nk_bf16_rne(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    uint32_t rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    uint32_t nan = (u >> 16) | 0x0040u;
+    int is_nan = (u & 0x7FFFFFFFu) > 0x7F800000u;
+    return (uint16_t)(is_nan ? nan : rounded);
+}
+
+void nk_f32_to_bf16(const float *x, ptrdiff_t sx, uint16_t *y, ptrdiff_t n) {
+    if (sx == 1) {
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = nk_bf16_rne(x[i]);
+    } else {
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = nk_bf16_rne(x[i * sx]);
+    }
+}
+
+void nk_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n) {
+    for (ptrdiff_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)x[i] << 16;
+        memcpy(&y[i], &u, sizeof u);
+    }
+}
+
+void nk_min_max(const float *x, ptrdiff_t sx, ptrdiff_t n, float *lo, float *hi) {
+    /* 8 independent lanes (a vector register), so the contiguous loop vectorises without -ffast-math */
+    float a[8], b[8];
+    for (int l = 0; l < 8; l++) { a[l] = INFINITY; b[l] = -INFINITY; }
+    ptrdiff_t i = 0;
+    if (sx == 1) {
+        for (; i + 8 <= n; i += 8) {
+            for (int l = 0; l < 8; l++) {
+                float v = x[i + l];
+                a[l] = v < a[l] ? v : a[l];   /* a NaN compares false and is skipped */
+                b[l] = v > b[l] ? v : b[l];
+            }
+        }
+    }
+    for (; i < n; i++) {
+        float v = x[i * sx];
+        a[0] = v < a[0] ? v : a[0];
+        b[0] = v > b[0] ? v : b[0];
+    }
+    for (int l = 1; l < 8; l++) { a[0] = a[l] < a[0] ? a[l] : a[0]; b[0] = b[l] > b[0] ? b[l] : b[0]; }
+    *lo = a[0];
+    *hi = b[0];
+}
+
+static inline uint8_t nk_u8(float v, float inv_scale, float z) {
+    float q = rintf(v * inv_scale) + z;
+    q = q < 0.0f ? 0.0f : q;
+    q = q > 255.0f ? 255.0f : q;
+    return (uint8_t)(int32_t)q;
+}
+
+void nk_quantize_u8(const float *x, ptrdiff_t sx, float inv_scale, int32_t zero, uint8_t *y, ptrdiff_t n) {
+    float z = (float)zero;
+    if (sx == 1) {
+        for (ptrdiff_t i = 0; i < n; i++) y[i] = nk_u8(x[i], inv_scale, z);
+        return;
+    }
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float q = rintf(x[i * sx] * inv_scale) + z;
+        q = q < 0.0f ? 0.0f : q;
+        q = q > 255.0f ? 255.0f : q;
+        y[i] = (uint8_t)(int32_t)q;
+    }
+}
+
+int32_t nk_quantize_s8(const float *x, ptrdiff_t sx, float inv_scale, int8_t *y, ptrdiff_t n) {
+    int32_t sum = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        float q = rintf(x[i * sx] * inv_scale);
+        q = q < -127.0f ? -127.0f : q;
+        q = q > 127.0f ? 127.0f : q;
+        int32_t v = (int32_t)q;
+        y[i] = (int8_t)v;
+        sum += v;
+    }
+    return sum;
+}

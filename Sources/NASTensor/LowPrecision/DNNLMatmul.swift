@@ -1,0 +1,199 @@
+import CDNNL
+import Dispatch
+import Foundation
+
+/// oneDNN matmul primitives, cached per (kind, shape, strides, bias), executed on the engine's threads.
+///
+/// A primitive computes C[m×n] (fp32, row stride ldc) = A[m×k] · B[k×n] (+ bias[n]) with A and B in
+/// the kind's data types and any strides (`dnnl_memory_desc_init_by_strides`). For int8 the output
+/// scales are a runtime per-column vector (`dnnl_primitive_attr_set_output_scales` with
+/// `DNNL_RUNTIME_F32_VAL`, mask 1 << 1). The scratchpad is user-managed, so parts of one call can run
+/// the same primitive concurrently.
+enum DNNLMatmul {
+    struct Key: Hashable {
+        var kind: LowPrecision.Kind
+        var m: Int, n: Int, k: Int
+        var aRowStride: Int, aColStride: Int, bRowStride: Int, bColStride: Int
+        var ldc: Int
+        var bias: Bool
+
+        init(kind: LowPrecision.Kind, m: Int, n: Int, k: Int, aStrides: (Int, Int), bStrides: (Int, Int), ldc: Int, bias: Bool) {
+            self.kind = kind
+            self.m = m; self.n = n; self.k = k
+            (aRowStride, aColStride) = aStrides
+            (bRowStride, bColStride) = bStrides
+            self.ldc = ldc
+            self.bias = bias
+        }
+    }
+
+    final class Primitive {
+        let primitive: dnnl_primitive_t
+        let scratchpadBytes: Int
+        let implementation: String
+        init(primitive: dnnl_primitive_t, scratchpadBytes: Int, implementation: String) {
+            self.primitive = primitive
+            self.scratchpadBytes = scratchpadBytes
+            self.implementation = implementation
+        }
+        deinit { dnnl_primitive_destroy(primitive) }
+    }
+
+    /// Cached primitives at most (each holds JIT-compiled code); a full cache is emptied, since a
+    /// supernet visiting many sub-network shapes would otherwise grow it without bound.
+    static let capacity = 1024
+
+    static func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) {
+        precondition(status == dnnl_success, "oneDNN: \(what()) failed with status \(status.rawValue)")
+    }
+
+    static let engine: dnnl_engine_t = {
+        var e: dnnl_engine_t?
+        check(dnnl_engine_create(&e, dnnl_cpu, 0), "creating the CPU engine")
+        return e!
+    }()
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cache: [Key: Primitive] = [:]
+    nonisolated(unsafe) private static var hits = 0, misses = 0
+    /// One stream and one scratchpad per part (calls are serialised by `runLock`).
+    nonisolated(unsafe) private static var streams: [dnnl_stream_t] = []
+    nonisolated(unsafe) private static var scratchpads: [(UnsafeMutableRawPointer, Int)] = []
+    private static let runLock = NSLock()
+
+    static var statistics: (hits: Int, misses: Int) {
+        lock.lock(); defer { lock.unlock() }
+        return (hits, misses)
+    }
+
+    /// A memory descriptor of a 2-D `dims` tensor of `type` with element `strides`.
+    static func descriptor(_ dims: (Int, Int), _ type: dnnl_data_type_t, _ strides: (Int, Int)) -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        let d: [dnnl_dim_t] = [dnnl_dim_t(dims.0), dnnl_dim_t(dims.1)]
+        let s: [dnnl_dim_t] = [dnnl_dim_t(strides.0), dnnl_dim_t(strides.1)]
+        check(dnnl_memory_desc_init_by_strides(&md, 2, d, type, s), "a \(dims.0)×\(dims.1) memory descriptor with strides \(strides)")
+        return md
+    }
+
+    /// The cached primitive for `key`, created (for one OpenMP thread) on a miss.
+    static func primitive(for key: Key) -> Primitive {
+        lock.lock(); defer { lock.unlock() }
+        if let p = cache[key] { hits += 1; return p }
+        misses += 1
+        if cache.count >= capacity { cache.removeAll() }  // parts running hold their own references
+        let (ta, tb): (dnnl_data_type_t, dnnl_data_type_t) = key.kind == .bf16 ? (dnnl_bf16, dnnl_bf16) : (dnnl_u8, dnnl_s8)
+        var a = descriptor((key.m, key.k), ta, (key.aRowStride, key.aColStride))
+        var b = descriptor((key.k, key.n), tb, (key.bRowStride, key.bColStride))
+        var c = descriptor((key.m, key.n), dnnl_f32, (key.ldc, 1))
+        var bias = key.bias ? descriptor((1, key.n), dnnl_f32, (key.n, 1)) : dnnl_memory_desc_t()
+        var desc = dnnl_matmul_desc_t()
+        let status = key.bias ? dnnl_matmul_desc_init(&desc, &a, &b, &bias, &c) : dnnl_matmul_desc_init(&desc, &a, &b, nil, &c)
+        check(status, "matmul descriptor for \(key)")
+        var attr: dnnl_primitive_attr_t?
+        check(dnnl_primitive_attr_create(&attr), "primitive attributes")
+        defer { dnnl_primitive_attr_destroy(attr) }
+        check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "user scratchpad mode")
+        if key.kind == .int8 {
+            var runtime = cdnnl_runtime_f32()
+            check(dnnl_primitive_attr_set_output_scales(attr, 1, 1 << 1, &runtime), "runtime per-column output scales")
+        }
+        // The primitive's internal thread count is the creating thread's OpenMP thread count.
+        omp_set_num_threads(1)
+        var pd: dnnl_primitive_desc_t?
+        check(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "matmul primitive descriptor for \(key)")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        var impl: UnsafePointer<CChar>?
+        _ = dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl)
+        let scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)
+        let bytes = scratch.map { dnnl_memory_desc_get_size($0) } ?? 0
+        var prim: dnnl_primitive_t?
+        check(dnnl_primitive_create(&prim, pd), "matmul primitive for \(key)")
+        let p = Primitive(primitive: prim!, scratchpadBytes: bytes, implementation: impl.map { String(cString: $0) } ?? "?")
+        cache[key] = p
+        return p
+    }
+
+    /// A oneDNN memory object over `handle` (not owned).
+    static func memory(_ md: dnnl_memory_desc_t, _ handle: UnsafeRawPointer?) -> dnnl_memory_t {
+        var md = md
+        var mem: dnnl_memory_t?
+        check(dnnl_memory_create(&mem, &md, engine, UnsafeMutableRawPointer(mutating: handle)), "a memory object")
+        return mem!
+    }
+
+    /// One part: executes the primitive for `key` on one OpenMP thread in the calling thread.
+    static func execute(_ key: Key, _ p: Primitive, part: Int, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>,
+                        bias: UnsafePointer<Float>?, scales: UnsafePointer<Float>?) {
+        omp_set_num_threads(1)
+        let (ta, tb): (dnnl_data_type_t, dnnl_data_type_t) = key.kind == .bf16 ? (dnnl_bf16, dnnl_bf16) : (dnnl_u8, dnnl_s8)
+        var mems: [dnnl_memory_t] = []
+        var args: [dnnl_exec_arg_t] = []
+        func arg(_ index: Int32, _ md: dnnl_memory_desc_t, _ handle: UnsafeRawPointer?) {
+            let mem = memory(md, handle)
+            mems.append(mem)
+            args.append(dnnl_exec_arg_t(arg: index, memory: mem))
+        }
+        arg(DNNL_ARG_SRC, descriptor((key.m, key.k), ta, (key.aRowStride, key.aColStride)), a)
+        arg(DNNL_ARG_WEIGHTS, descriptor((key.k, key.n), tb, (key.bRowStride, key.bColStride)), b)
+        arg(DNNL_ARG_DST, descriptor((key.m, key.n), dnnl_f32, (key.ldc, 1)), c)
+        if key.bias { arg(DNNL_ARG_BIAS, descriptor((1, key.n), dnnl_f32, (key.n, 1)), bias) }
+        if let scales {
+            var md = dnnl_memory_desc_t()
+            var d: [dnnl_dim_t] = [dnnl_dim_t(key.n)], s: [dnnl_dim_t] = [1]
+            check(dnnl_memory_desc_init_by_strides(&md, 1, &d, dnnl_f32, &s), "the output-scale descriptor")
+            arg(DNNL_ARG_ATTR_OUTPUT_SCALES, md, scales)
+        }
+        if p.scratchpadBytes > 0 {
+            var md = dnnl_memory_desc_t()
+            var d: [dnnl_dim_t] = [dnnl_dim_t(p.scratchpadBytes)], s: [dnnl_dim_t] = [1]
+            check(dnnl_memory_desc_init_by_strides(&md, 1, &d, dnnl_u8, &s), "the scratchpad descriptor")
+            arg(DNNL_ARG_SCRATCHPAD, md, UnsafeRawPointer(scratchpad(part, bytes: p.scratchpadBytes)))
+        }
+        check(dnnl_primitive_execute(p.primitive, streams[part], Int32(args.count), args), "executing the \(key.kind) matmul")
+        for mem in mems { dnnl_memory_destroy(mem) }
+    }
+
+    /// The scratchpad of `part`, grown to at least `bytes`.
+    private static func scratchpad(_ part: Int, bytes: Int) -> UnsafeMutableRawPointer {
+        if scratchpads[part].1 < bytes {
+            scratchpads[part].0.deallocate()
+            scratchpads[part] = (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
+        }
+        return scratchpads[part].0
+    }
+
+    /// C = A · B (+ bias), scaled per column by `scales` (int8), split over the engine's threads.
+    /// `elementSize` is the byte size of A's and B's elements.
+    static func run(_ kind: LowPrecision.Kind, m: Int, n: Int, k: Int,
+                    a: UnsafeRawPointer, aStrides: (Int, Int), b: UnsafeRawPointer, bStrides: (Int, Int), elementSizes: (Int, Int),
+                    c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, scales: UnsafePointer<Float>?) {
+        if m == 0 || n == 0 { return }
+        precondition(k > 0, "LowPrecision: \(kind) matmul with an empty inner dimension (k = 0)")
+        let parts = Swift.max(1, Swift.min(Engine.threads, m * n * k >= (1 << 20) ? Swift.max(m, n) / 64 : 1))
+        let splitRows = m >= n
+        var keys: [(Key, Int)] = []  // (key, first row or column) per part
+        for p in 0..<parts {
+            let total = splitRows ? m : n, lo = total * p / parts, hi = total * (p + 1) / parts
+            keys.append((Key(kind: kind, m: splitRows ? hi - lo : m, n: splitRows ? n : hi - lo, k: k,
+                             aStrides: aStrides, bStrides: bStrides, ldc: ldc, bias: bias != nil), lo))
+        }
+        runLock.lock(); defer { runLock.unlock() }
+        while streams.count < parts {
+            var s: dnnl_stream_t?
+            check(dnnl_stream_create(&s, engine, UInt32(dnnl_stream_default_flags.rawValue)), "a CPU stream")
+            streams.append(s!)
+            scratchpads.append((UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64), 64))
+        }
+        let prims = keys.map { primitive(for: $0.0) }  // looked up here, so parts never wait on each other
+        let one = { (p: Int) in
+            let (key, lo) = keys[p]
+            if splitRows {
+                execute(key, prims[p], part: p, a: a + lo * aStrides.0 * elementSizes.0, b: b, c: c + lo * ldc, bias: bias, scales: scales)
+            } else {
+                execute(key, prims[p], part: p, a: a, b: b + lo * bStrides.1 * elementSizes.1, c: c + lo,
+                        bias: bias.map { $0 + lo }, scales: scales.map { $0 + lo })
+            }
+        }
+        if parts == 1 { one(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: one) }
+    }
+}
