@@ -2,7 +2,11 @@
 
 4 post-LN layers, hidden 256, 4 heads, FFN 1024 (GELU, erf form), seq 128, batch 32, vocab 30522,
 dropout 0.1, MLM logits only at the ~15 % masked positions (transform + tied decoder + bias), AdamW.
-Prints one JSON line: {"step": s, "infer": s, "peakMB": MB}. Exits 3 when torch does not import.
+The same step and inference also run under bf16 autocast (`torch.autocast("cpu", torch.bfloat16)`, the
+fastest PyTorch path on a CPU with AVX512_BF16), and inference with the Linears dynamically quantized
+to int8 (`torch.ao.quantization.quantize_dynamic`).
+Prints one JSON line: {"step": s, "infer": s, "peakMB": MB, "step_autocast": s, "infer_autocast": s,
+"infer_quantize_dynamic": s}. Exits 3 when torch does not import.
 """
 import argparse, json, math, statistics, sys, time
 
@@ -96,12 +100,29 @@ def main():
         with torch.no_grad():
             model.encode(ids)
 
+    def autocast(fn):
+        def run():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                fn()
+        return run
+
     step_s = median_time(step, args.warmup, args.runs)
     infer_s = median_time(infer, args.warmup, args.runs)
+    step_bf16 = median_time(autocast(step), args.warmup, args.runs)
+    infer_bf16 = median_time(autocast(infer), args.warmup, args.runs)
+    quantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    quantized.eval()
+
+    def infer_int8():
+        with torch.no_grad():
+            quantized.encode(ids)
+
+    infer_q = median_time(infer_int8, args.warmup, args.runs)
     # VmHWM of this address space (ru_maxrss would also count the parent's peak across spawn + exec).
     with open("/proc/self/status") as f:
         peak = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024.0
-    print(json.dumps({"step": step_s, "infer": infer_s, "peakMB": peak}))
+    print(json.dumps({"step": step_s, "infer": infer_s, "peakMB": peak, "step_autocast": step_bf16,
+                      "infer_autocast": infer_bf16, "infer_quantize_dynamic": infer_q}))
 
 
 if __name__ == "__main__":

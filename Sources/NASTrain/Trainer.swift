@@ -20,16 +20,20 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// The learning rate a decaying schedule ends at and never goes below (BigNAS keeps a floor for
     /// supernets); nil: 0.
     public var learningRateFloor: Float?
+    /// The arithmetic of the model's Linears (nil: fp32, as in checkpoints written before the option).
+    public var precision: Precision?
     /// Everything else that shapes the run (batch, data, tokenizer, teacher, loss weights, …), as the
     /// command sees it: a resumed run must have the same.
     public var settings: [String: String]?
 
     public init(steps: Int, learningRate: Float = 1e-3, warmupSteps: Int = 0, schedule: LRSchedule.Kind = .linear,
                 weightDecay: Float = 0.01, clipNorm: Float = 1, seed: UInt64 = 0, checkpointEvery: Int = 500,
-                logEvery: Int = 10, evalEvery: Int = 0, learningRateFloor: Float? = nil, settings: [String: String]? = nil) {
+                logEvery: Int = 10, evalEvery: Int = 0, learningRateFloor: Float? = nil, precision: Precision = .fp32,
+                settings: [String: String]? = nil) {
         self.steps = steps; self.learningRate = learningRate; self.warmupSteps = warmupSteps; self.schedule = schedule
         self.weightDecay = weightDecay; self.clipNorm = clipNorm; self.seed = seed; self.checkpointEvery = checkpointEvery
-        self.logEvery = logEvery; self.evalEvery = evalEvery; self.learningRateFloor = learningRateFloor; self.settings = settings
+        self.logEvery = logEvery; self.evalEvery = evalEvery; self.learningRateFloor = learningRateFloor
+        self.precision = precision == .fp32 ? nil : precision; self.settings = settings
     }
 
     /// Every option as text, by name (the settings under their own names).
@@ -37,7 +41,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         var f = ["steps": "\(steps)", "lr": "\(learningRate)", "warmup": "\(warmupSteps)", "schedule": schedule.rawValue,
                  "weight-decay": "\(weightDecay)", "clip": "\(clipNorm)", "seed": "\(seed)",
                  "checkpoint-every": "\(checkpointEvery)", "log-every": "\(logEvery)", "eval-every": "\(evalEvery)",
-                 "lr-floor": "\(learningRateFloor ?? 0)"]
+                 "lr-floor": "\(learningRateFloor ?? 0)", "precision": (precision ?? .fp32).rawValue]
         for (k, v) in settings ?? [:] { f[k] = v }
         return f
     }
@@ -171,6 +175,7 @@ public final class Trainer {
         self.options = options
         self.model = model
         self.extra = extra
+        for module in [model] + extra { module.use(options.precision ?? .fp32) }
         self.optimizer = optimizer ?? AdamW(parameters: model.parameters + extra.flatMap(\.parameters),
                                             learningRate: options.learningRate, weightDecay: options.weightDecay)
         rng = RandomGenerator(seed: options.seed)

@@ -21,6 +21,10 @@ extension GLUETask: ExpressibleByArgument {
 
 extension CostKind: ExpressibleByArgument {}
 
+extension Precision: ExpressibleByArgument {}
+
+extension WeightQuantization: ExpressibleByArgument {}
+
 extension FlexiBERTProtocol: ExpressibleByArgument {}
 
 /// A name checked against a registry's list (`names`): parsed from the command line (listing the names in

@@ -46,7 +46,7 @@ final class ModuleTreeTests: XCTestCase {
         let exact = model(batch()).hidden.scalars
         let mixers = model.updateLinears(where: { path, _ in path.contains(".mixer.") }) { $0.arithmetic = .fakeQuantized(.init(bits: 8, perChannel: true)) }
         XCTAssertEqual(mixers, 4 + 5 + 4)
-        XCTAssertTrue(model.linears().allSatisfy { ($0.path.contains(".mixer.")) == ($0.linear.arithmetic != .exact) })
+        XCTAssertTrue(model.linears().allSatisfy { $0.path.contains(".mixer.") == ($0.linear.arithmetic.description != "fp32") })
         let eight = model(batch()).hidden.scalars
         XCTAssertNotEqual(eight, exact)
         let drift = zip(eight, exact).map { Swift.abs($0 - $1) }.max()!

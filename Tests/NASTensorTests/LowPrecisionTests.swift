@@ -283,4 +283,25 @@ final class LowPrecisionTests: XCTestCase {
         if LowPrecision.isAvailable(.bf16) { XCTAssertTrue(LowPrecision.isAvailable(.int8), "BF16-capable AVX-512 also has VNNI") }
         XCTAssertTrue(LowPrecision.fallbackNote(.int8).contains("running fp32"))
     }
+
+    /// The mixed-precision Linear: forward and all three gradients equal the fp64 products of the
+    /// bf16-rounded operands (fp32 accumulation), the bias gradient the fp32 row sum; on a leading slice.
+    func testLinearBF16ForwardAndGradientsMatchTheRoundedOperands() throws {
+        try requireBF16()
+        var rng = RandomGenerator(seed: 8)
+        let wp = Parameter(Tensor.randomNormal([40, 30], using: &rng), name: "w")
+        let bp = Parameter(Tensor.randomNormal([40], using: &rng), name: "b")
+        let xp = Parameter(Tensor.randomNormal([2, 5, 24], using: &rng), name: "x")
+        let g = Tensor.randomNormal([2, 5, 32], using: &rng)
+        let y = Autograd.withGrad { xp.tensor.linearBF16(wp.leading([32, 24]), bias: bp.leading([32])) }
+        (y * g).sum().backward()
+        let x2 = Self.rows(xp.value.reshaped([10, 24]), bf16: true), w = Self.rows(wp.value.leading([32, 24]).contiguous(), bf16: true)
+        let g2 = Self.rows(g.reshaped([10, 32]), bf16: true)
+        assertClose(y.reshaped([10, 32]), Self.reference(x2, Self.transpose(w), bias: Array(bp.value.scalars[..<32])), tol: 1e-6, "y")
+        assertClose(xp.grad!.reshaped([10, 24]), Self.reference(g2, w, bias: nil), tol: 1e-6, "dx")
+        assertClose(wp.grad!.leading([32, 24]).contiguous(), Self.reference(Self.transpose(g2), x2, bias: nil), tol: 1e-6, "dW")
+        XCTAssertEqual(Array(wp.grad!.scalars[(32 * 30)...]), [Float](repeating: 0, count: 8 * 30), "rows outside the slice stay zero")
+        let db = (0..<32).map { j in (0..<10).reduce(Float(0)) { $0 + g.reshaped([10, 32])[$1, j] } }
+        for j in 0..<32 { XCTAssertEqual(bp.grad![j], db[j], accuracy: 1e-4) }
+    }
 }

@@ -18,8 +18,8 @@ struct BenchResult {
 
         var text: String {
             switch self {
-            case .atLeast(let g): return "≥ \(g)"
-            case .atMost(let g): return "≤ \(g)"
+            case .atLeast(let g): return "≥ " + String(format: "%.3g", g)
+            case .atMost(let g): return "≤ " + String(format: "%.3g", g)
             }
         }
     }

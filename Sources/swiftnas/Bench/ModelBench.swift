@@ -60,7 +60,7 @@ struct ModelBench: ParsableCommand {
             optimizer.step()
             optimizer.zeroGrad()
         }
-        func infer() { _ = model(input) }
+        func infer() { _ = Autograd.noGrad { model(input) } }
         if let profile {
             let body = profile == "step" ? step : infer
             for i in 0..<options.timedRuns {
@@ -80,6 +80,21 @@ struct ModelBench: ParsableCommand {
         let stepTime = Measure.seconds(warmup: options.warmupRuns, runs: options.timedRuns, step)
         let inferTime = Measure.seconds(warmup: options.warmupRuns, runs: options.timedRuns, infer)
         let peakMB = Double(peakResidentKB()) / 1024
+        // Low precision (when the CPU has it): the same step in bf16 mixed precision; inference with
+        // bf16 and with int8 weights.
+        var low: (step: Double, bf16: Double, int8: Double)?
+        if LowPrecision.isAvailable(.bf16) && LowPrecision.isAvailable(.int8) {
+            for m in [model, head] as [any Module] { m.use(.bf16) }
+            let step16 = Measure.seconds(warmup: options.warmupRuns, runs: options.timedRuns, step)
+            model.quantize(.bf16)
+            let infer16 = Measure.seconds(warmup: options.warmupRuns, runs: options.timedRuns, infer)
+            model.quantize(.int8)
+            let infer8 = Measure.seconds(warmup: options.warmupRuns, runs: options.timedRuns, infer)
+            model.use(.fp32)
+            low = (step16, infer16, infer8)
+        } else {
+            print(LowPrecision.fallbackNote(LowPrecision.isAvailable(.bf16) ? .int8 : .bf16) + "; no low-precision rows")
+        }
 
         var results = [
             BenchResult("raw sgemm 1024³ (rate for the floor)", value: sgemm / 1e9, unit: "GFLOP/s"),
@@ -90,13 +105,31 @@ struct ModelBench: ParsableCommand {
                         reference: inferFLOPs / sgemm * 1000, goal: .atMost(1.35)),
             BenchResult("peak resident memory", value: peakMB, unit: "MB"),
         ]
+        if let low {
+            results += [
+                BenchResult("train step bf16 vs fp32", value: low.step, unit: "s", reference: stepTime),
+                BenchResult("inference bf16 vs fp32", value: low.bf16 * 1000, unit: "ms", reference: inferTime * 1000),
+                BenchResult("inference int8 vs fp32", value: low.int8 * 1000, unit: "ms", reference: inferTime * 1000),
+            ]
+        }
         if let torch = try runTwin() {
             results += [
                 BenchResult("train step vs PyTorch", value: stepTime, unit: "s", reference: torch.step, goal: .atMost(1 / 1.5)),
                 BenchResult("inference vs PyTorch", value: inferTime * 1000, unit: "ms", reference: torch.infer * 1000,
                             goal: .atMost(1)),
                 BenchResult("peak memory vs PyTorch", value: peakMB, unit: "MB", reference: torch.peakMB, goal: .atMost(1)),
+                BenchResult("train step fp32 vs PyTorch autocast (bf16)", value: stepTime, unit: "s", reference: torch.stepAutocast),
             ]
+            if let low {
+                results += [
+                    BenchResult("train step bf16 vs PyTorch autocast (bf16)", value: low.step, unit: "s",
+                                reference: torch.stepAutocast, goal: .atMost(1 / 1.3)),
+                    BenchResult("inference bf16 vs PyTorch autocast (bf16)", value: low.bf16 * 1000, unit: "ms",
+                                reference: torch.inferAutocast * 1000, goal: .atMost(1)),
+                    BenchResult("inference int8 vs PyTorch quantize_dynamic (int8)", value: low.int8 * 1000, unit: "ms",
+                                reference: torch.inferQuantizeDynamic * 1000, goal: .atMost(0.6)),
+                ]
+            }
         } else {
             print("PyTorch twin: torch does not import here; skipped (make bench installs it into .deps/torch-venv).")
         }
@@ -128,7 +161,14 @@ struct ModelBench: ParsableCommand {
         return 0
     }
 
-    struct TwinResult: Decodable { var step: Double; var infer: Double; var peakMB: Double }
+    struct TwinResult: Decodable {
+        var step: Double, infer: Double, peakMB: Double
+        var stepAutocast: Double, inferAutocast: Double, inferQuantizeDynamic: Double
+        enum CodingKeys: String, CodingKey {
+            case step, infer, peakMB, stepAutocast = "step_autocast", inferAutocast = "infer_autocast"
+            case inferQuantizeDynamic = "infer_quantize_dynamic"
+        }
+    }
 
     /// Runs the PyTorch twin in a child process (its own memory peak), or nil when torch is absent.
     func runTwin() throws -> TwinResult? {

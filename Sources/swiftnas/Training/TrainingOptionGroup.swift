@@ -43,6 +43,9 @@ struct TrainingOptionGroup: ParsableArguments {
                                valueName: "minutes"),
             transform: NumberArgument.positive)
     var timeBudget: Double?
+    @Option(help: ArgumentHelp("GEMM arithmetic: fp32, or bf16 mixed precision (bf16 operands, fp32 accumulation, fp32 master weights and optimizer state; fp32 with a note on a CPU without AVX512_BF16).",
+                               valueName: "fp32|bf16"))
+    var precision = Precision.fp32
     @OptionGroup var engine: EngineOptions
 
     /// The run folder.
@@ -55,6 +58,6 @@ struct TrainingOptionGroup: ParsableArguments {
         TrainingOptions(steps: steps, learningRate: lr ?? defaults.learningRate, warmupSteps: warmupSteps, schedule: schedule,
                         weightDecay: weightDecay, clipNorm: clip, seed: seed, checkpointEvery: checkpointEvery,
                         logEvery: logEvery ?? defaults.logEvery, evalEvery: evalEvery,
-                        learningRateFloor: learningRateFloor.flatMap { $0 > 0 ? $0 : nil }, settings: settings)
+                        learningRateFloor: learningRateFloor.flatMap { $0 > 0 ? $0 : nil }, precision: precision, settings: settings)
     }
 }
