@@ -115,8 +115,15 @@ public enum Checkpoint {
     /// values must be finite). Returns the names in the file that the module did not use.
     @discardableResult
     public static func load(_ module: Module, from file: SafeTensorsFile) throws -> [String] {
-        var used = Set<String>()
-        for p in module.parameters {
+        var used = Set<String>(), loaded = Set<ObjectIdentifier>()
+        // Linears whose weights are stored int8 or bf16 (a quantized checkpoint).
+        for (_, linear) in module.linears() {
+            guard let name = [linear.weight.name, "bert." + linear.weight.name].first(where: file.contains),
+                  let names = try QuantizedCheckpoint.loadLinear(linear, from: file, name: name) else { continue }
+            used.formUnion(names)
+            loaded.insert(ObjectIdentifier(linear.weight))
+        }
+        for p in module.parameters where !loaded.contains(ObjectIdentifier(p)) {
             guard let name = [p.name, "bert." + p.name].first(where: file.contains) else {
                 throw Failure.missingTensor(file: file.url.path, tensor: p.name)
             }
@@ -207,9 +214,9 @@ public enum Checkpoint {
     ///   (decoders), the exact `Architecture` under `swiftnas_architecture`. HF keys describe the largest
     ///   per-layer values: architectures whose layers differ or whose qkv ≠ hidden are saved all the same,
     ///   but Hugging Face `transformers` cannot express (nor load) them; see `huggingFaceLimitations(of:)`.
-    /// - `model.safetensors`: every parameter of `model` and of the `extra` modules (heads, …) by name, F32,
-    ///   with `__metadata__` `{"format": "pt"}` as `transformers` expects. Load a head back with
-    ///   `load(_:from:)`.
+    /// - `model.safetensors`: every parameter of `model` and of the `extra` modules (heads, …) by name, F32
+    ///   (a Linear with stored int8 or bf16 weights in that form: `QuantizedCheckpoint`), with
+    ///   `__metadata__` `{"format": "pt"}` as `transformers` expects. Load a head back with `load(_:from:)`.
     /// - `vocab.txt`: a copy of `vocabulary`, when given.
     ///
     /// Each file is written atomically (temporary file + rename). When `dir` does not exist yet, the
@@ -228,7 +235,7 @@ public enum Checkpoint {
         } catch {
             throw Failure.cannotSave(path: target.path, reason: "invalid architecture: \(error)")
         }
-        var tensors: [(name: String, tensor: Tensor)] = []
+        var unique: [Parameter] = []
         var seen: [String: ObjectIdentifier] = [:]
         for p in model.parameters + extra.flatMap(\.parameters) {
             guard !p.name.isEmpty else {
@@ -240,7 +247,7 @@ public enum Checkpoint {
                                          reason: "two different parameters are named '\(p.name)', expected unique names")
             }
             seen[p.name] = ObjectIdentifier(p)
-            tensors.append((p.name, p.value))
+            unique.append(p)
         }
         var vocabularyData: Data?
         if let vocabulary {
@@ -279,7 +286,8 @@ public enum Checkpoint {
         defer { if !done, let staging { try? fm.removeItem(at: staging) } }
 
         // 3. Weights, vocabulary, then the config.
-        try SafeTensorsFile.write(tensors, metadata: ["format": "pt"], to: folder.appendingPathComponent("model.safetensors"))
+        let entries = QuantizedCheckpoint.entries(of: unique, linears: ([model] + extra).flatMap { $0.linears().map(\.linear) })
+        try SafeTensorsFile.write(entries, metadata: ["format": "pt"], to: folder.appendingPathComponent("model.safetensors"))
         if let vocabularyData {
             let url = folder.appendingPathComponent("vocab.txt")
             do {

@@ -259,6 +259,10 @@ public enum HuggingFaceExport {
         let classifier = task.map { $0.kind == .classification || $0.kind == .regression } ?? false
         let transformersClass = classifier ? "BertForSequenceClassification" : "BertModel"
         let weights = try SafeTensorsFile(contentsOf: weightsURL)
+        if let q = weights.names.first(where: { weights.info($0)?.dtype == .i8 }) {
+            throw Failure.unsupported(file: weightsURL.path, reasons: ["tensor '\(q)' is stored as int8 (a `quantize apply` "
+                + "checkpoint, which transformers' BertModel cannot load); export its fp32 source instead"])
+        }
         let picked = try tensors(for: arch, task: classifier ? task : nil, from: weights, configPath: configPath)
         var notes = picked.notes
         if vocabularySize < arch.vocabSize {

@@ -479,11 +479,58 @@ public struct SafeTensorsFile: Sendable {
 
     // MARK: - Writing
 
-    /// Writes tensors as F32 in the given order (header entries and data in that order), with
-    /// optional `__metadata__`. The header is padded with spaces to a multiple of 8 bytes, so the data
-    /// section starts 8-byte aligned. The file appears atomically (temporary file + rename).
+    /// One tensor to write: its name, dtype, shape and little-endian bytes (row-major).
+    public struct Entry {
+        public let name: String
+        public let dtype: SafeTensorsDType
+        public let shape: [Int]
+        let byteCount: Int
+        let bytes: (inout AtomicFile.Writer) throws -> Void
+
+        /// A tensor as F32 (written straight from its storage).
+        public static func f32(_ name: String, _ tensor: Tensor) -> Entry {
+            let c = tensor.detached().contiguous()
+            return Entry(name: name, dtype: .f32, shape: c.shape, byteCount: c.count * 4) { out in
+                guard c.count > 0 else { return }
+                #if _endian(little)
+                try out.write(UnsafeRawBufferPointer(start: c.basePointer, count: c.count * 4))
+                #else
+                try c.scalars.map { $0.bitPattern.littleEndian }.withUnsafeBytes { try out.write($0) }
+                #endif
+            }
+        }
+
+        /// Values stored as I8.
+        public static func i8(_ name: String, _ values: [Int8], shape: [Int]) -> Entry {
+            precondition(values.count == shape.reduce(1, *), "SafeTensors entry \(name): \(values.count) values for shape \(shape)")
+            return Entry(name: name, dtype: .i8, shape: shape, byteCount: values.count) { out in
+                try values.withUnsafeBytes { try out.write($0) }
+            }
+        }
+
+        /// bf16 bit patterns stored as BF16.
+        public static func bf16(_ name: String, _ bits: UnsafeBufferPointer<UInt16>, shape: [Int], owner: AnyObject) -> Entry {
+            precondition(bits.count == shape.reduce(1, *), "SafeTensors entry \(name): \(bits.count) values for shape \(shape)")
+            return Entry(name: name, dtype: .bf16, shape: shape, byteCount: bits.count * 2) { out in
+                #if _endian(little)
+                try withExtendedLifetime(owner) { try out.write(UnsafeRawBufferPointer(bits)) }
+                #else
+                try bits.map { $0.littleEndian }.withUnsafeBytes { try out.write($0) }
+                #endif
+            }
+        }
+    }
+
+    /// Writes tensors as F32 in the given order (see the `Entry` overload).
     public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:],
                              to url: URL) throws {
+        try write(tensors.map { Entry.f32($0.name, $0.tensor) }, metadata: metadata, to: url)
+    }
+
+    /// Writes entries in the given order (header entries and data in that order), with optional
+    /// `__metadata__`. The header is padded with spaces to a multiple of 8 bytes, so the data section
+    /// starts 8-byte aligned. The file appears atomically (temporary file + rename).
+    public static func write(_ entries: [Entry], metadata: [String: String] = [:], to url: URL) throws {
         let path = url.path
         var seen = Set<String>()
         var header = "{"
@@ -496,7 +543,8 @@ public struct SafeTensorsFile: Sendable {
             first = false
         }
         var offset = 0
-        for (name, tensor) in tensors {
+        for entry in entries {
+            let name = entry.name
             guard name != "__metadata__" else {
                 throw SafeTensorsError.invalidTensorName(path: path, tensor: name,
                                                          reason: "the name is reserved for the metadata map")
@@ -505,12 +553,11 @@ public struct SafeTensorsFile: Sendable {
                 throw SafeTensorsError.invalidTensorName(path: path, tensor: name,
                                                          reason: "the name appears twice, expected unique names")
             }
-            let bytes = tensor.count * 4
             header += (first ? "" : ",") + JSONValue.quoted(name)
-                + ":{\"dtype\":\"F32\",\"shape\":[\(tensor.shape.map(String.init).joined(separator: ","))],"
-                + "\"data_offsets\":[\(offset),\(offset + bytes)]}"
+                + ":{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(entry.shape.map(String.init).joined(separator: ","))],"
+                + "\"data_offsets\":[\(offset),\(offset + entry.byteCount)]}"
             first = false
-            offset += bytes
+            offset += entry.byteCount
         }
         header += "}"
         var headerBytes = Array(header.utf8)
@@ -521,15 +568,7 @@ public struct SafeTensorsFile: Sendable {
                 var length = UInt64(headerBytes.count).littleEndian
                 try withUnsafeBytes(of: &length) { try out.write($0) }
                 try out.write(headerBytes)
-                for (_, tensor) in tensors where tensor.count > 0 {
-                    let c = tensor.detached().contiguous()
-                    #if _endian(little)
-                    try out.write(UnsafeRawBufferPointer(start: c.basePointer, count: c.count * 4))
-                    #else
-                    let le = c.scalars.map { $0.bitPattern.littleEndian }
-                    try le.withUnsafeBytes { try out.write($0) }
-                    #endif
-                }
+                for entry in entries where entry.byteCount > 0 { try entry.bytes(&out) }
             }
         } catch let failure as AtomicFile.Failure {
             throw SafeTensorsError.writeFailed(path: path, reason: failure.reason)
