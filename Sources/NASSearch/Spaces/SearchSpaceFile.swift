@@ -35,6 +35,9 @@ extension SearchSpace {
                                     "hidden", "layers", "blocks", "operation", "heads", "qkv", "ffn", "ffnRatio", "ffnCount",
                                     "ffnStackWidth"]
 
+    /// The most choices a range `{"min", "max", "step"}` may expand to.
+    public static let maxRangeChoices = 65_536
+
     /// Reads and validates a space file (format above).
     public static func load(from url: URL) throws -> SearchSpace {
         let path = url.path
@@ -86,6 +89,12 @@ extension SearchSpace {
                 let a = try positive(lo, key + ".min"), b = try positive(hi, key + ".max")
                 let step = try r["step"].map { try positive($0, key + ".step") } ?? 1
                 guard a <= b else { throw fail(key, "min \(a) is larger than max \(b)") }
+                // Counted before it is expanded: {"min": 1, "max": 1e18} must be refused, not allocated.
+                let count = (b - a) / step + 1
+                guard count <= Self.maxRangeChoices else {
+                    throw fail(key, "range \(a)...\(b) step \(step) has \(count) choices, expected at most "
+                               + "\(Self.maxRangeChoices) (raise \"step\" or narrow the range)")
+                }
                 values = Array(stride(from: a, through: b, by: step))
             default:
                 throw fail(key, "expected an array of positive integers or a range {\"min\", \"max\", \"step\"}")
