@@ -21,24 +21,29 @@ for t in "${TARGETS[@]}"; do
   cp Fuzz/corpus/"$t"/* "$dir/corpus/"
   dict=(); [ -f "Fuzz/dict/$t.dict" ] && dict=(-dict="Fuzz/dict/$t.dict")
   echo "fuzz-$t: ${SECONDS_PER_TARGET}s (log: $dir/log)"
+  started=$SECONDS
   # shellcheck disable=SC2086
   nice -n 10 "$BIN/fuzz-$t" -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 -artifact_prefix="$dir/" "${dict[@]}" ${FUZZ_FLAGS:-} "$dir/corpus" >"$dir/log" 2>&1
   status=$?
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -1)
+  elapsed=$((SECONDS - started))
+  # With FUZZ_FLAGS="-fork=1 -ignore_crashes=1 …" a run goes on after a finding; its inputs still count.
+  ls "$dir"/crash-* "$dir"/leak-* "$dir"/oom-* "$dir"/timeout-* >/dev/null 2>&1 && status=1
   last=$(grep -E '^#[0-9]+' "$dir/log" | tail -1)
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log" | tail -1)
+  [ -n "$runs" ] || runs=$(sed -n 's/^#\([0-9]*\).*/\1/p' <<<"$last")
   cov=$(sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\) .*/cov \1 ft \2/p' <<<"$last")
-  speed=$(sed -n 's/.*exec\/s: \([0-9]*\).*/\1/p' <<<"$last")
-  line=$(printf '%-13s %s  %10s execs  %6s exec/s  %-22s' "$t" "$([ $status = 0 ] && echo ok || echo CRASH)" \
-         "${runs:-?}" "${speed:-?}" "${cov:-?}")
+  speed=$([ -n "$runs" ] && [ "$elapsed" -gt 0 ] && echo $((runs / elapsed)))
+  line=$(printf '%-13s %-5s  %5ss  %10s execs  %6s exec/s  %s' "$t" "$([ $status = 0 ] && echo ok || echo CRASH)" \
+         "$elapsed" "${runs:-?}" "${speed:-?}" "${cov:-?}")
   summary+=("$line")
   if [ $status != 0 ]; then
     failed+=("$t")
-    grep -E 'ERROR|SUMMARY|Fatal error|Test unit written' "$dir/log" | head -5 | sed 's/^/    /'
+    grep -E 'ERROR|SUMMARY|Fatal error|Test unit written|crash-|oom-|timeout-' "$dir/log" | sort -u | head -8 | sed 's/^/    /'
   fi
 done
 echo
-echo "target        result      executions    speed  coverage"
+echo "target        result  time       executions       speed  coverage (edges, features)"
 printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "crashed: ${failed[*]} (inputs and logs under $WORK/)"
