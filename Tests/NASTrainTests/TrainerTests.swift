@@ -69,7 +69,7 @@ final class TrainerTests: XCTestCase {
         let partRun = folder.appendingPathComponent("part")
         let first = makeTrainer(partRun, vocab: tokenizer.vocabSize, steps: 16)
         try first.prepare(resume: false)
-        first.shouldStop = { first.step >= 7 }
+        first.shouldStop = { [unowned first] in first.step >= 7 }  // unowned: the trainer holds the closure
         try first.train(causalStep(first, ids))
         XCTAssertTrue(first.interrupted)
         XCTAssertEqual(try TrainingCheckpoint.latest(in: partRun)?.lastPathComponent, "checkpoint-7")

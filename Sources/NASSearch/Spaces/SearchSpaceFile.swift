@@ -88,9 +88,11 @@ extension SearchSpace {
                 let a = try positive(lo, key + ".min"), b = try positive(hi, key + ".max")
                 let step = try r["step"].map { try positive($0, key + ".step") } ?? 1
                 guard a <= b else { throw fail(key, "min \(a) is larger than max \(b)") }
+                // Counted before it is expanded: {"min": 1, "max": 1e18} must be refused, not allocated.
                 let count = (b - a) / step + 1
                 guard count <= Self.maxChoices else {
-                    throw fail(key, "a range of \(count) choices; at most \(Self.maxChoices) per gene (raise \"step\")")
+                    throw fail(key, "range \(a)...\(b) step \(step) has \(count) choices, expected at most "
+                               + "\(Self.maxChoices) (raise \"step\" or narrow the range)")
                 }
                 values = Array(stride(from: a, through: b, by: step))
             default:

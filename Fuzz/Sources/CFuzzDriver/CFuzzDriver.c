@@ -1,0 +1,2 @@
+// Declarations only (CFuzzDriver.h); libFuzzer provides the definition.
+#include "CFuzzDriver.h"
