@@ -17,7 +17,8 @@ final class FaultCLITests: XCTestCase {
         try? FileManager.default.removeItem(at: folder)
     }
 
-    func run(_ arguments: [String]) throws -> (Int32, String) { try CLIProcess.run(arguments) }
+    /// Runs the child under a 1 GiB address-space limit (`CLIProcess.runLimited`), as every fault test does.
+    func run(_ arguments: [String]) throws -> (Int32, String) { try CLIProcess.runLimited(arguments) }
     func write(_ text: String, _ name: String) throws -> URL { try CLIProcess.write(text, name, in: folder) }
 
     /// Every file under `url` (relative path → bytes; a plain file maps to itself).
