@@ -32,8 +32,7 @@ struct QuantizeApply: ParsableCommand {
         engine.apply()
         let source = try TrainingInputs.checkpointFolder(checkpoint)
         let target = URL(fileURLWithPath: out)
-        guard !FileManager.default.fileExists(atPath: target.path) else { throw ValidationError("\(out) already exists; choose a new --out") }
-        try OutputFolder.check(target)
+        try OutputFolder.check(target)   // before the model is read
         let (model, _, unused) = try Checkpoint.loadTransformer(from: source)
         if let stored = model.linears().first(where: { !$0.linear.arithmetic.isTrainable }) {
             throw ValidationError("\(source.path): already quantized (\(stored.linear.weight.name) has \(stored.linear.arithmetic)); "
@@ -44,24 +43,19 @@ struct QuantizeApply: ParsableCommand {
         let layers = model.quantize(weights)
 
         let fm = FileManager.default
-        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())")
-        try? fm.removeItem(at: staging)
-        defer { try? fm.removeItem(at: staging) }
-        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
-        // The backbone with its quantized Linears; heads and anything else it does not hold copied as they
-        // are (F32); the source's other files (config with task and exact architecture, vocabulary).
-        let sourceWeights = try SafeTensorsFile(contentsOf: source.appendingPathComponent("model.safetensors"))
-        try SafeTensorsFile.write(
-            QuantizedCheckpoint.entries(of: model.parameters, linears: model.linears().map(\.linear))
-                + (try unused.map { SafeTensorsFile.Entry.f32($0, try Checkpoint.finiteTensor($0, in: sourceWeights)) }),
-            metadata: ["format": "pt"], to: staging.appendingPathComponent("model.safetensors"))
-        for item in try fm.contentsOfDirectory(atPath: source.path) where item != "model.safetensors" && !item.hasPrefix(".") {
-            try fm.copyItem(at: source.appendingPathComponent(item), to: staging.appendingPathComponent(item))
-        }
-        try TrainingCheckpoint.addToConfig(staging.appendingPathComponent("config.json"), key: QuantizedCheckpoint.key,
-                                           value: QuantizedCheckpoint.description(weights, layers: layers))
-        guard rename(staging.path, target.path) == 0 else {
-            throw ValidationError("\(out): cannot move the checkpoint into place: \(String(cString: strerror(errno)))")
+        try OutputFolder.createNew(target) { staging in
+            // The backbone with its quantized Linears; heads and anything else it does not hold copied as they
+            // are (F32); the source's other files (config with task and exact architecture, vocabulary).
+            let sourceWeights = try SafeTensorsFile(contentsOf: source.appendingPathComponent("model.safetensors"))
+            try SafeTensorsFile.write(
+                QuantizedCheckpoint.entries(of: model.parameters, linears: model.linears().map(\.linear))
+                    + (try unused.map { SafeTensorsFile.Entry.f32($0, try Checkpoint.finiteTensor($0, in: sourceWeights)) }),
+                metadata: ["format": "pt"], to: staging.appendingPathComponent("model.safetensors"))
+            for item in try fm.contentsOfDirectory(atPath: source.path) where item != "model.safetensors" && !item.hasPrefix(".") {
+                try fm.copyItem(at: source.appendingPathComponent(item), to: staging.appendingPathComponent(item))
+            }
+            try TrainingCheckpoint.addToConfig(staging.appendingPathComponent("config.json"), key: QuantizedCheckpoint.key,
+                                               value: QuantizedCheckpoint.description(weights, layers: layers))
         }
         func megabytes(_ folder: URL) -> Double {
             let file = folder.appendingPathComponent("model.safetensors").path

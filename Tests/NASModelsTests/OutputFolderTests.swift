@@ -57,4 +57,18 @@ final class OutputFolderTests: XCTestCase {
         XCTAssertEqual(OutputFolder.describe(CocoaError(.fileWriteOutOfSpace)), "no space left on the device")
         XCTAssertEqual(OutputFolder.describe(POSIXError(.EROFS)), "read-only file system")
     }
+
+    func testANewFolderAppearsWholeOrNotAtAll() throws {
+        let target = root.appendingPathComponent("new")
+        struct Stop: Error {}
+        XCTAssertThrowsError(try OutputFolder.createNew(target) { staging in
+            try Data("half".utf8).write(to: staging.appendingPathComponent("a"))
+            throw Stop()
+        })
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.path), [], "nothing left: no folder, no staging")
+        try OutputFolder.createNew(target) { try Data("whole".utf8).write(to: $0.appendingPathComponent("a")) }
+        XCTAssertEqual(try Data(contentsOf: target.appendingPathComponent("a")), Data("whole".utf8))
+        XCTAssertTrue(failure { try OutputFolder.createNew(target) { _ in XCTFail("filled an existing folder") } }?
+            .description.hasSuffix("already exists; choose a new folder") ?? false)
+    }
 }

@@ -59,6 +59,23 @@ public enum OutputFolder {
         }
     }
 
+    /// Makes the new folder `url` whole or not at all: refuses an existing path, checks it can be made,
+    /// lets `fill` write into a staging folder beside it, then renames the staging folder into place (a
+    /// failure or a kill leaves no half-written folder under the name; the staging folder is removed).
+    public static func createNew(_ url: URL, _ fill: (URL) throws -> Void) throws {
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: url.path) else { throw Failure(path: url.relativePath, message: "already exists; choose a new folder") }
+        try check(url)
+        let staging = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        try? fm.removeItem(at: staging)
+        defer { try? fm.removeItem(at: staging) }
+        try create(staging)
+        try fill(staging)
+        guard rename(staging.path, url.path) == 0 else {
+            throw Failure(path: url.relativePath, message: "cannot move the folder into place: \(errnoText())")
+        }
+    }
+
     /// A file-system error as a short phrase ("permission denied", "no space left on the device", …):
     /// Foundation's CocoaError codes and POSIX errors translated, anything else as it describes itself.
     public static func describe(_ error: Error) -> String {

@@ -187,21 +187,15 @@ struct SupernetExtract: ParsableCommand {
                                   + "(space \(net.space.name); largest \(net.largest.depth) layers, hidden \(net.largest.hidden))")
         }
         let target = URL(fileURLWithPath: out)
-        guard !FileManager.default.fileExists(atPath: target.path) else { throw ValidationError("\(out) already exists; choose a new --out") }
-        try OutputFolder.check(target)
         let (model, head) = net.extract(architecture)
         let fm = FileManager.default
-        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())")
-        try? fm.removeItem(at: staging)
-        defer { try? fm.removeItem(at: staging) }
-        let vocabulary = folder.appendingPathComponent("vocab.txt"), characters = folder.appendingPathComponent(TextTokenizer.characterFile)
-        try Checkpoint.save(model, extra: head.map { [$0] } ?? [],
-                            vocabulary: fm.fileExists(atPath: vocabulary.path) ? vocabulary : nil, to: staging)
-        if fm.fileExists(atPath: characters.path) { try fm.copyItem(at: characters, to: staging.appendingPathComponent(characters.lastPathComponent)) }
-        try TrainingCheckpoint.addToConfig(staging.appendingPathComponent("config.json"), key: "swiftnas_task",
-                                           value: .object(["kind": .string(net.objectiveName)]))
-        guard rename(staging.path, target.path) == 0 else {
-            throw ValidationError("\(out): cannot move the checkpoint into place: \(String(cString: strerror(errno)))")
+        try OutputFolder.createNew(target) { staging in
+            let vocabulary = folder.appendingPathComponent("vocab.txt"), characters = folder.appendingPathComponent(TextTokenizer.characterFile)
+            try Checkpoint.save(model, extra: head.map { [$0] } ?? [],
+                                vocabulary: fm.fileExists(atPath: vocabulary.path) ? vocabulary : nil, to: staging)
+            if fm.fileExists(atPath: characters.path) { try fm.copyItem(at: characters, to: staging.appendingPathComponent(characters.lastPathComponent)) }
+            try TrainingCheckpoint.addToConfig(staging.appendingPathComponent("config.json"), key: "swiftnas_task",
+                                               value: .object(["kind": .string(net.objectiveName)]))
         }
         print(String(format: "extracted %d layers, hidden %d (%.2fM parameters) → %@", architecture.depth, architecture.hidden,
                      Double(architecture.parameterCount) / 1e6, target.path))
