@@ -56,7 +56,7 @@ final class TrainingCheckpointTests: XCTestCase {
         let run = folder.appendingPathComponent(name)
         let trainer = makeTrainer(run, steps: steps, checkpointEvery: 100)
         try trainer.prepare(resume: false)
-        trainer.shouldStop = { trainer.step >= at }
+        trainer.shouldStop = { [unowned trainer] in trainer.step >= at }
         try trainer.train(step(trainer))
         XCTAssertEqual(try TrainingCheckpoint.latest(in: run)?.lastPathComponent, "checkpoint-\(at)")
         return run

@@ -45,10 +45,13 @@ enum CLIProcess {
     /// `ulimit -v`), as a hostile input would meet a small machine: a runaway allocation fails instead of
     /// swapping. A generous hang guard kills the child after `hangGuard` seconds (a failure, not a timing
     /// assertion). Returns (exit status, output).
+    /// Under AddressSanitizer (a `swift test --sanitize=address` build, whose executable reserves terabytes
+    /// of shadow address space) the limit is left off: ASan then guards the allocations itself.
     static func runLimited(_ arguments: [String], addressSpace: Int = 1 << 30, hangGuard: Double = 300) throws -> (Int32, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "ulimit -v \(addressSpace >> 10) && exec \"$0\" \"$@\"", try executable.path] + arguments
+        let limit = dlsym(nil, "__asan_init") == nil ? "ulimit -v \(addressSpace >> 10) && " : ""
+        p.arguments = ["-c", limit + "exec \"$0\" \"$@\"", try executable.path] + arguments
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
