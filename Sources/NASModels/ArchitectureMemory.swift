@@ -61,11 +61,14 @@ extension Architecture {
 
     /// Refuses (`MemoryBudget.Exceeded`) a model whose `memoryEstimate` is over the limit, naming
     /// `source` (a file or option), the largest field and the use (weights, or a batch for training).
+    /// Returns the estimate.
+    @discardableResult
     public func requireMemory(batch: Int = 0, sequenceLength length: Int = 0, outputs: Int = 0, training: Bool = false,
-                              source: String) throws {
+                              source: String) throws -> Size {
         let (field, value) = largestField
         let use = batch == 0 ? "its weights" : "\(training ? "training" : "running") on batches of \(batch) × \(length) tokens"
-        try MemoryBudget.require(memoryEstimate(batch: batch, sequenceLength: length, outputs: outputs, training: training),
-                                 for: "\(source): the model (\(parameterSize) parameters; field '\(field)' = \(value)) for \(use)")
+        let bytes = memoryEstimate(batch: batch, sequenceLength: length, outputs: outputs, training: training)
+        try MemoryBudget.require(bytes, for: "\(source): the model (\(parameterSize) parameters; field '\(field)' = \(value)) for \(use)")
+        return bytes
     }
 }

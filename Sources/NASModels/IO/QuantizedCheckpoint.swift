@@ -52,16 +52,10 @@ public enum QuantizedCheckpoint {
         }
         let (out, inF) = (shape[0], shape[1])
         if info.dtype == .bf16 {
-            let matrix = BF16Matrix(rows: out, cols: inF)
-            try file.withRawBytes(name) { raw in
-                for i in 0..<(out * inF) { matrix.storage[i] = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
-            }
-            let values = matrix.tensor()
-            if let bad = values.scalars.firstIndex(where: { !$0.isFinite }) {
-                throw Checkpoint.Failure.nonFiniteTensor(file: path, tensor: name, count: values.scalars[bad...].filter { !$0.isFinite }.count)
-            }
+            // bf16 → fp32 is exact (checked finite), and rounding those values back gives the stored bits.
+            let values = try Checkpoint.finiteTensor(name, in: file)
             linear.weight.value = values
-            linear.arithmetic = .bf16Weights(matrix)
+            linear.arithmetic = .bf16Weights(BF16Matrix(rounding: values))
             return [name]
         }
         let scaleName = scaleName(name)

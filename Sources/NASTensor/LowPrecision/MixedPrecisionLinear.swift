@@ -12,21 +12,17 @@ extension Tensor {
         precondition(w.rank == 2 && x.shape.last == w.shape[1],
                      "linearBF16: input \(x.shape) does not match the weight \(w.shape) ([out, in])")
         var out = Autograd.noGrad { x.matmulBF16(w, transposeB: true, bias: bias) }
-        let rows = x.count / Swift.max(w.shape[1], 1)
-        Engine.countFLOPs(2 * rows * w.shape[0] * w.shape[1])
+        let rows = x.count / Swift.max(w.shape[1], 1), flops = 2 * rows * w.shape[0] * w.shape[1]
+        Engine.countFLOPs(flops)
         if let parents = Autograd.parents(bias.map { [x, w, $0] } ?? [x, w]) {
             let xv = x.detached(), wv = w.detached()
             out.node = Node(parents, op: "linear_bf16") { g, node in
                 Autograd.noGrad {
                     let g2 = g.reshaped([rows, w.shape[0]])
                     var dx: Tensor?, dw: Tensor?, db: Tensor?
-                    if node.needs(0) { dx = g.matmulBF16(wv) }
-                    if node.needs(1) {
-                        Engine.countFLOPs(2 * rows * w.shape[0] * w.shape[1])
-                        dw = g2.transposed().matmulBF16(xv.reshaped([rows, w.shape[1]]))
-                    }
+                    if node.needs(0) { dx = g.matmulBF16(wv); Engine.countFLOPs(flops) }
+                    if node.needs(1) { dw = g2.transposed().matmulBF16(xv.reshaped([rows, w.shape[1]])); Engine.countFLOPs(flops) }
                     if bias != nil && node.needs(2) { db = g2.sum(axes: [0]) }
-                    if node.needs(0) { Engine.countFLOPs(2 * rows * w.shape[0] * w.shape[1]) }
                     return bias == nil ? [dx, dw] : [dx, dw, db]
                 }
             }

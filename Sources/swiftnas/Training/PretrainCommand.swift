@@ -29,10 +29,9 @@ struct Pretrain: ParsableCommand {
         try OutputFolder.check(training.run)   // before any text is read
         let architecture = try TextModelSupport.architecture(arch: arch, study: study, rank: rank)
         let runURL = training.run, resume = training.resume
-        let memory = architecture.memoryEstimate(batch: training.batchSize, sequenceLength: data.sequenceLength,
-                                                 outputs: architecture.languageModelOutputs, training: true)
-        try architecture.requireMemory(batch: training.batchSize, sequenceLength: data.sequenceLength,
-                                       outputs: architecture.languageModelOutputs, training: true, source: arch ?? study ?? "--arch")
+        let memory = try architecture.requireMemory(batch: training.batchSize, sequenceLength: data.sequenceLength,
+                                                    outputs: architecture.languageModelOutputs, training: true,
+                                                    source: arch ?? study ?? "--arch")
         let text = try data.text(for: architecture, run: runURL, resume: resume)
         let tok = text.tokenizer, corpusData = text.corpus, heldOut = text.heldOut
         let (batchSize, sequenceLength, evalWindows) = (training.batchSize, data.sequenceLength, data.evalWindows)
