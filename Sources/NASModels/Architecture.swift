@@ -228,7 +228,10 @@ public struct Architecture: Codable, Hashable, Sendable {
     /// Whether this network is a sub-network of `parent` (fits in its leading slices). A layer may also
     /// stack fewer FFN dense layers than the parent's (the first ones; its output projection reads the
     /// leading columns of the parent's, so its last FFN width may not exceed the parent's last).
-    public func fits(in parent: Architecture) -> Bool {
+    /// With `choices`, a layer may use any of the choices' operations as well as the parent layer's own
+    /// (a supernet holding one weight set per operation); WMA then fits while its head size is at most
+    /// the parent layer's q/k/v width over `choices.fewestHeads`.
+    public func fits(in parent: Architecture, choices: OperationChoices? = nil) -> Bool {
         guard depth <= parent.depth else { return false }
         // Projections exist only where the parent's width changes, so the child may change width only there.
         let widthChangesFit = (0..<depth).allSatisfy { i in
@@ -242,13 +245,20 @@ public struct Architecture: Codable, Hashable, Sendable {
             && typeVocabSize <= parent.typeVocabSize && hidden <= parent.hidden && depth <= parent.depth
             && embeddingWidth <= parent.embeddingWidth
             && zip(layers, parent.layers).allSatisfy { c, p in
-                c.operation == p.operation && c.heads <= p.heads && c.qkv <= p.qkv && c.ffn <= p.ffn
-                    && (c.operation != .wma || c.headSize <= p.headSize)
+                Self.operation(of: c, fitsIn: p, choices: choices) && c.heads <= p.heads && c.qkv <= p.qkv && c.ffn <= p.ffn
                     && c.ffnStack.count <= p.ffnStack.count && zip(c.ffnStack, p.ffnStack).allSatisfy { $0 <= $1 }
                     && c.ffnWidths.last! <= p.ffnWidths.last!
                     && (c.hidden ?? hidden) <= (p.hidden ?? parent.hidden)
                     && (c.bottleneck == nil) == (p.bottleneck == nil) && (c.bottleneck ?? 0) <= (p.bottleneck ?? 0)
             }
+    }
+
+    /// Whether layer `c`'s operation runs on a weight set of parent layer `p` (see `fits(in:choices:)`).
+    private static func operation(of c: Layer, fitsIn p: Layer, choices: OperationChoices?) -> Bool {
+        guard c.operation == p.operation || (choices?.operations.contains(c.operation) ?? false) else { return false }
+        guard c.operation == .wma else { return true }
+        let most = p.operation == .wma ? p.headSize : 0
+        return c.headSize <= Swift.max(most, choices.map { $0.wmaHeadSize(qkv: p.qkv) } ?? 0)
     }
 
     // MARK: - Costs

@@ -64,8 +64,10 @@ extension Module {
 
     /// Copies, for every parameter of `self`, the leading block of the same-named parameter of
     /// `source` (which must be at least as large): weight extraction from a supernet.
-    public func loadLeadingSlices(from source: any Module) {
-        let src = source.namedParameters
+    public func loadLeadingSlices(from source: any Module) { loadLeadingSlices(from: source.namedParameters) }
+
+    /// `loadLeadingSlices(from:)` with the source parameters given by the names of `self`'s.
+    public func loadLeadingSlices(from src: [String: Parameter]) {
         for p in parameters {
             guard let s = src[p.name] else { preconditionFailure("loadLeadingSlices: source has no parameter \(p.name)") }
             p.value = Autograd.noGrad { s.value.leading(p.shape).contiguous() }

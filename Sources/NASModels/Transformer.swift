@@ -12,8 +12,11 @@ import NASTensor
 /// change width where the supernet does (checked when it runs). The DFT, DCT and convolution mixers
 /// have no attention mask: they mix over the full padded length (as FNet and ConvBERT do), so padding
 /// changes real tokens' outputs in those layers; decoders refuse them (they would see the future).
+/// A supernet may also hold several operations per layer (`OperationChoices`), one weight set each.
 public final class Transformer: Module {
     public let maxArchitecture: Architecture
+    /// The other operations every layer holds (nil: each layer holds its own only).
+    public let choices: OperationChoices?
     public let wordEmbeddings: Embedding
     public let positionEmbeddings: Embedding
     public let tokenTypeEmbeddings: Embedding?
@@ -28,12 +31,14 @@ public final class Transformer: Module {
     public var hiddenDropout: Float = 0.1
     public var attentionDropout: Float = 0.1
 
-    public init(_ arch: Architecture, rng: inout RandomGenerator) {
-        if arch.family == .decoder, let i = arch.layers.firstIndex(where: { !$0.operation.isAttention }) {
-            preconditionFailure("Transformer: layer \(i) of a decoder uses \(arch.layers[i].operation), which mixes "
+    public init(_ arch: Architecture, choices: OperationChoices? = nil, rng: inout RandomGenerator) {
+        let operations = arch.layers.map(\.operation) + (choices?.operations ?? [])
+        if arch.family == .decoder, let op = operations.first(where: { !$0.isAttention }) {
+            preconditionFailure("Transformer: a decoder layer would use \(op), which mixes "
                 + "all positions and would leak the future; decoders support sdp and wma only")
         }
         maxArchitecture = arch
+        self.choices = choices
         let e = arch.embeddingWidth, eps = arch.layerNormEps
         switch arch.family {
         case .encoder:
@@ -59,16 +64,19 @@ public final class Transformer: Module {
             projections.append(w != previous ? Linear(previous, w, name: name, rng: &rng) : nil)
             previous = w
             blocks.append(TransformerBlock(family: arch.family, activation: arch.activation, hidden: w, layer: layer,
-                                           index: i, eps: eps, rng: &rng))
+                                           index: i, eps: eps, choices: choices, rng: &rng))
         }
         inputProjections = projections
         self.blocks = blocks
     }
 
-    public convenience init(_ arch: Architecture, seed: UInt64) {
+    public convenience init(_ arch: Architecture, choices: OperationChoices? = nil, seed: UInt64) {
         var rng = RandomGenerator(seed: seed)
-        self.init(arch, rng: &rng)
+        self.init(arch, choices: choices, rng: &rng)
     }
+
+    /// Whether `arch` runs on these weights (`Architecture.fits(in:choices:)`).
+    public func holds(_ arch: Architecture) -> Bool { arch.fits(in: maxArchitecture, choices: choices) }
 
     public var children: [(name: String, module: any Module)] {
         var list: [(name: String, module: any Module)] = [("wordEmbeddings", wordEmbeddings), ("positionEmbeddings", positionEmbeddings)]
@@ -82,14 +90,22 @@ public final class Transformer: Module {
         return list
     }
 
-    /// A standalone model of exactly `arch`, holding copies of this supernet's leading slices.
+    /// A standalone model of exactly `arch`, holding copies of this supernet's leading slices. Each
+    /// layer's mixer is copied from the supernet's mixer of the same operation (matched by structure,
+    /// since the supernet names its other operations apart); every other weight by name.
     public func extract(_ arch: Architecture) -> Transformer {
-        precondition(arch.fits(in: maxArchitecture), "extract: architecture does not fit in the supernet")
+        precondition(holds(arch), "extract: architecture does not fit in the supernet")
         var rng = RandomGenerator(seed: 0)
         let model = Transformer(arch, rng: &rng)
         model.hiddenDropout = hiddenDropout
         model.attentionDropout = attentionDropout
-        model.loadLeadingSlices(from: self)
+        var source = namedParameters
+        for (child, block) in zip(model.blocks, blocks) {
+            let from = block.mixer(for: child.operation)!.parameters
+            precondition(from.count == child.mixer.parameters.count, "extract: mixers of \(child.operation) differ in structure")
+            for (c, s) in zip(child.mixer.parameters, from) { source[c.name] = s }
+        }
+        model.loadLeadingSlices(from: source)
         return model
     }
 
@@ -109,7 +125,7 @@ public final class Transformer: Module {
     public func callAsFunction(_ batch: TokenBatch, architecture: Architecture? = nil, training: Bool = false,
                                rng: inout RandomGenerator, embeddingHook: ((Tensor) -> Tensor)? = nil) -> Output {
         let arch = architecture ?? maxArchitecture
-        precondition(arch.fits(in: maxArchitecture), "Transformer: architecture does not fit in the supernet")
+        precondition(holds(arch), "Transformer: architecture does not fit in the supernet")
         let b = batch.batchSize, t = batch.length, e = arch.embeddingWidth
         precondition(t <= arch.maxPositions, "Transformer: sequence length \(t) exceeds max positions \(arch.maxPositions)")
         let hiddenDrop = training ? hiddenDropout : 0, attnDrop = training ? attentionDropout : 0

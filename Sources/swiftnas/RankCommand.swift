@@ -189,7 +189,7 @@ struct Rank: ParsableCommand {
             var arch = row
             arch.vocabSize = net.largest.vocabSize
             arch.maxPositions = net.largest.maxPositions
-            guard arch.fits(in: net.largest) else { return .nan }
+            guard net.model.holds(arch) else { return .nan }
             return -(try objective.evaluate(arch))
         }
     }

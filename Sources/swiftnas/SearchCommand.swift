@@ -161,7 +161,7 @@ struct Search: ParsableCommand {
     func supernetObjective(space: SearchSpace, evaluation: inout [String: String]) throws -> SupernetObjective {
         let (objective, folder) = try SupernetObjective.load(supernet: supernet!, corpus: evaluation["corpus"]!,
                                                              batchSize: Int(evaluation["batchSize"]!)!, length: sequenceLength, seed: seed)
-        guard space.largest.fits(in: objective.supernet.largest) else {
+        guard objective.supernet.model.holds(space.largest) else {
             throw ValidationError("--space \(space.name): its largest member is not a sub-network of the supernet \(folder.path) "
                                   + "(space \(objective.supernet.space.name)); search the supernet's space or a part of it")
         }

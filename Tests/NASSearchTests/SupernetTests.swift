@@ -70,23 +70,23 @@ final class SupernetTests: XCTestCase {
                 XCTAssertLessThanOrEqual(space.smallest.parameterCount, arch.parameterCount, space.name)
             }
         }
-        // Operations or bottleneck blocks share no weights: no supernet.
-        XCTAssertThrowsError(try Supernet(space: .flexiBERT, rng: &rng)) { XCTAssertTrue("\($0)".contains("leading slice"), "\($0)") }
-        XCTAssertThrowsError(try Supernet(space: .wPCA, rng: &rng))
+        // W-PCA's bottleneck blocks share no weights with plain ones: no supernet.
+        XCTAssertThrowsError(try Supernet(space: .wPCA, rng: &rng)) { XCTAssertTrue("\($0)".contains("leading slice"), "\($0)") }
     }
 
     /// Every FlexiBERT dev row, read as the trained model (true-size), is a member of the true-size space
-    /// and a sub-network of its largest.
+    /// and a sub-network of its largest; read by its labels, of the FlexiBERT space and its supernet.
     func testFlexiBERTTrueSizeSpaceHoldsEveryBenchmarkRow() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../../shared/data/flexibert/benchmark-dev.json")
         guard FileManager.default.fileExists(atPath: url.path) else { throw XCTSkip("no FlexiBERT benchmark at \(url.path)") }
-        let space = SearchSpace.flexiBERTTrueSize
-        for row in try FlexiBERTBenchmark.load(from: url) {
-            let arch = FlexiBERTProtocol.trueSize.architecture(of: row)
-            let genome = try XCTUnwrap(space.encode(arch), "row \(row.id)")
-            XCTAssertEqual(space.decode(genome), arch)
-            XCTAssertTrue(arch.fits(in: space.largest), "row \(row.id)")
+        for (space, reading) in [(SearchSpace.flexiBERTTrueSize, FlexiBERTProtocol.trueSize), (.flexiBERT, .labels)] {
+            for row in try FlexiBERTBenchmark.load(from: url) {
+                let arch = reading.architecture(of: row)
+                let genome = try XCTUnwrap(space.encode(arch), "row \(row.id)")
+                XCTAssertEqual(space.decode(genome), arch)
+                XCTAssertTrue(arch.fits(in: space.largest, choices: space.operationChoices), "row \(row.id)")
+            }
         }
     }
 
@@ -408,6 +408,101 @@ final class SupernetTests: XCTestCase {
         let expected = LanguageModeling.maskedLoss(model(input).hidden, targets: targets, head: head!, embeddings: model.wordEmbeddings,
                                                    architecture: arch)
         XCTAssertEqual(try objective.evaluate(arch), Double(expected.item()), accuracy: 1e-6)
+    }
+
+    // MARK: - Operation choices
+
+    /// Per layer SDP, WMA, DFT or a dynamic convolution, with 1 or 2 heads: every op has its own weights.
+    static let operationSpace = SearchSpace(name: "tiny-operations", family: .encoder, vocabSize: 13, maxPositions: 8,
+                                            depth: [1, 2], hidden: [8, 12], layers: .perLayer,
+                                            operation: [.sdp, .wma, .dft, .dynamicConv(kernel: 3)], heads: [1, 2], ffn: [6, 10])
+
+    /// A supernet whose layers choose among operations: each member's inherited-weight loss equals its
+    /// extracted standalone model's, with exactly its own parameter count; parameter names are unique.
+    func testOperationChoicesRunEveryMemberAsItsExtractedModel() throws {
+        let space = Self.operationSpace
+        var rng = RandomGenerator(seed: 8)
+        let supernet = try Supernet(space: space, rng: &rng)
+        let names = (supernet.model.parameters + supernet.head!.parameters).map(\.name)
+        XCTAssertEqual(Set(names).count, names.count, "unique parameter names")
+        XCTAssertEqual(supernet.model.blocks[0].operations.count, 4)
+        let (input, targets) = Self.encoderBatch()
+        let objective = SupernetObjective(supernet: supernet, input: input, targets: targets)
+        var seen = Set<Architecture.Operation>()
+        for _ in 0..<24 {
+            let arch = space.decode(space.sample(using: &rng))
+            seen.formUnion(arch.layers.map(\.operation))
+            XCTAssertTrue(supernet.model.holds(arch))
+            let (model, head) = supernet.extract(arch)
+            XCTAssertEqual(model.parameterElementCount, arch.parameterCount)
+            let expected = LanguageModeling.maskedLoss(model(input).hidden, targets: targets, head: head!,
+                                                       embeddings: model.wordEmbeddings, architecture: arch)
+            XCTAssertEqual(try objective.evaluate(arch), Double(expected.item()), accuracy: 1e-5, "\(arch.layers.map(\.operation))")
+        }
+        XCTAssertEqual(seen.count, 4, "every operation drawn")
+    }
+
+    /// Operations share nothing: a step of an all-WMA member gives gradients to the WMA mixers (and the
+    /// shared FFN) and none to any other operation's weights.
+    func testOperationChoicesShareNoWeights() throws {
+        final class One: SamplingRule {
+            let arch: Architecture
+            init(_ arch: Architecture) { self.arch = arch }
+            var name: String { "one" }
+            var inPlaceDistillation: Bool { false }
+            func architectures(step: Int) -> [Architecture] { [arch] }
+        }
+        let space = Self.operationSpace
+        var rng = RandomGenerator(seed: 9)
+        let supernet = try Supernet(space: space, rng: &rng)
+        var arch = space.largest
+        for i in arch.layers.indices { arch.layers[i].operation = .wma; arch.layers[i].heads = 1 }
+        XCTAssertTrue(supernet.model.holds(arch), "WMA with one head of 12 fits (fewest heads 1)")
+        let (input, targets) = Self.encoderBatch()
+        _ = try SupernetTraining(supernet: supernet, rule: One(arch)).step(0, input: input, targets: targets, tokens: 16, rng: &rng)
+        for block in supernet.model.blocks {
+            XCTAssertNotNil(block.intermediate.weight.grad)
+            for (op, mixer) in zip(block.operations, block.mixers) {
+                for p in mixer.parameters {
+                    if op == .wma { XCTAssertNotNil(p.grad, p.name) } else { XCTAssertNil(p.grad, p.name) }
+                }
+            }
+        }
+    }
+
+    /// WMA's per-head matrices are sized for the fewest heads a member may use; without operation choices
+    /// a layer must keep the parent's operation.
+    func testWMAHeadSizeBoundsWhatFits() {
+        let parent = Architecture.uniform(.encoder, vocabSize: 13, maxPositions: 8, hidden: 12, depth: 1, heads: 2, ffn: 6)
+        var child = parent
+        child.layers[0].operation = .wma
+        child.layers[0].heads = 1
+        XCTAssertFalse(child.fits(in: parent))
+        XCTAssertTrue(child.fits(in: parent, choices: OperationChoices(operations: [.sdp, .wma], fewestHeads: 1)))
+        XCTAssertFalse(child.fits(in: parent, choices: OperationChoices(operations: [.sdp, .wma], fewestHeads: 2)))
+        child.layers[0].heads = 2
+        XCTAssertTrue(child.fits(in: parent, choices: OperationChoices(operations: [.sdp, .wma], fewestHeads: 2)))
+        child.layers[0].operation = .dct
+        XCTAssertFalse(child.fits(in: parent, choices: OperationChoices(operations: [.sdp, .wma], fewestHeads: 2)))
+    }
+
+    /// A supernet with operation choices checkpoints and loads back with every mixer's weights.
+    func testOperationChoicesCheckpointLoadsBack() throws {
+        let space = Self.operationSpace
+        var rng = RandomGenerator(seed: 1)
+        let supernet = try Supernet(space: space, rng: &rng)
+        let rule = try SamplingRuleKind.sandwich.make(space: space, seed: 6, randomCount: 2, bins: 3, updateEvery: 2)
+        let options = TrainingOptions(steps: 2, learningRate: 3e-3, warmupSteps: 1, seed: 5, checkpointEvery: 100, logEvery: 1)
+        let run = folder.appendingPathComponent("ops")
+        let trainer = Trainer(run: run, options: options, model: supernet.model, extra: supernet.modules)
+        let training = SupernetTraining(supernet: supernet, rule: rule)
+        try trainer.prepare(resume: false)
+        try training.attach(to: trainer)
+        let (input, targets) = Self.encoderBatch()
+        try trainer.train { rng in try training.step(trainer.step, input: input, targets: targets, tokens: 16, rng: &rng) }
+        let loaded = try Supernet.load(from: try XCTUnwrap(TrainingCheckpoint.latest(in: run)))
+        XCTAssertEqual(loaded.model.parameters.map(\.name), supernet.model.parameters.map(\.name))
+        XCTAssertEqual(loaded.model.parameters.map(\.value.scalars), supernet.model.parameters.map(\.value.scalars))
     }
 
     func testANonSupernetCheckpointIsRefusedByName() throws {

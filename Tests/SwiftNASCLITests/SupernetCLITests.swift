@@ -104,7 +104,7 @@ final class SupernetCLITests: XCTestCase {
     }
 
     func testASpaceWithoutOneLargestMemberIsRefused() throws {
-        let (status, output) = try run(["supernet", "train", "--space", "flexibert", "--out", folder.appendingPathComponent("x").path,
+        let (status, output) = try run(["supernet", "train", "--space", "w-pca", "--out", folder.appendingPathComponent("x").path,
                                         "--steps", "1", "--warmup", "0"])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("leading slice"), output)

@@ -137,8 +137,9 @@ public enum Checkpoint {
         return file.names.filter { !used.contains($0) }
     }
 
-    /// Loads the backbone of a model folder.
-    public static func loadTransformer(from dir: URL) throws -> (model: Transformer, config: ModelConfig, unused: [String]) {
+    /// Loads the backbone of a model folder (a supernet's with the operation `choices` its layers hold).
+    public static func loadTransformer(from dir: URL, choices: OperationChoices? = nil) throws
+        -> (model: Transformer, config: ModelConfig, unused: [String]) {
         let configURL = dir.appendingPathComponent("config.json"), weightsURL = dir.appendingPathComponent("model.safetensors")
         for u in [configURL, weightsURL] where !FileManager.default.fileExists(atPath: u.path) {
             throw Failure.missingFile(u.path)
@@ -150,7 +151,11 @@ public enum Checkpoint {
             throw Failure.invalidArchitecture(file: configURL.path, reason: "field '\(ModelConfig.architectureKey)"
                 + ".layers[\(i)].operation': \(arch.layers[i].operation) mixes all positions, expected sdp or wma in a decoder")
         }
-        let model = Transformer(arch, seed: 0)
+        if arch.family == .decoder, let op = choices?.operations.first(where: { !$0.isAttention }) {
+            throw Failure.invalidArchitecture(file: configURL.path, reason: "operation choice \(op) mixes all positions, "
+                + "expected sdp or wma in a decoder")
+        }
+        let model = Transformer(arch, choices: choices, seed: 0)
         let unused = try load(model, from: try SafeTensorsFile(contentsOf: weightsURL))
         return (model, config, unused)
     }

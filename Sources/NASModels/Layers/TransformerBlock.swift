@@ -7,13 +7,20 @@ import NASTensor
 /// (one for BERT; FlexiBERT stacks more), every weight its leading slice; a sub-network may run the first
 /// of the stacked layers only.
 /// The mixer is the layer's operation (`TokenMixer`): SDP or WMA attention, DFT, DCT or dynamic convolution.
+/// A supernet block may hold several operations (`OperationChoices`): one mixer each, sharing no weight;
+/// the block's own operation keeps the plain parameter names, every other one lives under
+/// `…layer.i.operations.<op>.` (e.g. `encoder.layer.0.operations.wma.attention.self.query.weight`).
 /// A bottleneck layer (MobileBERT; Sun et al., 2020) wraps the encoder block at width b:
 ///     y = Block_b(x·W_inᵀ + b_in);  out = LN_out(x + Drop(y·W_outᵀ + b_out)).
 public final class TransformerBlock: Module {
     public let family: Architecture.Family
     public let activation: Architecture.Activation
+    /// The block's own operation (its largest member's); `mixer` runs it.
     public let operation: Architecture.Operation
     public let mixer: any TokenMixer
+    /// Every operation the block holds (its own first) and the mixer of each, in the same order.
+    public let operations: [Architecture.Operation]
+    public let mixers: [any TokenMixer]
     public let attentionNorm: LayerNorm
     /// The first FFN dense layer (its output before the activation is `Result.preActivation`).
     public let intermediate: Linear
@@ -25,37 +32,30 @@ public final class TransformerBlock: Module {
     public let bottleneck: (input: Linear, output: Linear, norm: LayerNorm)?
 
     /// `hidden` is this layer's own width (`Architecture.width(ofLayer:)`).
+    /// `hidden` is this layer's own width (`Architecture.width(ofLayer:)`); `choices` adds the other
+    /// operations a supernet layer holds.
     public init(family: Architecture.Family, activation: Architecture.Activation, hidden outer: Int, layer: Architecture.Layer,
-                index i: Int, eps: Float, rng: inout RandomGenerator) {
+                index i: Int, eps: Float, choices: OperationChoices? = nil, rng: inout RandomGenerator) {
         let hidden = layer.bottleneck ?? outer
         self.family = family
         self.activation = activation
         operation = layer.operation
+        operations = choices?.operations(of: layer.operation) ?? [layer.operation]
         let widths = layer.ffnWidths
-        let p: String, names: (q: String, k: String, v: String, o: String), wma: String, conv: String
+        let p = family == .encoder ? "encoder.layer.\(i)." : "h.\(i)."
         let ln1: String, fc: String, extra: String, proj: String, ln2: String
         switch family {
         case .encoder:
-            p = "encoder.layer.\(i)."
-            names = (p + "attention.self.query", p + "attention.self.key", p + "attention.self.value", p + "attention.output.dense")
-            wma = p + "attention.self.wma"; conv = p + "attention."
             ln1 = p + "attention.output.LayerNorm"; fc = p + "intermediate.dense"; extra = p + "intermediate.extra."
             proj = p + "output.dense"; ln2 = p + "output.LayerNorm"
         case .decoder:
-            p = "h.\(i)."
-            names = (p + "attn.q_proj", p + "attn.k_proj", p + "attn.v_proj", p + "attn.c_proj")
-            wma = p + "attn.wma"; conv = p + "attn."
             ln1 = p + "ln_1"; fc = p + "mlp.c_fc"; extra = p + "mlp.extra."; proj = p + "mlp.c_proj"; ln2 = p + "ln_2"
         }
-        switch layer.operation {
-        case .sdp: mixer = MultiHeadAttention(hidden: hidden, qkv: layer.qkv, names: names, rng: &rng)
-        case .wma: mixer = WeightedMultiplicativeAttention(hidden: hidden, qkv: layer.qkv, heads: layer.heads, names: names,
-                                                             weightName: wma, rng: &rng)
-        case .dft: mixer = FourierMixer()
-        case .dct: mixer = CosineMixer()
-        case .dynamicConv(let k): mixer = DynamicConvolution(hidden: hidden, qkv: layer.qkv, heads: layer.heads, kernel: k,
-                                                             prefix: conv, rng: &rng)
+        mixers = operations.enumerated().map { j, op in
+            Self.mixer(op, family: family, hidden: hidden, layer: layer, choices: choices,
+                       prefix: j == 0 ? p : p + "operations.\(op).", rng: &rng)
         }
+        mixer = mixers[0]
         attentionNorm = LayerNorm(hidden, name: ln1, eps: eps)
         intermediate = Linear(hidden, widths[0], name: fc, rng: &rng)
         extraIntermediates = (1..<widths.count).map { j in
@@ -70,6 +70,37 @@ public final class TransformerBlock: Module {
         }
     }
 
+    /// A mixer of operation `op` for a layer at most `layer` wide, its parameters named under `prefix`
+    /// ("encoder.layer.i." or "h.i.", then the Hugging Face names of BERT or GPT-2 attention).
+    private static func mixer(_ op: Architecture.Operation, family: Architecture.Family, hidden: Int, layer: Architecture.Layer,
+                              choices: OperationChoices?, prefix p: String, rng: inout RandomGenerator) -> any TokenMixer {
+        let names: (q: String, k: String, v: String, o: String), wma: String, conv: String
+        switch family {
+        case .encoder:
+            names = (p + "attention.self.query", p + "attention.self.key", p + "attention.self.value", p + "attention.output.dense")
+            wma = p + "attention.self.wma"; conv = p + "attention."
+        case .decoder:
+            names = (p + "attn.q_proj", p + "attn.k_proj", p + "attn.v_proj", p + "attn.c_proj")
+            wma = p + "attn.wma"; conv = p + "attn."
+        }
+        switch op {
+        case .sdp: return MultiHeadAttention(hidden: hidden, qkv: layer.qkv, names: names, rng: &rng)
+        case .wma:
+            let d = Swift.max(layer.headSize, choices?.wmaHeadSize(qkv: layer.qkv) ?? 0)
+            return WeightedMultiplicativeAttention(hidden: hidden, qkv: layer.qkv, heads: layer.heads, headSize: d, names: names,
+                                                   weightName: wma, rng: &rng)
+        case .dft: return FourierMixer()
+        case .dct: return CosineMixer()
+        case .dynamicConv(let k): return DynamicConvolution(hidden: hidden, qkv: layer.qkv, heads: layer.heads, kernel: k,
+                                                            prefix: conv, rng: &rng)
+        }
+    }
+
+    /// The mixer that runs `op` (nil when the block does not hold it).
+    public func mixer(for op: Architecture.Operation) -> (any TokenMixer)? {
+        operations.firstIndex(of: op).map { mixers[$0] }
+    }
+
     /// The attention module of an SDP or WMA layer (nil for the other mixers).
     public var attention: MultiHeadAttention? {
         if let a = mixer as? MultiHeadAttention { return a }
@@ -77,7 +108,8 @@ public final class TransformerBlock: Module {
     }
 
     public var children: [(name: String, module: any Module)] {
-        [("mixer", mixer), ("attentionNorm", attentionNorm), ("intermediate", intermediate)]
+        [("mixer", mixer)] + zip(operations, mixers).dropFirst().map { ("operations.\($0)", $1) }
+            + [("attentionNorm", attentionNorm), ("intermediate", intermediate)]
             + extraIntermediates.enumerated().map { ("extraIntermediates.\($0)", $1) }
             + [("output", output), ("outputNorm", outputNorm)]
             + (bottleneck.map { [("bottleneck.input", $0.input), ("bottleneck.output", $0.output), ("bottleneck.norm", $0.norm)] } ?? [])
@@ -103,19 +135,21 @@ public final class TransformerBlock: Module {
 
     public func callAsFunction(_ x: Tensor, layer: Architecture.Layer, mask: Tensor?, hiddenDropout: Float,
                                attentionDropout: Float, rng: inout RandomGenerator) -> Result {
-        precondition(layer.operation == operation, "TransformerBlock: layer asks for \(layer.operation), block holds \(operation)")
+        guard let mixer = mixer(for: layer.operation) else {
+            preconditionFailure("TransformerBlock: layer asks for \(layer.operation), block holds \(operations)")
+        }
         precondition((layer.bottleneck == nil) == (bottleneck == nil), "TransformerBlock: bottleneck requested on a plain block or vice versa")
         func drop(_ t: Tensor) -> Tensor { hiddenDropout > 0 ? t.dropout(p: hiddenDropout, using: &rng) : t }
         switch family {
         case .encoder:
             if let (input, output, norm) = bottleneck, let b = layer.bottleneck {
-                let inner = plainEncoder(input(x, out: b), layer: layer, mask: mask, hiddenDropout: hiddenDropout,
+                let inner = plainEncoder(input(x, out: b), mixer: mixer, layer: layer, mask: mask, hiddenDropout: hiddenDropout,
                                          attentionDropout: attentionDropout, rng: &rng)
                 let y = norm(x + drop(output(inner.output, out: x.shape.last!)))
                 return Result(output: y, attention: inner.attention, preActivation: inner.preActivation)
             }
-            return plainEncoder(x, layer: layer, mask: mask, hiddenDropout: hiddenDropout, attentionDropout: attentionDropout,
-                                rng: &rng)
+            return plainEncoder(x, mixer: mixer, layer: layer, mask: mask, hiddenDropout: hiddenDropout,
+                                attentionDropout: attentionDropout, rng: &rng)
         case .decoder:
             let a = mixer.mix(attentionNorm(x), layer: layer, mask: mask, dropout: attentionDropout, rng: &rng)
             let h = x + drop(a.output)
@@ -125,7 +159,7 @@ public final class TransformerBlock: Module {
         }
     }
 
-    private func plainEncoder(_ x: Tensor, layer: Architecture.Layer, mask: Tensor?, hiddenDropout: Float,
+    private func plainEncoder(_ x: Tensor, mixer: any TokenMixer, layer: Architecture.Layer, mask: Tensor?, hiddenDropout: Float,
                               attentionDropout: Float, rng: inout RandomGenerator) -> Result {
         func drop(_ t: Tensor) -> Tensor { hiddenDropout > 0 ? t.dropout(p: hiddenDropout, using: &rng) : t }
         let a = mixer.mix(x, layer: layer, mask: mask, dropout: attentionDropout, rng: &rng)

@@ -11,10 +11,12 @@ public final class WeightedMultiplicativeAttention: Module, TokenMixer {
     public let attention: MultiHeadAttention
     public let weight: Parameter
 
-    public init(hidden: Int, qkv: Int, heads: Int, names: (q: String, k: String, v: String, o: String), weightName: String,
-                rng: inout RandomGenerator) {
+    /// `headSize` (default qkv / heads) is the largest head size a sub-network may use (a supernet whose
+    /// members split q/k/v into fewer heads stores larger matrices).
+    public init(hidden: Int, qkv: Int, heads: Int, headSize: Int? = nil, names: (q: String, k: String, v: String, o: String),
+                weightName: String, rng: inout RandomGenerator) {
         attention = MultiHeadAttention(hidden: hidden, qkv: qkv, names: names, rng: &rng)
-        let d = qkv / Swift.max(heads, 1)
+        let d = headSize ?? qkv / Swift.max(heads, 1)
         var w = Tensor.randomNormal([heads, d, d], std: 0.02, using: &rng)
         w.withMutableBuffer { p in for h in 0..<heads { for i in 0..<d { p[(h * d + i) * d + i] += 1 } } }
         weight = Parameter(w, name: weightName)

@@ -178,6 +178,13 @@ public struct SearchSpace: Equatable, Sendable {
         genome.count == genes.count && zip(genome, genes).allSatisfy { $0 >= 0 && $0 < $1.choices } && repaired(genome) == genome
     }
 
+    /// The operations a supernet of this space holds in every layer, when its layers choose among
+    /// several (nil otherwise); WMA is sized for the fewest heads a member may use.
+    public var operationChoices: OperationChoices? {
+        guard let operation, operation.count > 1 else { return nil }
+        return OperationChoices(operations: operation, fewestHeads: heads?.min() ?? 1)
+    }
+
     // MARK: - Extremes
 
     /// The largest member: every gene at its choice of the largest value (for `block` and `operation`

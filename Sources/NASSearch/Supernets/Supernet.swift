@@ -18,7 +18,9 @@ public struct SupernetError: Error, CustomStringConvertible {
 /// embedding). Every member of the space runs as the leading slices of these weights — the first
 /// layers, the first heads, the leading hidden/qkv/FFN units — so training any sub-network trains the
 /// shared blocks of all, and a sub-network is scored with its inherited weights without retraining
-/// (AutoTinyBERT's SuperPLM, Yin et al., ACL 2021; BigNAS, Yu et al., ECCV 2020).
+/// (AutoTinyBERT's SuperPLM, Yin et al., ACL 2021; BigNAS, Yu et al., ECCV 2020). When the space's
+/// layers choose among operations (FlexiBERT), every layer holds one mixer per operation, sharing
+/// nothing across operations (`OperationChoices`); the FFN, LayerNorms and embeddings stay shared.
 ///
 /// Checkpoints are training checkpoints (`TrainingCheckpoint`) whose config.json `swiftnas_task` is
 /// `{"kind": "supernet", "objective": "mlm"|"causal", "space": {…}, "rule": NAME, "ruleState": {…}}`.
@@ -34,11 +36,11 @@ public final class Supernet {
     public var objectiveName: String { space.family == .encoder ? "mlm" : "causal" }
 
     /// A fresh supernet of `space`, initialised from `rng`. Fails when some member of the space cannot be
-    /// a leading slice of the largest (operation choices and bottleneck blocks share no weights here).
+    /// a leading slice of the largest (W-PCA's block choices share no weights here).
     public init(space: SearchSpace, rng: inout RandomGenerator) throws {
         try Self.checkCoverage(space)
         self.space = space
-        model = Transformer(space.largest, rng: &rng)
+        model = Transformer(space.largest, choices: space.operationChoices, rng: &rng)
         head = space.family == .encoder ? MaskedLMHead(space.largest, rng: &rng) : nil
     }
 
@@ -60,11 +62,13 @@ public final class Supernet {
             }
         }
         var rng = RandomGenerator(seed: 0xC0FE)
-        for arch in [space.smallest] + (0..<256).map({ _ in space.decode(space.sample(using: &rng)) }) where !arch.fits(in: largest) {
+        let members = [space.smallest] + (0..<256).map { _ in space.decode(space.sample(using: &rng)) }
+        for arch in members where !arch.fits(in: largest, choices: space.operationChoices) {
             let ops = Set(arch.layers.map(\.operation.description)).sorted().joined(separator: ", ")
             throw SupernetError(field: "space \(space.name)", message: "the member with \(arch.depth) layers, hidden \(arch.hidden) "
                 + "(operations \(ops)) is not a leading slice of the largest member; SwiftNAS supernets entangle widths, "
-                + "heads and depth, so every layer choice must keep one operation and one block kind, within the largest's sizes")
+                + "heads and depth and hold each operation choice apart, so every layer choice must keep one block kind, "
+                + "within the largest's sizes")
         }
     }
 
@@ -90,7 +94,7 @@ public final class Supernet {
 
     /// `loss(of:input:targets:)` with the number of tokens it averages over (to pool several batches).
     public func evaluation(of arch: Architecture, input: TokenBatch, targets: [Int32]?) throws -> (loss: Double, tokens: Int) {
-        guard arch.fits(in: largest) else {
+        guard model.holds(arch) else {
             throw SupernetError(field: "architecture", message: "\(arch.depth) layers, hidden \(arch.hidden) is not a sub-network of the supernet "
                 + "(largest: \(largest.depth) layers, hidden \(largest.hidden))")
         }
@@ -153,7 +157,7 @@ public final class Supernet {
     /// Loads a supernet checkpoint folder (weights, head and space).
     public static func load(from folder: URL) throws -> Supernet {
         let stored = try stored(in: folder)
-        let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
+        let (model, _, _) = try Checkpoint.loadTransformer(from: folder, choices: stored.space.operationChoices)
         guard model.maxArchitecture == stored.space.largest else {
             throw SupernetError(path: folder.appendingPathComponent("config.json").path, field: "swiftnas_architecture",
                                 message: "the weights' architecture is not the largest member of the stored space")

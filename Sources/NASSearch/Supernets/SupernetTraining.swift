@@ -46,7 +46,7 @@ public final class SupernetTraining {
     public func step(_ step: Int, input: TokenBatch, targets: [Int32]?, tokens: Int,
                      rng: inout RandomGenerator) throws -> Trainer.StepResult {
         let architectures = rule.architectures(step: step)
-        if let outside = architectures.first(where: { !$0.fits(in: supernet.largest) }) {
+        if let outside = architectures.first(where: { !supernet.model.holds($0) }) {
             throw SupernetError(field: "space \(supernet.space.name)", message: "step \(step) drew a member (\(outside.depth) layers, "
                 + "hidden \(outside.hidden)) that is not a leading slice of the largest")
         }

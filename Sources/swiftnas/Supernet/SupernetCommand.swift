@@ -182,7 +182,7 @@ struct SupernetExtract: ParsableCommand {
         let folder = try TrainingInputs.checkpointFolder(supernet)
         let net = try Supernet.load(from: folder)
         let architecture = try Architecture.load(from: URL(fileURLWithPath: arch))
-        guard architecture.fits(in: net.largest) else {
+        guard net.model.holds(architecture) else {
             throw ValidationError("\(arch): the architecture is not a sub-network of the supernet \(folder.path) "
                                   + "(space \(net.space.name); largest \(net.largest.depth) layers, hidden \(net.largest.hidden))")
         }
