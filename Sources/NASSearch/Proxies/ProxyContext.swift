@@ -54,7 +54,7 @@ public final class ProxyContext {
                             batch: TokenBatch, seed: UInt64, maskTokenId: Int32? = nil,
                             specialTokenIds: Set<Int32> = [], maskProbability: Double = 0.15) throws {
         try architecture.validate()
-        guard architecture.fits(in: model.maxArchitecture) else {
+        guard model.holds(architecture) else {
             throw ProxyError.unusableContext("the architecture does not fit in the given model")
         }
         try self.init(architecture: architecture, batch: batch, seed: seed, maskTokenId: maskTokenId,
