@@ -85,7 +85,7 @@ demo: deps
 test: deps transformers postgresql
 	SWIFTNAS_TEACHER_DIR=$(CURDIR)/$(TEACHER_DIR) Tests/postgres-server.sh run $(SWIFT) test --disable-swift-testing
 
-bench: deps torch
+bench: deps torch postgresql
 	$(SWIFT) build -c release --product swiftnas
 	@mkdir -p $(BENCH_DIR)
 	.build/release/swiftnas bench engine --json $(BENCH_DIR)/engine.json
@@ -93,6 +93,8 @@ bench: deps torch
 	.build/release/swiftnas bench proxies --json $(BENCH_DIR)/proxies.json
 	.build/release/swiftnas bench search --json $(BENCH_DIR)/search.json
 	.build/release/swiftnas bench supernet --json $(BENCH_DIR)/supernet.json
+	Tests/postgres-server.sh run sh -c '.build/release/swiftnas bench coordination --postgres "$$SWIFTNAS_TEST_POSTGRES_URL" \
+	  --json $(BENCH_DIR)/coordination.json'
 
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every file parser: the targets are the
 # separate package Fuzz/ (one executable per parser), the seeds Fuzz/corpus/<target>/. Each target runs

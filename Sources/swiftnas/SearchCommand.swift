@@ -141,11 +141,14 @@ struct Search: ParsableCommand {
                                      objectives: objectives.map(\.spec), constraints: constraints,
                                      paretoCost: paretoCost, seed: seed, sequenceLength: sequenceLength,
                                      evaluation: evaluation)
-        let store = try StudyStorages.openOrCreate(study, settings: settings, heartbeatTimeout: heartbeatTimeout)
-        defer { store.close() }
         let runner = try SearchRunner(space: space, objectives: objectives, settings: settings)
         runner.retrySeconds = storageRetry
         runner.onNote = { note in FileHandle.standardError.write(Data("\(note)\n".utf8)) }
+        // A worker started while the database is away waits for it like a running one.
+        let store = try runner.retrying(location: study.description) {
+            try StudyStorages.openOrCreate(study, settings: settings, heartbeatTimeout: heartbeatTimeout)
+        }
+        defer { store.close() }
         let meter = LatencyMeter(batchSize: latencyBatch, sequenceLength: sequenceLength, threads: latencyThreads)
         if usesLatency {
             runner.latencyPredictor = try trainPredictor(space: space, store: store, meter: meter)

@@ -140,4 +140,23 @@ final class WorkersCLITests: XCTestCase {
             }
         }
     }
+
+    /// A worker whose database cannot be reached retries with back-off for --storage-retry seconds, then
+    /// exits non-zero saying so (no server needed: nothing listens on port 1).
+    func testAnUnreachableDatabaseEndsTheWorkerWithAClearMessage() throws {
+        let space = try CLIProcess.write("""
+            {"name": "tiny", "family": "encoder", "vocabSize": 40, "maxPositions": 64, "depth": [1, 2], "hidden": [48, 64],
+             "layers": "shared", "heads": [2], "ffn": [64, 128]}
+            """, "space.json", in: folder)
+        let start = Date()
+        let (status, output) = try CLIProcess.run([
+            "search", "--space", space.path, "--objective", "params", "--trials", "5", "--corpus", try CLIProcess.corpus(in: folder).path,
+            "--sequence-length", "32", "--study", "postgresql://nobody@127.0.0.1:1/none?study=s", "--storage-retry", "2",
+            "--out", folder.path,
+        ])
+        XCTAssertNotEqual(status, 0, output)
+        XCTAssertTrue(output.contains("database unreachable; retrying in 0.5 s"), output)
+        XCTAssertTrue(output.contains("study postgresql://nobody@127.0.0.1:1/none?study=s: the database stayed unreachable for"), output)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 1.5, "it retried before giving up")
+    }
 }

@@ -265,6 +265,12 @@ public final class SearchRunner {
 
     /// `body`, retried with exponential back-off while the storage is unreachable, for `retrySeconds`.
     func retrying<T>(_ study: StudyStorage, _ body: () throws -> T) throws -> T {
+        try retrying(location: study.location, body)
+    }
+
+    /// `body` (e.g. opening the study at `location`), retried with exponential back-off (0.5 s doubling to
+    /// 8 s) while the storage is unreachable, for `retrySeconds`; then `Failure.storageUnavailable`.
+    public func retrying<T>(location: String, _ body: () throws -> T) throws -> T {
         let start = Date()
         var delay = 0.5
         while true {
@@ -273,7 +279,7 @@ public final class SearchRunner {
             } catch let error as StudyError where error.kind == .unavailable {
                 let waited = Date().timeIntervalSince(start)
                 guard waited + delay <= retrySeconds else {
-                    throw Failure.storageUnavailable(study: study.location, seconds: waited, last: error.message)
+                    throw Failure.storageUnavailable(study: location, seconds: waited, last: error.message)
                 }
                 onNote?("database unreachable; retrying in \(delay) s (\(Int(waited)) of \(Int(retrySeconds)) s)")
                 Thread.sleep(forTimeInterval: delay)
