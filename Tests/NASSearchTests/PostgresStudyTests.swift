@@ -100,6 +100,7 @@ final class PostgresStudyTests: XCTestCase {
         trials = try a.trials()
         XCTAssertEqual(trials.map(\.state), [.failed, .running, .complete])
         XCTAssertEqual(trials[2].objectives, ["synthetic": 1])
+        XCTAssertEqual(try b.trials(from: 1).map(\.number), [1, 2], "a worker re-reads from its oldest unfinished trial")
         // Latency samples, all or none.
         try a.appendLatencySamples([(space.decode(genomes[1]), 1.5), (space.decode(genomes[2]), 2.5)])
         XCTAssertEqual(try b.latencySamples().map(\.1), [1.5, 2.5])

@@ -560,6 +560,7 @@ extension StudyTests {
         XCTAssertEqual(stored[1].seconds, 0.5)
         XCTAssertTrue(stored[1].objectives["w-pca"]!.isNaN)
         XCTAssertEqual(stored[0].state, .running)
+        XCTAssertEqual(try study.trials(from: 1).map(\.number), [1])
         failed.state = .running
         XCTAssertThrowsError(try study.finishTrial(failed, worker: "w"), "running is not a finished state")
         // The failure reason is exported.

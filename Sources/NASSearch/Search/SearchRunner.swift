@@ -12,7 +12,9 @@ import NASTensor
 ///   re-run under its number. Nothing finished is lost or repeated, and a resumed search follows the
 ///   trajectory of an uninterrupted one.
 /// - **Worker** (PostgreSQL: any number of processes on any machines). Before each ask the worker reads
-///   the study, fails and re-queues trials whose worker stopped sending heartbeats, and tells its
+///   the trials it has not seen finished (from its oldest unfinished one on: a finished trial never
+///   changes state), every `heartbeatTimeout / 4` fails and re-queues trials whose worker stopped
+///   sending heartbeats, and tells its
 ///   strategy every trial finished since (in number order, whoever evaluated it); it takes a waiting
 ///   (re-queued) trial before asking for a new one. The strategies are asynchronous (see each one). A
 ///   thread sends heartbeats on its own connection every `heartbeatTimeout / 4` while the objective
@@ -209,7 +211,9 @@ public final class SearchRunner {
                     onNote?("trial \(number): its worker stopped sending heartbeats; failed and re-queued")
                 }
             }
-            trials = try retrying(study) { try study.trials() }
+            // Trials below the oldest one not finished at the last read are finished and stay so: read from there.
+            let frontier = trials.first { !$0.state.isFinished }?.number ?? trials.count
+            trials = Array(trials.prefix(frontier)) + (try retrying(study) { try study.trials(from: frontier) })
             let counted = trials.filter(\.counts)
             progress.completed = counted.count
             progress.best = best(trials)

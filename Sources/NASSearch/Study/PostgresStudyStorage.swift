@@ -261,10 +261,10 @@ public final class PostgresStudyStorage: StudyStorage {
 
     private static let trialColumns = "number, genome, architecture, objectives, costs, state, seconds, failure, requeued_as, worker"
 
-    public func trials() throws -> [Trial] {
+    public func trials(from first: Int) throws -> [Trial] {
         try perform("reading the trials") {
-            try connection.execute("SELECT \(Self.trialColumns) FROM swiftnas_trials WHERE study = $1 ORDER BY number",
-                                   [String(studyID)]).rows.map(trial)
+            try connection.execute("SELECT \(Self.trialColumns) FROM swiftnas_trials WHERE study = $1 AND number >= $2 ORDER BY number",
+                                   [String(studyID), String(first)]).rows.map(trial)
         }
     }
 

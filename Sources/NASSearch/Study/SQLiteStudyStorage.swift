@@ -291,13 +291,14 @@ public final class SQLiteStudyStorage: StudyStorage {
 
     /// Every stored trial, ordered by number. A row that cannot be read throws `.corrupt`, naming the
     /// trial and the column.
-    public func trials() throws -> [Trial] {
+    public func trials(from first: Int) throws -> [Trial] {
         let db = try readable()
         return try perform("reading the trials") {
             let query = try db.prepare("""
                 SELECT number, genome, architecture, objectives, costs, state, seconds, \(hasFailureColumn ? "failure" : "NULL")
-                FROM trials ORDER BY number
+                FROM trials WHERE number >= ? ORDER BY number
                 """)
+            try query.bind(first, at: 1)
             var trials: [Trial] = []
             while try query.step() {
                 let number = query.int(0)

@@ -33,8 +33,9 @@ public protocol StudyStorage: AnyObject {
     /// nil for a storage with a single writer (SQLite: its lock proves the writer alive).
     var heartbeatTimeout: Double? { get }
 
-    /// Every trial, ordered by number.
-    func trials() throws -> [Trial]
+    /// The trials numbered `first` or higher, ordered by number. (A finished trial never changes state, so
+    /// a worker re-reads only from its oldest trial that was not finished: see `SearchRunner`.)
+    func trials(from first: Int) throws -> [Trial]
 
     /// Takes the oldest waiting (re-queued) trial for `worker`, now running; nil when none waits.
     func claimWaitingTrial(worker: String) throws -> Trial?
@@ -73,4 +74,9 @@ public enum TrialCreation: Equatable, Sendable {
     case taken(byTrial: Int)
     /// The trials that count, plus the running and waiting ones, reached the limit: create nothing.
     case full
+}
+
+extension StudyStorage {
+    /// Every trial, ordered by number.
+    public func trials() throws -> [Trial] { try trials(from: 0) }
 }
