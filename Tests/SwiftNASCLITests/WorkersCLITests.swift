@@ -159,4 +159,22 @@ final class WorkersCLITests: XCTestCase {
         XCTAssertTrue(output.contains("study postgresql://nobody@127.0.0.1:1/none?study=s: the database stayed unreachable for"), output)
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(start), 1.5, "it retried before giving up")
     }
+
+    /// A wrong URL is refused naming the part at fault, before any work; the heartbeat flag is refused on an
+    /// SQLite study (one writer, no heartbeats).
+    func testBadStudyArgumentsAreRefusedNamingThePart() throws {
+        let common = ["search", "--space", "autotinybert", "--trials", "5"]
+        var (status, output) = try CLIProcess.run(common + ["--study", "postgresql://nas@127.0.0.1:5432/studies"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("no study name (add ?study=NAME)"), output)
+        (status, output) = try CLIProcess.run(common + ["--study", "postgresql://nas:secret@127.0.0.1:70000/s?study=a"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("port '70000' is not a number from 1 to 65535"), output)
+        // The argument parser quotes the argument as typed; SwiftNAS's own message hides the password.
+        XCTAssertTrue(output.contains("--study postgresql://nas:***@127.0.0.1:70000/s?study=a: port"), output)
+        (status, output) = try CLIProcess.run(common + ["--study", folder.appendingPathComponent("s.db").path, "--heartbeat-timeout", "5"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--heartbeat-timeout applies to a PostgreSQL study"), output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("s.db").path))
+    }
 }

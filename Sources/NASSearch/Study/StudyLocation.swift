@@ -9,7 +9,8 @@ import Foundation
 /// inside the database, so one database holds many. No other query parameter is accepted, so a typo is
 /// not silently ignored. Parsed here, not by libpq, so that every mistake is named precisely and the
 /// client is handed explicit parameters (`PostgresAddress`); a password may also come from libpq's
-/// usual PGPASSWORD or ~/.pgpass and is never printed.
+/// usual PGPASSWORD or ~/.pgpass (better: a URL's password shows in the process list). Messages built
+/// here never show a password.
 public enum StudyLocation: Equatable, Sendable, CustomStringConvertible {
     case file(URL)
     case postgres(PostgresAddress)
