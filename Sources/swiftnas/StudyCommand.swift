@@ -32,7 +32,8 @@ struct StudyCommand: ParsableCommand {
     }
 }
 
-/// `swiftnas study show FILE [--limit N]`: the settings, counts, and the trials in order.
+/// `swiftnas study show FILE [--limit N]`: the settings, counts, the trials in order, and why the first ten
+/// failed trials failed.
 struct StudyShow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Show a study's settings and its trials in order.")
@@ -49,6 +50,10 @@ struct StudyShow: ParsableCommand {
         print(StudyReport.summary(trials, settings: settings))
         print("")
         print(StudyReport.table(trials, settings: settings, limit: limit))
+        let failed = trials.filter { $0.state == .failed }
+        if !failed.isEmpty { print("") }
+        for t in failed.prefix(10) { print("trial \(t.number) failed: \(t.failure ?? "(no reason stored)")") }
+        if failed.count > 10 { print("… \(failed.count - 10) more failures (study export --format json lists every reason)") }
     }
 }
 

@@ -203,7 +203,8 @@ public final class SearchRunner {
         var trials: [Trial] = []
         var lastStaleCheck = -Double.infinity
         while !shouldStop() {
-            // Stale trials are looked for every timeout / 4 (a dead worker's trial waits at most 1.25 × the timeout).
+            // Stale trials are looked for between trials, at most every timeout / 4: a dead worker's trial is
+            // re-queued after the timeout plus at most a quarter of it and the trial the others are evaluating.
             let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
             if now - lastStaleCheck >= timeout / 4 {
                 lastStaleCheck = now
