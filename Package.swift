@@ -23,6 +23,9 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // libpq, PostgreSQL's own client (studies shared by workers): synchronous, like the search loop.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq",
+                       providers: [.apt(["libpq-dev"])]),
         // oneDNN (bf16/int8 GEMMs): Debian ships no pkg-config file, so the module map links it by name.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "CKernels", cSettings: kernelFlags),
@@ -30,7 +33,7 @@ let package = Package(
         .target(name: "NASModels", dependencies: ["NASTensor", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASText", dependencies: ["NASModels"], swiftSettings: swiftMode),
         .target(name: "NASTrain", dependencies: ["NASText", "NASModels", "NASTensor"], swiftSettings: swiftMode),
-        .target(name: "NASSearch", dependencies: ["NASTrain", "NASText", "NASModels", "NASTensor", "COpenBLAS", "CSQLite"], swiftSettings: swiftMode),
+        .target(name: "NASSearch", dependencies: ["NASTrain", "NASText", "NASModels", "NASTensor", "COpenBLAS", "CSQLite", "CLibPQ"], swiftSettings: swiftMode),
         .executableTarget(name: "swiftnas", dependencies: [
             "NASTensor", "NASModels", "NASText", "NASTrain", "NASSearch", "COpenBLAS", "CDNNL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -15,8 +15,10 @@ struct Search: ParsableCommand {
             Spaces: \(SearchSpace.builtinNames.joined(separator: ", ")), or a JSON space file.
             Strategies: \(SearchStrategies.names.joined(separator: ", ")).
             Objectives: \(Proxies.names.joined(separator: ", ")).
-            The study (SQLite) stores every finished trial before the strategy sees it: run the same command
-            again after Ctrl-C or a kill to continue; the same seed gives the same trajectory.
+            The study stores every finished trial before the strategy sees it: run the same command again after
+            Ctrl-C or a kill to continue; the same seed gives the same trajectory. An SQLite study file has one
+            writer; a PostgreSQL study (--study postgresql://user@host:port/db?study=NAME) is shared by any
+            number of workers — the same command started on several machines or processes.
             """)
 
     @Option(help: ArgumentHelp("A built-in space name or a space JSON file.", valueName: "name|file"))
@@ -53,8 +55,19 @@ struct Search: ParsableCommand {
     @Option(parsing: .unconditional, help: "Random seed (strategy, proxy initialisation, batch).",
             transform: NumberArgument.seed)
     var seed: UInt64 = 0
-    @Option(help: "Study file (SQLite); resumed when it exists.")
-    var study: String
+    @Option(help: ArgumentHelp("The study: an SQLite file (resumed when it exists), or postgresql://user@host:port/db?study=NAME "
+                               + "(created or joined; several workers may share it).", valueName: "file|url"),
+            transform: { try StudyLocation(parsing: $0) })
+    var study: StudyLocation
+    @Option(parsing: .unconditional, help: ArgumentHelp("PostgreSQL study: seconds without a heartbeat after which another worker "
+                                                        + "fails a running trial and re-queues it (stored with the study; default 60).",
+                                                        valueName: "seconds"),
+            transform: NumberArgument.positive)
+    var heartbeatTimeout: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp("PostgreSQL study: seconds to keep retrying an unreachable database "
+                                                        + "(back-off 0.5 s doubling to 8 s) before exiting.", valueName: "seconds"),
+            transform: NumberArgument.positive)
+    var storageRetry: Double = 60
 
     @Option(parsing: .unconditional, help: "Sequence length of the objective's batch, of FLOPs and of latency.",
             transform: NumberArgument.positive)
@@ -91,6 +104,9 @@ struct Search: ParsableCommand {
             throw ValidationError("--objective supernet needs --supernet DIR (a `swiftnas supernet train` run)")
         }
         guard latencySamples >= 8 else { throw ValidationError("--latency-samples must be at least 8") }
+        if case .file = study, heartbeatTimeout != nil {
+            throw ValidationError("--heartbeat-timeout applies to a PostgreSQL study; an SQLite study has one writer")
+        }
         if let minParams, let maxParams, minParams > maxParams {
             throw ValidationError("--min-params \(Int(minParams)) is above --max-params \(Int(maxParams)): no architecture can meet both")
         }
@@ -100,7 +116,7 @@ struct Search: ParsableCommand {
         engine.apply()
         // The outputs first: a search must not run for an hour to fail on its first file.
         try OutputFolder.check(outputFolder)
-        try OutputFolder.check(URL(fileURLWithPath: study).deletingLastPathComponent())
+        if case .file(let url) = study { try OutputFolder.check(url.deletingLastPathComponent()) }
         let space = try Self.resolveSpace(self.space)
         guard sequenceLength <= space.maxPositions else {
             throw ValidationError("--sequence-length \(sequenceLength) exceeds the space's maxPositions \(space.maxPositions)")
@@ -125,9 +141,14 @@ struct Search: ParsableCommand {
                                      objectives: objectives.map(\.spec), constraints: constraints,
                                      paretoCost: paretoCost, seed: seed, sequenceLength: sequenceLength,
                                      evaluation: evaluation)
-        let studyURL = URL(fileURLWithPath: study)
-        let store = try Study.openOrCreate(at: studyURL, settings: settings)
         let runner = try SearchRunner(space: space, objectives: objectives, settings: settings)
+        runner.retrySeconds = storageRetry
+        runner.onNote = { note in FileHandle.standardError.write(Data("\(note)\n".utf8)) }
+        // A worker started while the database is away waits for it like a running one.
+        let store = try runner.retrying(location: study.description) {
+            try StudyStorages.openOrCreate(study, settings: settings, heartbeatTimeout: heartbeatTimeout)
+        }
+        defer { store.close() }
         let meter = LatencyMeter(batchSize: latencyBatch, sequenceLength: sequenceLength, threads: latencyThreads)
         if usesLatency {
             runner.latencyPredictor = try trainPredictor(space: space, store: store, meter: meter)
@@ -136,17 +157,30 @@ struct Search: ParsableCommand {
         print("search: \(space.name) (\(String(format: "%.3g", space.size)) genomes), \(strategy), objectives "
               + "\(objective.map(\.name).joined(separator: ", ")), \(budget), seed \(seed)")
         let before = try store.trials().count
-        if before > 0 { print("resuming \(study): \(before) trials stored") }
+        if let timeout = store.heartbeatTimeout {
+            print("worker \(runner.worker) on \(study): \(before) trials stored, heartbeat timeout \(timeout) s")
+        } else if before > 0 {
+            print("resuming \(study): \(before) trials stored")
+        }
 
         let progress = ProgressLine()
         Interrupt.install()
         runner.shouldStop = { Interrupt.requested }
-        runner.onTrial = { trial, p in progress.update(Self.progressText(p, objective: objective[0].name)) }
+        var evaluated = (trials: 0, seconds: 0.0)
+        runner.onTrial = { trial, p in
+            evaluated = (p.evaluatedNow, p.seconds)
+            progress.update(Self.progressText(p, objective: objective[0].name))
+        }
         let all = try runner.run(study: store, trials: trials)
         progress.finish()
         if Interrupt.requested {
             print("interrupted after \(all.count) trials; every finished trial is stored. Run the same command to resume.")
             throw ExitCode(130)
+        }
+        if let postgres = store as? PostgresStudyStorage {
+            // Read by `swiftnas bench coordination`.
+            print("storage: \(postgres.roundTrips) statements, \(evaluated.trials) trials evaluated by this worker in "
+                  + String(format: "%.3f", evaluated.seconds) + " s of search loop")
         }
         if settings.constraints.contains(where: { $0.cost == .latency }) {
             let kept = try runner.measureFinalists(study: store, meter: meter, count: finalists)
@@ -212,7 +246,7 @@ struct Search: ParsableCommand {
 
     /// The latency predictor, trained on the study's stored measurements (measured now, seeded, when
     /// the study has too few). Reports its error on the last fifth of the samples, held out.
-    func trainPredictor(space: SearchSpace, store: Study, meter: LatencyMeter) throws -> LatencyPredictor {
+    func trainPredictor(space: SearchSpace, store: StudyStorage, meter: LatencyMeter) throws -> LatencyPredictor {
         var samples = try store.latencySamples()
         if samples.count < latencySamples {
             print("measuring \(latencySamples - samples.count) architectures for the latency predictor "
@@ -224,7 +258,8 @@ struct Search: ParsableCommand {
                 fresh.append((arch, meter.measure(arch)))
             }
             try store.appendLatencySamples(fresh)
-            samples += fresh
+            // Read back: workers starting together all train on the samples stored first.
+            samples = try store.latencySamples()
         }
         samples = Array(samples.prefix(latencySamples))
         let split = samples.count * 4 / 5
@@ -245,17 +280,25 @@ struct Search: ParsableCommand {
         return s
     }
 
-    /// Where the winners and the Pareto plot go: --out, or beside the study.
-    var outputFolder: URL { URL(fileURLWithPath: out ?? URL(fileURLWithPath: study).deletingLastPathComponent().path) }
+    /// Where the winners and the Pareto plot go: --out, or beside the study file (the current folder for a
+    /// PostgreSQL study).
+    var outputFolder: URL {
+        if let out { return URL(fileURLWithPath: out) }
+        if case .file(let url) = study { return url.deletingLastPathComponent() }
+        return URL(fileURLWithPath: ".")
+    }
 
     /// Prints the winners; writes them as architecture files and the Pareto plot.
-    func report(store: Study, settings: StudySettings) throws {
+    func report(store: StudyStorage, settings: StudySettings) throws {
         let trials = try store.trials()
         let best = StudyReport.best(trials, settings: settings, top: finalists)
         let folder = outputFolder
         try OutputFolder.create(folder)
-        let stem = URL(fileURLWithPath: study).deletingPathExtension().lastPathComponent
-        print("\nbest of \(trials.count) trials (\(trials.filter { $0.state == .failed }.count) failed):")
+        let stem = study.stem
+        let failed = trials.filter { $0.state == .failed }
+        print("\nbest of \(trials.filter(\.counts).count) trials (\(failed.filter(\.counts).count) failed):")
+        for t in failed.prefix(3) { print("  trial \(t.number) failed: \(t.failure ?? "no reason stored")") }
+        if failed.count > 3 { print("  … \(failed.count - 3) more failures (swiftnas study export \(study) --format json)") }
         print(StudyReport.table(best, settings: settings, limit: finalists))
         for (rank, trial) in best.enumerated() {
             let url = folder.appendingPathComponent("\(stem)-best\(rank + 1).json")

@@ -3,28 +3,19 @@ import Foundation
 import NASModels
 import NASSearch
 
-/// `swiftnas study …`: read a study file (as written by `swiftnas search --study FILE`). Every
-/// subcommand reads the file read-only, so it is safe while a search is writing to it; only after a
-/// killed writer does it reopen the file for writing, which rolls back the unfinished transaction.
+/// `swiftnas study …`: read a study (as written by `swiftnas search --study FILE|URL`: an SQLite file or a
+/// postgresql:// URL). Every subcommand reads it read-only, so it is safe while searches write to it; only
+/// after a killed writer does it reopen an SQLite file for writing, which rolls back the unfinished
+/// transaction (`StudyStorages.openForReading`).
 struct StudyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "study",
         abstract: "Show, rank, plot and export the trials of a study.",
         subcommands: [StudyShow.self, StudyBest.self, StudyPareto.self, StudyExport.self])
 
-    /// Opens `file` read-only and reads its trials; failures are `StudyError`s naming the file.
+    /// Opens the study read-only and reads its trials; failures are `StudyError`s naming the study.
     static func load(_ file: String) throws -> (settings: StudySettings, trials: [Trial]) {
-        let url = URL(fileURLWithPath: file)
-        let study: Study
-        do {
-            study = try Study.open(at: url, readOnly: true)
-        } catch let error as StudyError where error.kind == .readOnly {
-            // A writer was killed in the middle of a transaction: only a writing connection can roll it
-            // back (to the last committed trial, as the resumed search would).
-            study = try Study.open(at: url, readOnly: false)
-        }
-        defer { study.close() }
-        return (study.settings, try study.trials())
+        try StudyStorages.read(file)
     }
 
     /// Writes `text` to `output` atomically, or to standard output when `output` is nil.
@@ -41,12 +32,13 @@ struct StudyCommand: ParsableCommand {
     }
 }
 
-/// `swiftnas study show FILE [--limit N]`: the settings, counts, and the trials in order.
+/// `swiftnas study show FILE [--limit N]`: the settings, counts, the trials in order, and why the first ten
+/// failed trials failed.
 struct StudyShow: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Show a study's settings and its trials in order.")
 
-    @Argument(help: "The study file.")
+    @Argument(help: "The study: a file, or postgresql://user@host:port/db?study=NAME.")
     var file: String
 
     @Option(parsing: .unconditional, help: "Show at most N trials (the first N).", transform: NumberArgument.nonNegative)
@@ -58,6 +50,10 @@ struct StudyShow: ParsableCommand {
         print(StudyReport.summary(trials, settings: settings))
         print("")
         print(StudyReport.table(trials, settings: settings, limit: limit))
+        let failed = trials.filter { $0.state == .failed }
+        if !failed.isEmpty { print("") }
+        for t in failed.prefix(10) { print("trial \(t.number) failed: \(t.failure ?? "(no reason stored)")") }
+        if failed.count > 10 { print("… \(failed.count - 10) more failures (study export --format json lists every reason)") }
     }
 }
 
@@ -74,7 +70,7 @@ struct StudyBest: ParsableCommand {
         arch.json` gives a file that `swiftnas model info --arch arch.json` reads.
         """)
 
-    @Argument(help: "The study file.")
+    @Argument(help: "The study: a file, or postgresql://user@host:port/db?study=NAME.")
     var file: String
 
     @Option(parsing: .unconditional, help: "How many trials.", transform: NumberArgument.positive)
@@ -106,7 +102,7 @@ struct StudyPareto: ParsableCommand {
         commandName: "pareto",
         abstract: "The Pareto front of the primary objective against the study's Pareto cost.")
 
-    @Argument(help: "The study file.")
+    @Argument(help: "The study: a file, or postgresql://user@host:port/db?study=NAME.")
     var file: String
 
     @Option(help: ArgumentHelp("Also write the Pareto plot (SVG) here.", valueName: "file"))
@@ -133,7 +129,7 @@ struct StudyExport: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case json, csv }
 
-    @Argument(help: "The study file.")
+    @Argument(help: "The study: a file, or postgresql://user@host:port/db?study=NAME.")
     var file: String
 
     @Option(help: "json or csv.")

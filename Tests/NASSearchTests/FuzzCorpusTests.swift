@@ -146,7 +146,7 @@ final class FuzzCorpusTests: XCTestCase {
             try? FileManager.default.removeItem(at: copy)
             try FileManager.default.copyItem(at: seed, to: copy)
             replay(seed, expecting: [MemoryBudget.Exceeded.self, StudyError.self]) {
-                let study = try Study.open(at: copy, readOnly: true)
+                let study = try SQLiteStudyStorage.open(at: copy, readOnly: true)
                 defer { study.close() }
                 _ = try study.nextTrialNumber()
                 _ = try study.trials()

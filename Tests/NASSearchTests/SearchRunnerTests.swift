@@ -29,7 +29,7 @@ final class SearchRunnerTests: XCTestCase {
     }
 
     func run(_ file: String, _ s: StudySettings, trials: Int, objective: Synthetic = Synthetic()) throws -> [Trial] {
-        let study = try Study.openOrCreate(at: folder.appendingPathComponent(file), settings: s)
+        let study = try SQLiteStudyStorage.openOrCreate(at: folder.appendingPathComponent(file), settings: s)
         defer { study.close() }
         return try SearchRunner(space: .autoTinyBERT, objectives: [objective], settings: s).run(study: study, trials: trials)
     }
@@ -47,10 +47,28 @@ final class SearchRunnerTests: XCTestCase {
             XCTAssertEqual(Set(resumed.map(\.architecture)).count, 70, "\(strategy): no trial repeated")
             for t in resumed { XCTAssertLessThanOrEqual(t.costs.params, 8_000_000, strategy) }
             // The stored study is the returned one.
-            let reopened = try Study.open(at: folder.appendingPathComponent("\(strategy)-part.db"), readOnly: true)
+            let reopened = try SQLiteStudyStorage.open(at: folder.appendingPathComponent("\(strategy)-part.db"), readOnly: true)
             XCTAssertEqual(try reopened.trials(), resumed)
             reopened.close()
         }
+    }
+
+    /// A writer killed while evaluating leaves its trial running; the resumed search re-runs it under its
+    /// number (the lock proves the writer gone) and ends where an uninterrupted run ends.
+    func testRunningTrialOfAKilledWriterIsRerunUnderItsNumber() throws {
+        let s = settings(strategy: "ga")
+        let whole = try run("whole.db", s, trials: 30)
+        XCTAssertEqual(try run("part.db", s, trials: 17).count, 17)
+        let killed = try SQLiteStudyStorage.open(at: folder.appendingPathComponent("part.db"))
+        let next = whole[17]
+        XCTAssertEqual(try killed.createTrial(genome: next.genome, architecture: next.architecture, costs: next.costs,
+                                              worker: "host:1", limit: 30), .created(number: 17))
+        killed.close()
+        let resumed = try run("part.db", s, trials: 30)
+        XCTAssertEqual(resumed.map(\.number), Array(0..<30))
+        XCTAssertEqual(resumed.map(\.genome), whole.map(\.genome))
+        XCTAssertEqual(resumed.map(\.objectives), whole.map(\.objectives))
+        XCTAssertTrue(resumed.allSatisfy { $0.state == .complete })
     }
 
     func testFailedEvaluationsAreStoredAndTheSearchGoesOn() throws {
@@ -61,7 +79,9 @@ final class SearchRunnerTests: XCTestCase {
         for t in failed {
             XCTAssertEqual(t.state, .failed)
             XCTAssertTrue(t.objectives["synthetic"]!.isNaN)
+            XCTAssertEqual(t.failure, "objective synthetic failed: \(ProxyError.unusableContext("synthetic failure"))", "the reason is kept")
         }
+        XCTAssertTrue(trials.filter { $0.state == .complete }.allSatisfy { $0.failure == nil })
         XCTAssertTrue(trials.filter { $0.architecture.depth != 3 }.allSatisfy { $0.state == .complete })
         let runner = try SearchRunner(space: .autoTinyBERT, objectives: [Synthetic()], settings: s)
         XCTAssertEqual(runner.fitness(failed[0]), [-.infinity, -.infinity])
@@ -84,7 +104,7 @@ final class SearchRunnerTests: XCTestCase {
             """), path: "tiny")
         let s = StudySettings(space: tiny.json, strategy: "random", objectives: [ObjectiveSpec(name: "synthetic")],
                               constraints: [Constraint(.latency, max: 1e-6)], seed: 1, sequenceLength: 16)
-        let study = try Study.create(at: folder.appendingPathComponent("lat.db"), settings: s)
+        let study = try SQLiteStudyStorage.create(at: folder.appendingPathComponent("lat.db"), settings: s)
         defer { study.close() }
         var rng = RandomGenerator(seed: 1)
         for n in 0..<3 {

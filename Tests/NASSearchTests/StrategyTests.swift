@@ -150,4 +150,41 @@ final class StrategyTests: XCTestCase {
         let random = RandomSearch(space: space, seed: 0)
         XCTAssertThrowsError(try random.ask { _ in false }) { XCTAssertTrue("\($0)".contains("too tight")) }
     }
+
+    /// Asynchronous mode: four workers' asks run ahead of the tells (results arrive out of order, three
+    /// asks late), and a fresh strategy is told 40 trials it never proposed before its first ask (a worker
+    /// joining late). Every strategy stays in the space and the budget, and the evolving ones still improve
+    /// on their random start.
+    func testEveryStrategyWorksAsynchronously() throws {
+        for name in SearchStrategies.names {
+            let strategy = try SearchStrategies.named(name, space: space, seed: 9, populationSize: 10)
+            var seen = Set<Architecture>(), pending: [(Genome, Double)] = [], told: [(Genome, Double)] = []
+            var rng = RandomGenerator(seed: 4)
+            func accept(_ g: Genome) -> Bool {
+                let a = space.decode(g)
+                return space.contains(g) && !seen.contains(a) && a.parameterCount <= budget
+            }
+            for _ in 0..<120 {
+                let g = try strategy.ask(accept: accept)
+                seen.insert(space.decode(g))
+                pending.append((g, fitness(space.decode(g))))
+                if pending.count == 4 {   // the oldest of four running trials finishes
+                    let i = Int(rng.next() % 2)
+                    let (done, f) = pending.remove(at: i)
+                    strategy.tell(done, fitness: [f, 0])
+                    told.append((done, f))
+                }
+            }
+            XCTAssertEqual(told.count, 117, name)
+            if name != "random" {
+                let early = told.prefix(20).map(\.1).reduce(0, +) / 20, late = told.suffix(20).map(\.1).reduce(0, +) / 20
+                XCTAssertGreaterThan(late, early, "\(name): asynchronous tells still steer the search")
+            }
+            // A worker joining late: told everything, asked nothing.
+            let joiner = try SearchStrategies.named(name, space: space, seed: 10, populationSize: 10)
+            for (g, f) in told.prefix(40) { joiner.tell(g, fitness: [f, 0]) }
+            let g = try joiner.ask(accept: accept)
+            XCTAssertTrue(accept(g), name)
+        }
+    }
 }

@@ -56,7 +56,7 @@ final class StudyTests: XCTestCase {
         return nil
     }
 
-    /// Writes raw SQL into a study (or any SQLite file), bypassing `Study`.
+    /// Writes raw SQL into a study (or any SQLite file), bypassing `SQLiteStudyStorage`.
     private func sql(_ statements: String, at url: URL) throws {
         let db = try SQLiteConnection(path: url.path, mode: .create)
         defer { db.close() }
@@ -66,7 +66,7 @@ final class StudyTests: XCTestCase {
     // MARK: - Round trips
 
     func testTrialsRoundTripIncludingFailedTrialAndMeasuredLatency() throws {
-        let study = try Study.create(at: url(), settings: settings())
+        let study = try SQLiteStudyStorage.create(at: url(), settings: settings())
         var failed = trial(2, .nan, params: 3_000_000, state: .failed)
         failed.objectives["other"] = .infinity
         var predicted = trial(1, 4.5, params: 2_000_000)
@@ -78,7 +78,7 @@ final class StudyTests: XCTestCase {
         try study.updateCosts(of: 1, measured)
         study.close()
 
-        let reopened = try Study.open(at: url(), readOnly: true)
+        let reopened = try SQLiteStudyStorage.open(at: url(), readOnly: true)
         let read = try reopened.trials()
         XCTAssertEqual(read.count, 3)
         XCTAssertEqual(read[0], stored[0])
@@ -99,15 +99,15 @@ final class StudyTests: XCTestCase {
         s.constraints = [Constraint(.params, min: 1e6, max: 1e7), Constraint(.latency, max: 2.5)]
         s.paretoCost = .latency
         s.evaluation = [:]
-        try Study.create(at: url(), settings: s).close()
-        let study = try Study.open(at: url())
+        try SQLiteStudyStorage.create(at: url(), settings: s).close()
+        let study = try SQLiteStudyStorage.open(at: url())
         XCTAssertEqual(study.settings, s)
         XCTAssertEqual(study.settings.space, .object(["name": .string("tiny"), "depth": .array([.int(2), .int(4)]),
                                                       "ratio": .double(1.0)]), "the space JSON is kept verbatim")
     }
 
     func testAppendRefusesGapsAndDuplicates() throws {
-        let study = try Study.create(at: url(), settings: settings())
+        let study = try SQLiteStudyStorage.create(at: url(), settings: settings())
         try study.append(trial(0, 1, params: 100))
         let gap = studyError { try study.append(self.trial(2, 1, params: 100)) }
         XCTAssertEqual(gap?.kind, .invalidTrial)
@@ -129,8 +129,8 @@ final class StudyTests: XCTestCase {
     }
 
     func testReadOnlyAndClosedStudiesRefuseWrites() throws {
-        try Study.create(at: url(), settings: settings()).close()
-        let readOnly = try Study.open(at: url(), readOnly: true)
+        try SQLiteStudyStorage.create(at: url(), settings: settings()).close()
+        let readOnly = try SQLiteStudyStorage.open(at: url(), readOnly: true)
         let error = studyError { try readOnly.append(self.trial(0, 1, params: 1)) }
         XCTAssertEqual(error?.kind, .readOnly)
         XCTAssertTrue(error?.message.contains("read-only") ?? false)
@@ -142,32 +142,32 @@ final class StudyTests: XCTestCase {
     /// open file description) is refused, naming the file and the holder, and leaves the file as it was;
     /// readers still open; once the writer closes, another writer may open.
     func testASecondWriterIsRefusedUntilTheFirstCloses() throws {
-        let writer = try Study.create(at: url(), settings: settings())
+        let writer = try SQLiteStudyStorage.create(at: url(), settings: settings())
         try writer.append(trial(0, 1.5, params: 10))
         let before = try Data(contentsOf: url())
-        let refused = studyError { _ = try Study.open(at: self.url()) }
+        let refused = studyError { _ = try SQLiteStudyStorage.open(at: self.url()) }
         XCTAssertEqual(refused?.kind, .locked)
         XCTAssertTrue(refused?.message.contains("\(url().relativePath) is open for writing by another process") ?? false, "\(String(describing: refused))")
         XCTAssertTrue(refused?.message.contains("(this process)") ?? false, "the holder is named: \(String(describing: refused))")
         XCTAssertTrue(refused?.message.contains("PostgreSQL") ?? false)
-        XCTAssertEqual(studyError { _ = try Study.openOrCreate(at: self.url(), settings: self.settings()) }?.kind, .locked)
+        XCTAssertEqual(studyError { _ = try SQLiteStudyStorage.openOrCreate(at: self.url(), settings: self.settings()) }?.kind, .locked)
         XCTAssertEqual(try Data(contentsOf: url()), before, "the refused opens left the file unchanged")
-        let reader = try Study.open(at: url(), readOnly: true)
+        let reader = try SQLiteStudyStorage.open(at: url(), readOnly: true)
         XCTAssertEqual(try reader.trials().count, 1)
         // The writer still writes while a refused writer and a reader came and went.
         try writer.append(trial(1, 2.5, params: 20))
         reader.close()
         writer.close()
-        let next = try Study.open(at: url())
+        let next = try SQLiteStudyStorage.open(at: url())
         XCTAssertEqual(try next.trials().count, 2)
         next.close()
     }
 
     func testReopenSeesEverythingAndCommittedTrialsAreVisibleAtOnce() throws {
-        let writer = try Study.create(at: url(), settings: settings())
+        let writer = try SQLiteStudyStorage.create(at: url(), settings: settings())
         try writer.append(trial(0, 1.5, params: 10))
         // A second connection (as `study show` during a search) sees the committed trial immediately.
-        let reader = try Study.open(at: url(), readOnly: true)
+        let reader = try SQLiteStudyStorage.open(at: url(), readOnly: true)
         XCTAssertEqual(try reader.trials().map(\.number), [0])
         let samples = [(arch(hidden: 32), 1.25), (arch(hidden: 64, depth: 3), 2.5)]
         try writer.appendLatencySamples(samples)
@@ -176,7 +176,7 @@ final class StudyTests: XCTestCase {
         reader.close()
         writer.close()
 
-        let again = try Study.open(at: url())
+        let again = try SQLiteStudyStorage.open(at: url())
         XCTAssertEqual(try again.trials(), [trial(0, 1.5, params: 10), trial(1, 2.5, params: 20)])
         let read = try again.latencySamples()
         XCTAssertEqual(read.map(\.0), samples.map(\.0))
@@ -188,43 +188,43 @@ final class StudyTests: XCTestCase {
     }
 
     func testCreateIsAtomicAndRefusesAnExistingFile() throws {
-        try Study.create(at: url(), settings: settings()).close()
+        try SQLiteStudyStorage.create(at: url(), settings: settings()).close()
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["s.db"],
                        "no temporary or journal file is left beside the study")
-        let error = studyError { _ = try Study.create(at: self.url(), settings: self.settings()) }
+        let error = studyError { _ = try SQLiteStudyStorage.create(at: self.url(), settings: self.settings()) }
         XCTAssertEqual(error?.kind, .alreadyExists)
         XCTAssertTrue(error?.message.contains("already exists") ?? false)
-        let noFolder = studyError { _ = try Study.create(at: self.dir.appendingPathComponent("none/s.db"), settings: self.settings()) }
+        let noFolder = studyError { _ = try SQLiteStudyStorage.create(at: self.dir.appendingPathComponent("none/s.db"), settings: self.settings()) }
         XCTAssertTrue(noFolder?.message.contains("does not exist") ?? false, noFolder?.message ?? "")
     }
 
     func testOpenOrCreateRefusesChangedSettingsNamingTheField() throws {
-        let created = try Study.openOrCreate(at: url(), settings: settings(seed: 1))
+        let created = try SQLiteStudyStorage.openOrCreate(at: url(), settings: settings(seed: 1))
         try created.append(trial(0, 1, params: 1))
         created.close()
 
-        let seed = studyError { _ = try Study.openOrCreate(at: self.url(), settings: self.settings(seed: 2)) }
+        let seed = studyError { _ = try SQLiteStudyStorage.openOrCreate(at: self.url(), settings: self.settings(seed: 2)) }
         XCTAssertEqual(seed?.kind, .settingsMismatch)
         XCTAssertEqual(seed?.message, "study \(url().path) was created with seed 1, not 2; use another --study file or the same settings")
-        let budget = studyError { _ = try Study.openOrCreate(at: self.url(), settings: self.settings(maxParams: 5e6)) }
+        let budget = studyError { _ = try SQLiteStudyStorage.openOrCreate(at: self.url(), settings: self.settings(maxParams: 5e6)) }
         XCTAssertTrue(budget?.message.contains("created with constraints params ≤ 10M, not params ≤ 5M") ?? false,
                       budget?.message ?? "")
-        let direction = studyError { _ = try Study.openOrCreate(at: self.url(), settings: self.settings(maximize: false)) }
+        let direction = studyError { _ = try SQLiteStudyStorage.openOrCreate(at: self.url(), settings: self.settings(maximize: false)) }
         XCTAssertTrue(direction?.message.contains("objectives w-pca (maximized), not w-pca (minimized)") ?? false,
                       direction?.message ?? "")
         var evaluation = settings()
         evaluation.evaluation["batch"] = "16"
-        let batch = studyError { _ = try Study.openOrCreate(at: self.url(), settings: evaluation) }
+        let batch = studyError { _ = try SQLiteStudyStorage.openOrCreate(at: self.url(), settings: evaluation) }
         XCTAssertTrue(batch?.message.contains("evaluation batch = \"8\", not \"16\"") ?? false, batch?.message ?? "")
 
-        let resumed = try Study.openOrCreate(at: url(), settings: settings(seed: 1))
+        let resumed = try SQLiteStudyStorage.openOrCreate(at: url(), settings: settings(seed: 1))
         XCTAssertEqual(try resumed.trials().count, 1)
     }
 
     // MARK: - Foreign and damaged files
 
     func testMissingFile() {
-        let error = studyError { _ = try Study.open(at: self.url("none.db")) }
+        let error = studyError { _ = try SQLiteStudyStorage.open(at: self.url("none.db")) }
         XCTAssertEqual(error?.kind, .notFound)
         XCTAssertEqual(error?.message, "study \(url("none.db").path): file not found")
     }
@@ -233,11 +233,11 @@ final class StudyTests: XCTestCase {
         let file = url("notes.txt")
         try Data(String(repeating: "this is a text file, not a study\n", count: 40).utf8).write(to: file)
         for readOnly in [false, true] {
-            let error = studyError { _ = try Study.open(at: file, readOnly: readOnly) }
+            let error = studyError { _ = try SQLiteStudyStorage.open(at: file, readOnly: readOnly) }
             XCTAssertEqual(error?.kind, .notADatabase)
             XCTAssertEqual(error?.message, "\(file.path) is not a SwiftNAS study (not an SQLite database)")
         }
-        let mismatch = studyError { _ = try Study.openOrCreate(at: file, settings: self.settings()) }
+        let mismatch = studyError { _ = try SQLiteStudyStorage.openOrCreate(at: file, settings: self.settings()) }
         XCTAssertEqual(mismatch?.kind, .notADatabase)
     }
 
@@ -245,7 +245,7 @@ final class StudyTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         let file = url("random.bin")
         try Data((0..<8192).map { _ in UInt8.random(in: 0...255, using: &rng) }).write(to: file)
-        let error = studyError { _ = try Study.open(at: file) }
+        let error = studyError { _ = try SQLiteStudyStorage.open(at: file) }
         XCTAssertEqual(error?.kind, .notADatabase)
         XCTAssertTrue(error?.message.contains("not an SQLite database") ?? false)
     }
@@ -253,23 +253,23 @@ final class StudyTests: XCTestCase {
     func testSQLiteDatabaseWithOtherTablesIsNotAStudy() throws {
         let file = url("other.sqlite")
         try sql("CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers(name) VALUES ('Ada')", at: file)
-        let error = studyError { _ = try Study.open(at: file) }
+        let error = studyError { _ = try SQLiteStudyStorage.open(at: file) }
         XCTAssertEqual(error?.kind, .notAStudy)
         XCTAssertEqual(error?.message, "\(file.path) is not a SwiftNAS study (no swiftnas_study table)")
 
         let empty = url("empty.db")
         XCTAssertTrue(FileManager.default.createFile(atPath: empty.path, contents: Data()))
-        XCTAssertEqual(studyError { _ = try Study.open(at: empty) }?.kind, .notAStudy)
+        XCTAssertEqual(studyError { _ = try SQLiteStudyStorage.open(at: empty) }?.kind, .notAStudy)
 
         let unmarked = url("unmarked.db")
         try sql("CREATE TABLE swiftnas_study(key TEXT PRIMARY KEY, value TEXT NOT NULL)", at: unmarked)
-        let noMarker = studyError { _ = try Study.open(at: unmarked) }
+        let noMarker = studyError { _ = try SQLiteStudyStorage.open(at: unmarked) }
         XCTAssertEqual(noMarker?.kind, .notAStudy)
         XCTAssertTrue(noMarker?.message.contains("no \"swiftnas-study\" format marker") ?? false)
     }
 
     func testTruncatedStudyGivesAStudyError() throws {
-        let study = try Study.create(at: url(), settings: settings())
+        let study = try SQLiteStudyStorage.create(at: url(), settings: settings())
         for n in 0..<200 { try study.append(trial(n, Double(n), params: 1000 + n)) }
         study.close()
         let full = try Data(contentsOf: url())
@@ -278,7 +278,7 @@ final class StudyTests: XCTestCase {
             let cut = url("cut-\(length).db")
             try full.prefix(length).write(to: cut)
             let error = studyError {
-                let s = try Study.open(at: cut, readOnly: true)
+                let s = try SQLiteStudyStorage.open(at: cut, readOnly: true)
                 _ = try s.trials()
             }
             XCTAssertNotNil(error, "length \(length)")
@@ -291,21 +291,21 @@ final class StudyTests: XCTestCase {
     }
 
     func testNewerFormatIsRefused() throws {
-        try Study.create(at: url(), settings: settings()).close()
+        try SQLiteStudyStorage.create(at: url(), settings: settings()).close()
         try sql("UPDATE swiftnas_study SET value = json_set(value, '$.format', 99) WHERE key = 'settings'", at: url())
-        let error = studyError { _ = try Study.open(at: self.url()) }
+        let error = studyError { _ = try SQLiteStudyStorage.open(at: self.url()) }
         XCTAssertEqual(error?.kind, .newerFormat)
         XCTAssertTrue(error?.message.contains("newer SwiftNAS (study format 99; this build reads format 1") ?? false,
                       error?.message ?? "")
     }
 
     func testCorruptRowsNameTheTrialAndColumn() throws {
-        let study = try Study.create(at: url(), settings: settings())
+        let study = try SQLiteStudyStorage.create(at: url(), settings: settings())
         for n in 0..<3 { try study.append(trial(n, 1, params: 1)) }
         study.close()
 
         try sql("UPDATE trials SET architecture = '{\"family\": \"encoder\"}' WHERE number = 1", at: url())
-        let architecture = studyError { _ = try Study.open(at: self.url()).trials() }
+        let architecture = studyError { _ = try SQLiteStudyStorage.open(at: self.url()).trials() }
         XCTAssertEqual(architecture?.kind, .corrupt)
         XCTAssertTrue(architecture?.message.contains("trial 1, column architecture, is not a valid architecture") ?? false,
                       architecture?.message ?? "")
@@ -314,16 +314,16 @@ final class StudyTests: XCTestCase {
             UPDATE trials SET architecture = (SELECT architecture FROM trials WHERE number = 0) WHERE number = 1;
             UPDATE trials SET objectives = 'not json' WHERE number = 2
             """, at: url())
-        let objectives = studyError { _ = try Study.open(at: self.url()).trials() }
+        let objectives = studyError { _ = try SQLiteStudyStorage.open(at: self.url()).trials() }
         XCTAssertTrue(objectives?.message.contains("trial 2, column objectives, is not valid JSON") ?? false,
                       objectives?.message ?? "")
 
         try sql("UPDATE trials SET objectives = '{}', state = 'lost' WHERE number = 2", at: url())
-        let state = studyError { _ = try Study.open(at: self.url()).trials() }
+        let state = studyError { _ = try SQLiteStudyStorage.open(at: self.url()).trials() }
         XCTAssertTrue(state?.message.contains("trial 2, column state, is \"lost\"") ?? false, state?.message ?? "")
 
         try sql("UPDATE swiftnas_study SET value = '{\"format\": 1}' WHERE key = 'settings'", at: url())
-        let settings = studyError { _ = try Study.open(at: self.url()) }
+        let settings = studyError { _ = try SQLiteStudyStorage.open(at: self.url()) }
         XCTAssertEqual(settings?.kind, .corrupt)
         XCTAssertTrue(settings?.message.contains("settings have no field") ?? false, settings?.message ?? "")
     }
@@ -422,17 +422,20 @@ final class StudyTests: XCTestCase {
         var t0 = trial(0, 0.5, params: 1_000_000, objective: name)
         t0.objectives["params"] = 1e6
         t0.costs.latencyMs = 1.5
-        let t1 = trial(1, .nan, params: 2_000_000, state: .failed, objective: name)
+        var t1 = trial(1, .nan, params: 2_000_000, state: .failed, objective: name)
+        t1.failure = "objective glue failed: boom, \"quoted\""
         let csv = StudyReport.exportCSV([t0, t1], settings: s)
         let lines = csv.split(separator: "\n", omittingEmptySubsequences: false)
-        XCTAssertEqual(lines[0], "number,state,\"glue, \"\"avg\"\"\",params,params,flops,latency_ms,measured_latency_ms,depth,hidden,architecture")
+        XCTAssertEqual(lines[0], "number,state,\"glue, \"\"avg\"\"\",params,params,flops,latency_ms,measured_latency_ms,depth,hidden,architecture,failure")
         XCTAssertTrue(lines[1].hasPrefix("0,complete,0.5,1000000.0,1000000,10000000,1.5,,2,32,\"{\"\"activation\"\":\"\"gelu\"\""),
                       String(lines[1]))
-        XCTAssertTrue(csv.hasSuffix("\"\n"))
+        XCTAssertTrue(csv.hasSuffix("\"\"quoted\"\"\"\n"), "the failure reason closes the row, quoted")
         let rows = parseCSV(csv)
         XCTAssertEqual(rows.count, 3)
         XCTAssertEqual(rows[0][2], name)
-        XCTAssertTrue(rows.allSatisfy { $0.count == 11 }, "\(rows.map(\.count))")
+        XCTAssertTrue(rows.allSatisfy { $0.count == 12 }, "\(rows.map(\.count))")
+        XCTAssertEqual(rows[2][11], t1.failure)
+        XCTAssertEqual(rows[1][11], "", "no reason for a complete trial")
         XCTAssertEqual(rows[2][2], "", "a non-finite objective is an empty cell")
         XCTAssertEqual(rows[2][1], "failed")
         XCTAssertEqual(try Architecture.decode(JSONValue(parsing: rows[1][10]), path: "csv"), t0.architecture)
@@ -505,13 +508,15 @@ extension StudyTests {
     /// taken then is exactly what a kill -9 leaves. Opening it for writing rolls the half-written trials
     /// back, and every trial committed before stays.
     func testHalfWrittenTransactionIsRolledBack() throws {
-        let study = try Study.create(at: url(), settings: settings())
+        let study = try SQLiteStudyStorage.create(at: url(), settings: settings())
         for n in 0..<5 { try study.append(trial(n, Double(n), params: 1000 + n)) }
         study.close()
 
         let writer = try SQLiteConnection(path: url().path, mode: .readWrite)
         try writer.exec("PRAGMA cache_size = 1; BEGIN IMMEDIATE")
-        let insert = try writer.prepare("INSERT INTO trials VALUES (?, '[]', 'x', '{}', '{}', 'complete', 1.0)")
+        let insert = try writer.prepare("""
+            INSERT INTO trials(number, genome, architecture, objectives, costs, state, seconds) VALUES (?, '[]', 'x', '{}', '{}', 'complete', 1.0)
+            """)
         for n in 5..<400 {
             try insert.bind(n, at: 1)
             try insert.step()
@@ -523,12 +528,67 @@ extension StudyTests {
         try writer.exec("ROLLBACK")
         writer.close()
 
-        let readOnly = studyError { _ = try Study.open(at: killed, readOnly: true).trials() }
+        let readOnly = studyError { _ = try SQLiteStudyStorage.open(at: killed, readOnly: true).trials() }
         XCTAssertEqual(readOnly?.kind, .readOnly)
         XCTAssertTrue(readOnly?.message.contains("left unfinished by a killed writer") ?? false, readOnly?.message ?? "")
-        let resumed = try Study.open(at: killed)
+        let resumed = try SQLiteStudyStorage.open(at: killed)
         XCTAssertEqual(try resumed.trials().map(\.number), [0, 1, 2, 3, 4])
         try resumed.append(trial(5, 5, params: 1005))
         XCTAssertFalse(FileManager.default.fileExists(atPath: killed.path + "-journal"))
+    }
+
+    /// The storage protocol on SQLite: a trial is created running at ask time, an architecture held is
+    /// refused, the limit is kept, and a finish stores the state and the failure reason once.
+    func testTrialLifecycleThroughTheStorageProtocol() throws {
+        let study: StudyStorage = try SQLiteStudyStorage.create(at: url(), settings: settings())
+        defer { study.close() }
+        XCTAssertNil(study.heartbeatTimeout)
+        let a = arch(hidden: 32), b = arch(hidden: 64)
+        let costs = Costs(params: 10, flops: 100)
+        XCTAssertEqual(try study.createTrial(genome: [0], architecture: a, costs: costs, worker: "w", limit: 2), .created(number: 0))
+        XCTAssertEqual(try study.trials().map(\.state), [.running])
+        XCTAssertEqual(try study.createTrial(genome: [0], architecture: a, costs: costs, worker: "w", limit: 2), .taken(byTrial: 0))
+        XCTAssertEqual(try study.createTrial(genome: [1], architecture: b, costs: costs, worker: "w", limit: 2), .created(number: 1))
+        XCTAssertEqual(try study.createTrial(genome: [2], architecture: arch(hidden: 96), costs: costs, worker: "w", limit: 2), .full)
+        var failed = Trial(number: 1, genome: [1], architecture: b, objectives: ["w-pca": .nan], costs: costs, state: .failed,
+                           seconds: 0.5, failure: "objective w-pca failed: no finite output")
+        XCTAssertTrue(try study.finishTrial(failed, worker: "w"))
+        XCTAssertFalse(try study.finishTrial(failed, worker: "w"), "a finished trial is not finished twice")
+        let stored = try study.trials()
+        XCTAssertEqual(stored[1].state, .failed)
+        XCTAssertEqual(stored[1].failure, failed.failure)
+        XCTAssertEqual(stored[1].seconds, 0.5)
+        XCTAssertTrue(stored[1].objectives["w-pca"]!.isNaN)
+        XCTAssertEqual(stored[0].state, .running)
+        XCTAssertEqual(try study.trials(from: 1).map(\.number), [1])
+        failed.state = .running
+        XCTAssertThrowsError(try study.finishTrial(failed, worker: "w"), "running is not a finished state")
+        // The failure reason is exported.
+        guard case .object(let top) = StudyReport.exportJSON(stored), case .array(let items)? = top["trials"],
+              case .object(let second) = items[1] else { return XCTFail("unexpected export") }
+        XCTAssertEqual(second["failure"], .string("objective w-pca failed: no finite output"))
+    }
+
+    /// A study written before trial states and failure reasons (schema 1: no failure column, no schema
+    /// key) is read as it was, and upgraded in place by its first writer.
+    func testSchemaOneStudyIsReadAndUpgraded() throws {
+        let study = try SQLiteStudyStorage.create(at: url(), settings: settings())
+        for n in 0..<3 { try study.append(trial(n, Double(n), params: 1000 + n, state: n == 2 ? .failed : .complete)) }
+        study.close()
+        try sql("ALTER TABLE trials DROP COLUMN failure; DELETE FROM swiftnas_study WHERE key = 'schema'", at: url())
+        let old = try SQLiteStudyStorage.open(at: url(), readOnly: true)
+        XCTAssertEqual(try old.trials().map(\.state), [.complete, .complete, .failed])
+        XCTAssertNil(try old.trials()[2].failure)
+        old.close()
+        let upgraded = try SQLiteStudyStorage.open(at: url())
+        var t = trial(3, .nan, params: 1, state: .failed)
+        t.failure = "objective w-pca gave nan"
+        try upgraded.append(t)
+        XCTAssertEqual(try upgraded.trials().last?.failure, t.failure)
+        XCTAssertEqual(try upgraded.trials().map(\.number), [0, 1, 2, 3])
+        upgraded.close()
+        // A schema from a newer build is refused.
+        try sql("UPDATE swiftnas_study SET value = '99' WHERE key = 'schema'", at: url())
+        XCTAssertEqual(studyError { _ = try SQLiteStudyStorage.open(at: self.url(), readOnly: true) }?.kind, .newerFormat)
     }
 }

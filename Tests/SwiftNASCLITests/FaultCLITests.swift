@@ -140,19 +140,19 @@ final class FaultCLITests: XCTestCase {
         XCTAssertEqual(status, 0, output)
 
         // This process holds the study open for writing, as a running search would.
-        let holder = try Study.open(at: study)
+        let holder = try SQLiteStudyStorage.open(at: study)
         let before = try snapshot(study)
         (status, output) = try run(arguments.map { $0 == "3" ? "6" : $0 })
         XCTAssertNotEqual(status, 0, output)
-        XCTAssertTrue(output.contains("\(study.path) is open for writing by another process (pid \(getpid())); "
-                                      + "several workers need the PostgreSQL storage (not yet available)"), output)
+        XCTAssertTrue(output.contains("\(study.path) is open for writing by another process (pid \(getpid())): an SQLite "
+                                      + "study has one writer; several workers need a PostgreSQL study"), output)
         XCTAssertEqual(try snapshot(study), before)
         XCTAssertEqual(try holder.trials().count, 3)
         holder.close()
         // Once the holder is gone, the same command continues the study.
         (status, output) = try run(arguments.map { $0 == "3" ? "6" : $0 })
         XCTAssertEqual(status, 0, output)
-        XCTAssertEqual(try Study.open(at: study, readOnly: true).trials().count, 6)
+        XCTAssertEqual(try SQLiteStudyStorage.open(at: study, readOnly: true).trials().count, 6)
     }
 
     // MARK: - Item 5: an unusable --out is refused before any work

@@ -55,7 +55,7 @@ final class SearchCLITests: XCTestCase {
         let (status, output) = try run(searchArguments(study: whole, corpus: corpus, space: space))
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("best of 70 trials"), output)
-        let reference = try Study.open(at: whole, readOnly: true).trials()
+        let reference = try SQLiteStudyStorage.open(at: whole, readOnly: true).trials()
         XCTAssertEqual(reference.count, 70)
 
         // Start again on a new study; SIGKILL once some trials are stored.
@@ -63,7 +63,7 @@ final class SearchCLITests: XCTestCase {
         var stored = 0
         let deadline = Date().addingTimeInterval(120)
         while p.isRunning && Date() < deadline {
-            if FileManager.default.fileExists(atPath: killed.path), let study = try? Study.open(at: killed, readOnly: true) {
+            if FileManager.default.fileExists(atPath: killed.path), let study = try? SQLiteStudyStorage.open(at: killed, readOnly: true) {
                 stored = (try? study.trials().count) ?? 0
                 study.close()
                 if stored >= 15 { break }
@@ -75,7 +75,7 @@ final class SearchCLITests: XCTestCase {
         p.waitUntilExit()
         _ = pipe.fileHandleForReading.readDataToEndOfFile()
         XCTAssertEqual(p.terminationReason, .uncaughtSignal)
-        let afterKill = try Study.open(at: killed).trials()
+        let afterKill = try SQLiteStudyStorage.open(at: killed).trials()
         XCTAssertGreaterThanOrEqual(afterKill.count, 15)
         XCTAssertLessThan(afterKill.count, 70, "killed mid-run")
         XCTAssertEqual(afterKill.map(\.number), Array(0..<afterKill.count), "no gap")
@@ -85,7 +85,7 @@ final class SearchCLITests: XCTestCase {
         let (again, resumedOutput) = try run(searchArguments(study: killed, corpus: corpus, space: space))
         XCTAssertEqual(again, 0, resumedOutput)
         XCTAssertTrue(resumedOutput.contains("resuming"), resumedOutput)
-        let resumed = try Study.open(at: killed, readOnly: true).trials()
+        let resumed = try SQLiteStudyStorage.open(at: killed, readOnly: true).trials()
         XCTAssertEqual(resumed.map(\.number), Array(0..<70))
         XCTAssertEqual(Set(resumed.map(\.architecture)).count, 70, "no trial repeated")
         XCTAssertEqual(resumed.map(\.genome), reference.map(\.genome))
@@ -94,7 +94,7 @@ final class SearchCLITests: XCTestCase {
 
         // The outputs: the best architecture loads as an architecture file; the export has the documented keys.
         let best = try Architecture.load(from: folder.appendingPathComponent("killed-best1.json"))
-        XCTAssertEqual(best, StudyReport.best(resumed, settings: try Study.open(at: killed, readOnly: true).settings).first?.architecture)
+        XCTAssertEqual(best, StudyReport.best(resumed, settings: try SQLiteStudyStorage.open(at: killed, readOnly: true).settings).first?.architecture)
         let (exportStatus, export) = try run(["study", "export", killed.path, "--format", "json"])
         XCTAssertEqual(exportStatus, 0, export)
         guard case .object(let top) = try JSONValue(parsing: export), case .array(let items)? = top["trials"],

@@ -68,7 +68,7 @@ public enum Harness {
     /// Study: open read-only, read the settings, the trials and the latency samples.
     public static func study(_ bytes: UnsafeRawBufferPointer) {
         let url = Scratch.write(bytes, to: "study.db")
-        guard let study = try? Study.open(at: url, readOnly: true) else { return }
+        guard let study = try? SQLiteStudyStorage.open(at: url, readOnly: true) else { return }
         defer { study.close() }
         _ = study.settings
         _ = try? study.nextTrialNumber()

@@ -5,6 +5,11 @@ import NASTensor
 /// one choice up or down with probability `mutationProbability`), otherwise a uniform crossover of two;
 /// parents drawn by roulette wheel in proportion to fitness − min fitness of the population. The next
 /// population is the best `populationSize` of parents and children (elitist).
+///
+/// Asynchronous mode (workers): steady-state with batch replacement, no generation barrier. The first
+/// `populationSize` trials told form the population; asks draw parents from the current population while
+/// children are still running, and every `populationSize` children told, whoever evaluated them, replace
+/// it by the elitist rule. With one worker this is exactly the generational algorithm above.
 public final class AutoTinyBERTEvolver: SearchStrategy {
     public let name = "evolver"
     let space: SearchSpace
@@ -24,7 +29,9 @@ public final class AutoTinyBERTEvolver: SearchStrategy {
 
     public func ask(accept: (Genome) -> Bool) throws -> Genome {
         defer { asked += 1 }
-        if asked < populationSize { return try propose(name, accept: accept) { space.sample(using: &rng) } }
+        if (asked < populationSize && told < populationSize) || population.isEmpty {
+            return try propose(name, accept: accept) { space.sample(using: &rng) }
+        }
         let finite = population.map(\.fitness).filter(\.isFinite)
         let floor = finite.min() ?? 0, spread = (finite.max() ?? 0) - floor
         // Fitness above the worst, plus a small share of the spread so the worst can still be drawn.

@@ -5,6 +5,11 @@ import NASTensor
 /// probability `mutationProbability`) and `crossovers` children (uniform crossover of two random top-k
 /// parents), the top k taken over everything evaluated so far when the generation starts.
 /// Defaults: population 50, k = 10, 25 mutations, 25 crossovers, p = 0.1.
+///
+/// Asynchronous mode (workers): steady-state, no generation barrier. The random phase ends once
+/// `populationSize` genomes were asked or told; a generation's parents are the top k of every trial
+/// finished (by any worker) when it starts, while children of the previous one may still be running.
+/// With one worker this is exactly the generational algorithm above.
 public final class GeneticAlgorithm: SearchStrategy {
     public let name = "ga"
     let space: SearchSpace
@@ -29,7 +34,9 @@ public final class GeneticAlgorithm: SearchStrategy {
 
     public func ask(accept: (Genome) -> Bool) throws -> Genome {
         defer { asked += 1 }
-        if asked < populationSize { return try propose(name, accept: accept) { space.sample(using: &rng) } }
+        if (asked < populationSize && history.count < populationSize) || history.isEmpty {
+            return try propose(name, accept: accept) { space.sample(using: &rng) }
+        }
         if parents.isEmpty || childIndex == mutations + crossovers {
             // A new generation: the top k of everything evaluated so far (ties: earlier first).
             parents = history.enumerated().sorted { ($0.element.fitness, -$0.offset) > ($1.element.fitness, -$1.offset) }

@@ -6,6 +6,11 @@ import NASTensor
 /// rank wins, then larger crowding distance), then mutated (each gene with probability 1/genes). The next
 /// population: parents ∪ children by fronts of the fast non-dominated sort, the last front cut by
 /// crowding distance. Failed evaluations sit in a last front of their own.
+///
+/// Asynchronous mode (workers): steady-state with batch replacement, no generation barrier, as in the
+/// evolver: tournaments draw from the current population while children are still running, and every
+/// `populationSize` children told, whoever evaluated them, make the next population by non-dominated
+/// sorting. With one worker this is exactly the generational algorithm above.
 public final class NSGA2: SearchStrategy {
     public let name = "nsga2"
     let space: SearchSpace
@@ -25,7 +30,9 @@ public final class NSGA2: SearchStrategy {
 
     public func ask(accept: (Genome) -> Bool) throws -> Genome {
         defer { asked += 1 }
-        if asked < populationSize { return try propose(name, accept: accept) { space.sample(using: &rng) } }
+        if (asked < populationSize && told < populationSize) || population.isEmpty {
+            return try propose(name, accept: accept) { space.sample(using: &rng) }
+        }
         if standing.count != population.count { standing = Self.standing(population.map(\.fitness)) }
         let p = 1 / Double(max(space.genes.count, 1))
         return try propose(name, accept: accept, fallback: { self.space.sample(using: &self.rng) }) {

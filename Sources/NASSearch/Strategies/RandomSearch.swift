@@ -1,7 +1,7 @@
 import NASTensor
 
 /// Random search: every proposal an independent uniform sample of the space (the baseline every
-/// NAS paper must beat; Li & Talwalkar, 2019).
+/// NAS paper must beat; Li & Talwalkar, 2019). Asynchronous by nature: it ignores what it is told.
 public final class RandomSearch: SearchStrategy {
     public let name = "random"
     let space: SearchSpace

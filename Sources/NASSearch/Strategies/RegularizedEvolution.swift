@@ -4,13 +4,17 @@ import NASTensor
 /// genomes; each child mutates the best of `sampleSize` members drawn at random (tournament), every
 /// gene resampled with probability 1/genes (at least one gene changes); the child joins the queue and
 /// the oldest member leaves, whatever its fitness.
+///
+/// Asynchronous by design (Real et al. ran it on hundreds of workers): steady-state, each finished trial
+/// joins the queue when it is told, whoever evaluated it; the random phase ends once `populationSize`
+/// genomes were asked or told.
 public final class RegularizedEvolution: SearchStrategy {
     public let name = "regularized-evolution"
     let space: SearchSpace
     public let populationSize: Int, sampleSize: Int
     var rng: RandomGenerator
     var population: [(genome: Genome, fitness: Double)] = []
-    var asked = 0
+    var asked = 0, told = 0
 
     public init(space: SearchSpace, seed: UInt64, populationSize: Int = 50, sampleSize: Int = 10) {
         self.space = space
@@ -21,7 +25,9 @@ public final class RegularizedEvolution: SearchStrategy {
 
     public func ask(accept: (Genome) -> Bool) throws -> Genome {
         defer { asked += 1 }
-        if asked < populationSize { return try propose(name, accept: accept) { space.sample(using: &rng) } }
+        if (asked < populationSize && told < populationSize) || population.isEmpty {
+            return try propose(name, accept: accept) { space.sample(using: &rng) }
+        }
         let p = 1 / Double(max(space.genes.count, 1))
         return try propose(name, accept: accept, fallback: { self.space.sample(using: &self.rng) }) {
             let contenders = (0..<sampleSize).map { _ in population[uniformIndex(population.count, using: &rng)] }
@@ -33,6 +39,7 @@ public final class RegularizedEvolution: SearchStrategy {
     }
 
     public func tell(_ genome: Genome, fitness: [Double]) {
+        told += 1
         population.append((genome, fitness[0]))
         if population.count > populationSize { population.removeFirst() }
     }

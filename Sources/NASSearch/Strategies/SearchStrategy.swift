@@ -3,9 +3,13 @@ import NASTensor
 /// A search strategy behind the ask/tell interface (ARCHITECTURE.md, decision 4): it proposes genomes
 /// and is told their fitness; it knows nothing of how they were scored (a proxy, a supernet, training).
 ///
-/// Asks and tells alternate: `ask` proposes one genome, `tell` reports it before the next `ask`. The
-/// strategy draws from its own seeded generator only, so the same seed and the same fitnesses give
-/// the same proposals — a study resumes by replaying its stored trials through a fresh strategy.
+/// With one writer, asks and tells alternate: `ask` proposes one genome, `tell` reports it before the
+/// next `ask`. The strategy draws from its own seeded generator only, so the same seed and the same
+/// fitnesses give the same proposals — a study resumes by replaying its stored trials through a fresh
+/// strategy. With several workers (asynchronous mode), a worker tells its strategy every trial finished
+/// by anyone before each ask, so asks may run ahead of tells and `tell` may report genomes the strategy
+/// never proposed; each strategy documents how it stays well-defined then (all are steady-state, none
+/// waits at a generation barrier).
 ///
 /// Fitness is a vector, every entry larger-is-better: the study's objectives (minimised ones negated),
 /// then the negated Pareto cost. Single-objective strategies read entry 0; NSGA-II reads them all.
@@ -16,7 +20,7 @@ public protocol SearchStrategy: AnyObject {
     /// The next genome to evaluate. `accept` says whether a genome may be proposed (inside the budget
     /// and not evaluated before); proposals are drawn until one is accepted, at most `maxTries` times.
     func ask(accept: (Genome) -> Bool) throws -> Genome
-    /// The fitness of the genome last asked.
+    /// The fitness of a finished genome (with one writer, the one last asked).
     func tell(_ genome: Genome, fitness: [Double])
 }
 

@@ -2,7 +2,7 @@ import CSQLite
 import Foundation
 
 // A deliberately small wrapper over SQLite's C API (Debian's libsqlite3): a connection, prepared
-// statements binding and reading Int, Double and Text, and transactions. It is what `Study` needs and
+// statements binding and reading Int, Double and Text, and transactions. It is what `SQLiteStudyStorage` needs and
 // nothing more; it is internal to NASSearch. Errors carry SQLite's primary result code and the text of
 // `sqlite3_errmsg`, so that callers can turn, e.g., SQLITE_NOTADB into a message about the file.
 
@@ -149,6 +149,12 @@ final class SQLiteStatement {
 
     func bind(_ value: String, at index: Int32) throws {
         try check(sqlite3_bind_text(handle, index, value, -1, Self.transient))
+    }
+
+    /// Binds text, or NULL for nil.
+    func bind(_ value: String?, at index: Int32) throws {
+        guard let value else { return try check(sqlite3_bind_null(handle, index)) }
+        try bind(value, at: index)
     }
 
     /// Advances to the next row: `true` when there is one, `false` when the statement is done.

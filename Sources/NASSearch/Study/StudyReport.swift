@@ -63,30 +63,37 @@ public enum StudyReport {
     ///                  "costs": {"params": 4200000, "flops": 530000000,
     ///                            "latency_ms": 3.2, "measured_latency_ms": 3.4}}]}   (latencies when known)
     ///
+    /// A failed trial adds `"failure": "why"` and, when its worker died and its genome was re-queued,
+    /// `"requeued_as": number`; a storage that records workers (PostgreSQL) adds `"worker": "host:pid"`.
+    /// `state` is also "running" or "waiting" for trials in progress.
     /// An architecture that cannot be encoded (a non-finite `layerNormEps`) is written as null.
     public static func exportJSON(_ trials: [Trial]) -> JSONValue {
         .object(["trials": .array(trials.map { t in
-            .object([
+            var members: [String: JSONValue] = [
                 "number": .int(t.number),
                 "state": .string(t.state.rawValue),
                 "architecture": (try? StudyRecord.architectureJSON(t.architecture)) ?? .null,
                 "objectives": StudyRecord.objectivesJSON(t.objectives),
                 "costs": StudyRecord.costsJSON(t.costs),
-            ])
+            ]
+            if let failure = t.failure { members["failure"] = .string(failure) }
+            if let requeued = t.requeuedAs { members["requeued_as"] = .int(requeued) }
+            if let worker = t.worker { members["worker"] = .string(worker) }
+            return .object(members)
         })])
     }
 
     /// The trials as CSV (RFC 4180 quoting, lines ending in "\n"), one row per trial:
     ///
-    ///     number,state,<each objective of the settings>,params,flops,latency_ms,measured_latency_ms,depth,hidden,architecture
+    ///     number,state,<each objective of the settings>,params,flops,latency_ms,measured_latency_ms,depth,hidden,architecture,failure
     ///
-    /// Numbers are written in Swift's shortest exact form; an empty cell is an unknown or non-finite
+    /// `failure` is a failed trial's reason (empty otherwise). Numbers are written in Swift's shortest exact form; an empty cell is an unknown or non-finite
     /// value. `architecture` is the compact JSON object, always quoted (its quotes doubled). Any other
     /// field holding a comma, quote or line break is quoted too.
     public static func exportCSV(_ trials: [Trial], settings: StudySettings) -> String {
         let names = settings.objectives.map(\.name)
         var header = ["number", "state"] + names
-        header += ["params", "flops", "latency_ms", "measured_latency_ms", "depth", "hidden", "architecture"]
+        header += ["params", "flops", "latency_ms", "measured_latency_ms", "depth", "hidden", "architecture", "failure"]
         var out = header.map { csvField($0) }.joined(separator: ",") + "\n"
         func number(_ v: Double?) -> String {
             guard let v, v.isFinite else { return "" }
@@ -97,7 +104,8 @@ public enum StudyReport {
             row += [String(t.costs.params), String(t.costs.flops), number(t.costs.latencyMs), number(t.costs.measuredLatencyMs),
                     String(t.architecture.depth), String(t.architecture.hidden)]
             let architecture = (try? StudyRecord.architectureText(t.architecture)) ?? ""
-            out += row.map { csvField($0) }.joined(separator: ",") + "," + csvField(architecture, alwaysQuote: true) + "\n"
+            out += row.map { csvField($0) }.joined(separator: ",") + "," + csvField(architecture, alwaysQuote: true)
+                + "," + csvField(t.failure ?? "") + "\n"
         }
         return out
     }
@@ -189,9 +197,14 @@ public enum StudyReport {
         let constraints = settings.constraints.isEmpty ? "none" : settings.constraints.map(\.description).joined(separator: ", ")
         lines.append("objectives: \(objectives.joined(separator: ", ")); constraints: \(constraints); "
                      + "Pareto cost: \(settings.paretoCost.rawValue)")
-        let failed = trials.count { $0.state == .failed }
+        let complete = trials.count { $0.state == .complete }, failed = trials.count { $0.state == .failed }
         let feasible = trials.count { isFeasible($0, settings: settings) }
-        var counts = "trials: \(trials.count) (\(trials.count - failed) complete, \(failed) failed; \(feasible) feasible)"
+        var counts = "trials: \(trials.count) (\(complete) complete, \(failed) failed; \(feasible) feasible"
+        let requeued = trials.count { $0.requeuedAs != nil }
+        if requeued > 0 { counts += "; \(requeued) failed with their worker and re-queued" }
+        let running = trials.count { $0.state == .running }, waiting = trials.count { $0.state == .waiting }
+        if running + waiting > 0 { counts += "; \(running) running, \(waiting) waiting" }
+        counts += ")"
         if let top = best(trials, settings: settings).first, let objective = settings.objectives.first {
             counts += String(format: "; best %@ %.6g (trial %d)", objective.name, primaryValue(top, settings: settings), top.number)
         }

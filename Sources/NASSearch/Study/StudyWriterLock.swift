@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 
-/// The one-writer rule of a SQLite study: a writable `Study` holds an exclusive `flock` on the study file
+/// The one-writer rule of a SQLite study: a writable `SQLiteStudyStorage` holds an exclusive `flock` on the study file
 /// for as long as it is open, so a second writer (another `swiftnas search` on the same file, in any
 /// process) is refused at once instead of interleaving trial numbers with the first. Read-only opens take
 /// no lock (`study show` during a search is fine).
@@ -13,7 +13,7 @@ import Glibc
 /// open file description and are dropped by the kernel when the holder exits (kill -9 included), so a
 /// killed search never leaves a stale lock. They do not interact with SQLite's POSIX (`fcntl`) locks on
 /// Linux, but closing *any* descriptor of the file drops this process's POSIX locks, so the descriptor is
-/// closed only after the SQLite connection (see `Study.close`), and the lock is taken before SQLite opens.
+/// closed only after the SQLite connection (see `SQLiteStudyStorage.close`), and the lock is taken before SQLite opens.
 final class StudyWriterLock {
     private var descriptor: Int32
 
@@ -35,8 +35,9 @@ final class StudyWriterLock {
                 throw StudyError(.storage, path: path, message: "cannot lock study \(path): \(String(cString: strerror(code)))")
             }
             let holder = holderDescription(of: url)
-            throw StudyError(.locked, path: path, message: "\(path) is open for writing by another process\(holder); "
-                             + "several workers need the PostgreSQL storage (not yet available)")
+            throw StudyError(.locked, path: path, message: "\(path) is open for writing by another process\(holder): an SQLite "
+                             + "study has one writer; several workers need a PostgreSQL study "
+                             + "(--study postgresql://user@host:port/db?study=NAME)")
         }
         return StudyWriterLock(descriptor: fd)
     }

@@ -43,8 +43,7 @@ struct SearchBench: ParsableCommand {
             ])
             let t0 = Measure.now()
             try search.run()
-            let study = try Study.open(at: folder.appendingPathComponent("bench.db"), readOnly: true)
-            let trials = try study.trials()
+            let trials = try StudyStorages.read(folder.appendingPathComponent("bench.db").path).trials
             let evaluating = trials.reduce(0) { $0 + $1.seconds }
             let wall = Double(Measure.now() - t0) * 1e-9
             let perEvaluation = evaluating / Double(trials.count)

@@ -15,9 +15,8 @@ enum TextModelSupport {
         case (let a?, nil):
             return try Architecture.load(from: URL(fileURLWithPath: a))
         case (nil, let s?):
-            let store = try Study.open(at: URL(fileURLWithPath: s), readOnly: true)
-            defer { store.close() }
-            let best = StudyReport.best(try store.trials(), settings: store.settings, top: rank)
+            let (settings, trials) = try StudyStorages.read(s)
+            let best = StudyReport.best(trials, settings: settings, top: rank)
             guard best.count == rank else {
                 throw ValidationError("\(s): the study has \(best.count) feasible complete trial(s), so there is no rank \(rank)")
             }

@@ -16,8 +16,12 @@ import Glibc
 //                   "strategy": "nsga2"}
 //                  (constraint bounds and "populationSize" are optional; a seed above Int.max is a decimal string)
 //
+//     "schema"   → "2" (absent in studies written before trial states and failure reasons: schema 1,
+//                  upgraded in place by the first writer)
+//
 //   trials(number INTEGER PRIMARY KEY, genome TEXT NOT NULL, architecture TEXT NOT NULL,
-//          objectives TEXT NOT NULL, costs TEXT NOT NULL, state TEXT NOT NULL, seconds REAL NOT NULL)
+//          objectives TEXT NOT NULL, costs TEXT NOT NULL, state TEXT NOT NULL, seconds REAL NOT NULL,
+//          failure TEXT)
 //     number        0, 1, 2, … without gaps, in the order the strategy proposed them
 //     genome        JSON array of choice indices: [3, 0, 1, 2]
 //     architecture  the Architecture as JSON (an architecture file's object, compact)
@@ -25,8 +29,9 @@ import Glibc
 //                   trial) and is read back as NaN
 //     costs         JSON object {"params": int, "flops": int, "latency_ms"?: number,
 //                   "measured_latency_ms"?: number} (absent: unknown)
-//     state         "complete" | "failed"
-//     seconds       wall-clock seconds of the evaluation
+//     state         "running" (created at ask time, being evaluated) | "complete" | "failed"
+//     seconds       wall-clock seconds of the evaluation (0 while running)
+//     failure       why a failed trial failed (NULL otherwise; schema 2)
 //
 //   latency_samples(id INTEGER PRIMARY KEY, architecture TEXT NOT NULL, latency_ms REAL NOT NULL)
 //     measured latencies (architecture JSON as above), the training data of a latency predictor
@@ -35,64 +40,26 @@ import Glibc
 // disk when its COMMIT returns; each trial is one transaction, and a process killed at any moment leaves
 // every trial it had stored. A new study is built in a temporary file and then linked into place, so a
 // killed `create` leaves no half-made study under the name.
+//
+// One writer: a running trial found by a writer was left by a writer that was killed (the lock proves
+// it gone); the resumed search re-runs it under its number (the replay proposes its genome again), so a
+// killed search resumes to the trajectory of an uninterrupted one. SQLite never fails a trial for a
+// missed heartbeat nor re-queues one: that is the PostgreSQL storage's business.
 
-/// Why a study file cannot be created, opened, read or written. `description` names the file and what is
-/// wrong, e.g. "runs/s.db is not a SwiftNAS study (not an SQLite database)".
-public struct StudyError: Error, Equatable, CustomStringConvertible, LocalizedError {
-    public enum Kind: String, Equatable, Sendable {
-        /// The file does not exist (or is a folder).
-        case notFound
-        /// `create` found a file under the name.
-        case alreadyExists
-        /// The file is not an SQLite database.
-        case notADatabase
-        /// An SQLite database without the study table or marker.
-        case notAStudy
-        /// Written by a newer SwiftNAS (a higher study format).
-        case newerFormat
-        /// A table, row or column cannot be read (damaged, truncated or hand-edited file).
-        case corrupt
-        /// `openOrCreate` found a study made with other settings.
-        case settingsMismatch
-        /// A trial (or sample) that cannot be stored: a number out of sequence, an unknown number, NaN.
-        case invalidTrial
-        /// A write to a study opened read-only (or a file that cannot be written).
-        case readOnly
-        /// The study was closed.
-        case closed
-        /// Another `Study` (in this or another process) has the file open for writing.
-        case locked
-        /// Any other failure of the file system or of SQLite.
-        case storage
-    }
-
-    public let kind: Kind
-    /// The study file, as given.
-    public let path: String
-    /// The whole message, naming the file.
-    public let message: String
-
-    public init(_ kind: Kind, path: String, message: String) {
-        self.kind = kind; self.path = path; self.message = message
-    }
-
-    public var description: String { message }
-    public var errorDescription: String? { message }
-}
-
-/// A study: the durable record of one search — its settings and every trial, in an SQLite file (format
-/// above). Trials are appended one transaction each, numbered without gaps, so that a killed search
+/// A study in an SQLite file (format above): the durable record of one search — its settings and every
+/// trial. Each change is one transaction, trials are numbered without gaps, so that a killed search
 /// resumes from exactly what was stored.
 ///
-/// A `Study` is one connection; use it from one thread at a time. Several processes may open the same
-/// file (e.g. `swiftnas study show` while a search writes): SQLite locks the file for the length of a
-/// transaction and readers wait for it. Only one may open it for writing: a writable `Study` holds an
-/// exclusive lock on the file until it is closed (`StudyWriterLock`), and a second writer is refused
-/// (`.locked`) before anything is read or written; several workers on one study need the PostgreSQL
-/// storage.
-public final class Study {
+/// One connection; use it from one thread at a time. Several processes may open the same file (e.g.
+/// `swiftnas study show` while a search writes): SQLite locks the file for the length of a transaction
+/// and readers wait for it. Only one may open it for writing: a writable storage holds an exclusive lock
+/// on the file until it is closed (`StudyWriterLock`), and a second writer is refused (`.locked`) before
+/// anything is read or written; several workers on one study need `PostgresStudyStorage`.
+public final class SQLiteStudyStorage: StudyStorage {
     /// The marker stored under `format` in `swiftnas_study`.
     public static let marker = "swiftnas-study"
+    /// The table layout this build writes (stored under `schema`; absent means 1).
+    static let schema = 2
 
     /// The study file.
     public let url: URL
@@ -104,12 +71,18 @@ public final class Study {
     private let connection: SQLiteConnection
     /// The writer's lock (nil when read-only); released after the connection closes.
     private let writerLock: StudyWriterLock?
+    /// Whether the trials table has the `failure` column (schema 2; a read-only open of a schema-1 file has not).
+    private let hasFailureColumn: Bool
     /// The study file as given (relative paths stay relative), as messages name it.
     public var path: String { url.relativePath }
+    public var location: String { path }
+    /// nil: one writer, whose lock proves it alive.
+    public var heartbeatTimeout: Double? { nil }
 
-    private init(url: URL, settings: StudySettings, readOnly: Bool, connection: SQLiteConnection, writerLock: StudyWriterLock?) {
+    private init(url: URL, settings: StudySettings, readOnly: Bool, connection: SQLiteConnection, writerLock: StudyWriterLock?,
+                 hasFailureColumn: Bool) {
         self.url = url; self.settings = settings; self.isReadOnly = readOnly; self.connection = connection
-        self.writerLock = writerLock
+        self.writerLock = writerLock; self.hasFailureColumn = hasFailureColumn
     }
 
     deinit { close() }
@@ -126,7 +99,7 @@ public final class Study {
     /// Creates a new study at `url` holding `settings` and no trials, and opens it for writing. Refuses an
     /// existing file (`.alreadyExists`) and a missing folder. The study appears under its name complete
     /// or not at all.
-    public static func create(at url: URL, settings: StudySettings) throws -> Study {
+    public static func create(at url: URL, settings: StudySettings) throws -> SQLiteStudyStorage {
         let path = url.relativePath
         if FileManager.default.fileExists(atPath: url.path) {
             throw StudyError(.alreadyExists, path: path,
@@ -163,12 +136,12 @@ public final class Study {
                     CREATE TABLE swiftnas_study(key TEXT PRIMARY KEY, value TEXT NOT NULL);
                     CREATE TABLE trials(number INTEGER PRIMARY KEY, genome TEXT NOT NULL, architecture TEXT NOT NULL,
                                         objectives TEXT NOT NULL, costs TEXT NOT NULL, state TEXT NOT NULL,
-                                        seconds REAL NOT NULL);
+                                        seconds REAL NOT NULL, failure TEXT);
                     CREATE TABLE latency_samples(id INTEGER PRIMARY KEY, architecture TEXT NOT NULL,
                                                  latency_ms REAL NOT NULL);
                     """)
                 let insert = try db.prepare("INSERT INTO swiftnas_study(key, value) VALUES (?, ?)")
-                for (key, value) in [("format", marker), ("settings", settingsText)] {
+                for (key, value) in [("format", marker), ("settings", settingsText), ("schema", String(schema))] {
                     try insert.bind(key, at: 1)
                     try insert.bind(value, at: 2)
                     try insert.step()
@@ -199,8 +172,8 @@ public final class Study {
     /// Opens an existing study. Refuses, with a `StudyError` naming the file: a missing file, a file that
     /// is not an SQLite database, an SQLite database that is not a study, a study of a newer format, and
     /// stored settings that cannot be read. A writable open is refused (`.locked`, the file untouched) while
-    /// another writable `Study` of the file is open, in this process or another.
-    public static func open(at url: URL, readOnly: Bool = false) throws -> Study {
+    /// another writable storage of the file is open, in this process or another.
+    public static func open(at url: URL, readOnly: Bool = false) throws -> SQLiteStudyStorage {
         let path = url.relativePath
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
@@ -221,7 +194,17 @@ public final class Study {
         do {
             if !readOnly { try connection.exec("PRAGMA synchronous = FULL") }
             let settings = try readSettings(connection, path: path)
-            return Study(url: url, settings: settings, readOnly: readOnly, connection: connection, writerLock: lock)
+            var hasFailureColumn = try Self.hasFailureColumn(connection)
+            if !readOnly && !hasFailureColumn {
+                // Schema 1 → 2: the failure column; the rows keep their meaning (complete or failed).
+                try connection.transaction {
+                    try connection.exec("ALTER TABLE trials ADD COLUMN failure TEXT")
+                    try connection.exec("INSERT OR REPLACE INTO swiftnas_study(key, value) VALUES ('schema', '\(schema)')")
+                }
+                hasFailureColumn = true
+            }
+            return SQLiteStudyStorage(url: url, settings: settings, readOnly: readOnly, connection: connection, writerLock: lock,
+                                      hasFailureColumn: hasFailureColumn)
         } catch {
             connection.close()
             lock?.release()
@@ -232,7 +215,7 @@ public final class Study {
     /// Opens the study at `url` when the file exists, and creates it otherwise. An existing study must
     /// have been created with exactly `settings`; if not, the error names the first field that differs,
     /// e.g. "study runs/s.db was created with seed 1, not 2; use another --study file or the same settings".
-    public static func openOrCreate(at url: URL, settings: StudySettings) throws -> Study {
+    public static func openOrCreate(at url: URL, settings: StudySettings) throws -> SQLiteStudyStorage {
         guard FileManager.default.fileExists(atPath: url.path) else { return try create(at: url, settings: settings) }
         let study = try open(at: url)
         if let difference = study.settings.firstDifference(from: settings) {
@@ -241,6 +224,13 @@ public final class Study {
                              + "\(difference); use another --study file or the same settings")
         }
         return study
+    }
+
+    /// Whether the trials table has the `failure` column (schema 2).
+    private static func hasFailureColumn(_ db: SQLiteConnection) throws -> Bool {
+        let columns = try db.prepare("PRAGMA table_info(trials)")
+        while try columns.step() { if columns.text(1) == "failure" { return true } }
+        return false
     }
 
     /// Checks the tables and the marker, and reads the settings.
@@ -255,6 +245,10 @@ public final class Study {
         let rows = try db.prepare("SELECT key, value FROM swiftnas_study")
         while try rows.step() {
             if let key = rows.text(0), let value = rows.text(1) { values[key] = value }
+        }
+        if let schemaText = values["schema"], (Int(schemaText) ?? Int.max) > schema {
+            throw StudyError(.newerFormat, path: path, message: "study \(path) was written by a newer SwiftNAS "
+                             + "(table schema \(schemaText); this build reads schema \(schema) and older)")
         }
         guard values["format"] == marker else {
             throw StudyError(.notAStudy, path: path,
@@ -297,12 +291,14 @@ public final class Study {
 
     /// Every stored trial, ordered by number. A row that cannot be read throws `.corrupt`, naming the
     /// trial and the column.
-    public func trials() throws -> [Trial] {
+    public func trials(from first: Int) throws -> [Trial] {
         let db = try readable()
         return try perform("reading the trials") {
             let query = try db.prepare("""
-                SELECT number, genome, architecture, objectives, costs, state, seconds FROM trials ORDER BY number
+                SELECT number, genome, architecture, objectives, costs, state, seconds, \(hasFailureColumn ? "failure" : "NULL")
+                FROM trials WHERE number >= ? ORDER BY number
                 """)
+            try query.bind(first, at: 1)
             var trials: [Trial] = []
             while try query.step() {
                 let number = query.int(0)
@@ -316,12 +312,12 @@ public final class Study {
                     let objectives = try StudyRecord.objectives(column(3, "objectives"))
                     let costs = try StudyRecord.costs(column(4, "costs"))
                     let stateText = try column(5, "state")
-                    guard let state = Trial.State(rawValue: stateText) else {
-                        throw RecordError("is \(JSONValue.quoted(stateText)), expected \"complete\" or \"failed\"",
+                    guard let state = Trial.State(rawValue: stateText), state != .waiting else {
+                        throw RecordError("is \(JSONValue.quoted(stateText)), expected \"running\", \"complete\" or \"failed\"",
                                           column: "state")
                     }
                     trials.append(Trial(number: number, genome: genome, architecture: architecture, objectives: objectives,
-                                        costs: costs, state: state, seconds: query.double(6)))
+                                        costs: costs, state: state, seconds: query.double(6), failure: query.text(7)))
                 } catch let e as RecordError {
                     throw corruptTrial(number, e.column ?? "?", e.message)
                 }
@@ -334,7 +330,8 @@ public final class Study {
         StudyError(.corrupt, path: path, message: "study \(path) is damaged: trial \(number), column \(column), \(message)")
     }
 
-    /// Stores one trial, in its own transaction. `trial.number` must be the next number (no gaps, no
+    /// Stores one finished trial, in its own transaction (a search creates at ask time and finishes
+    /// instead; this is for tools and tests). `trial.number` must be the next number (no gaps, no
     /// duplicates), its `seconds` not NaN. When this returns, the trial is on disk.
     public func append(_ trial: Trial) throws {
         let db = try writable(doing: "store trial \(trial.number)")
@@ -360,8 +357,8 @@ public final class Study {
                     throw StudyError(.invalidTrial, path: path, message: message)
                 }
                 let insert = try db.prepare("""
-                    INSERT INTO trials(number, genome, architecture, objectives, costs, state, seconds)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO trials(number, genome, architecture, objectives, costs, state, seconds, failure)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """)
                 try insert.bind(trial.number, at: 1)
                 try insert.bind(columns.genome, at: 2)
@@ -370,10 +367,89 @@ public final class Study {
                 try insert.bind(columns.costs, at: 5)
                 try insert.bind(trial.state.rawValue, at: 6)
                 try insert.bind(trial.seconds, at: 7)
+                try insert.bind(trial.failure, at: 8)
                 try insert.step()
             }
         }
     }
+
+    /// SQLite re-queues nothing (see the top of this file): always nil.
+    public func claimWaitingTrial(worker: String) throws -> Trial? {
+        _ = try writable(doing: "claim a trial")
+        return nil
+    }
+
+    public func createTrial(genome: Genome, architecture: Architecture, costs: Costs, worker: String, limit: Int) throws -> TrialCreation {
+        let db = try writable(doing: "create a trial")
+        let columns: (genome: String, architecture: String, costs: String)
+        do {
+            columns = (try StudyRecord.json(genome.map { JSONValue.int($0) }), try StudyRecord.architectureText(architecture),
+                       try StudyRecord.costsJSON(costs).serialized(pretty: false))
+        } catch {
+            throw StudyError(.invalidTrial, path: path, message: "study \(path): cannot store a trial: \(error)")
+        }
+        return try perform("creating a trial") {
+            try db.transaction {
+                let holder = try db.prepare("SELECT number FROM trials WHERE architecture = ? LIMIT 1")
+                try holder.bind(columns.architecture, at: 1)
+                if try holder.step() { return .taken(byTrial: holder.int(0)) }
+                let next = try Self.nextNumber(db)
+                if next >= limit { return .full }   // one writer: every stored trial counts or runs
+                let insert = try db.prepare("""
+                    INSERT INTO trials(number, genome, architecture, objectives, costs, state, seconds)
+                    VALUES (?, ?, ?, '{}', ?, 'running', 0)
+                    """)
+                try insert.bind(next, at: 1)
+                try insert.bind(columns.genome, at: 2)
+                try insert.bind(columns.architecture, at: 3)
+                try insert.bind(columns.costs, at: 4)
+                try insert.step()
+                return .created(number: next)
+            }
+        }
+    }
+
+    /// Nothing to do: the writer's lock, not a heartbeat, proves the writer alive.
+    public func heartbeat(trial number: Int, worker: String) throws {}
+
+    /// Stores the result of running trial `trial.number`. The worker is not checked: the single writer owns
+    /// every running trial, including one its killed predecessor left (re-run under its number).
+    public func finishTrial(_ trial: Trial, worker: String) throws -> Bool {
+        let db = try writable(doing: "store trial \(trial.number)")
+        guard trial.state.isFinished, !trial.seconds.isNaN else {
+            throw StudyError(.invalidTrial, path: path, message: "study \(path): cannot finish trial \(trial.number) as "
+                             + "\(trial.state.rawValue) with seconds \(trial.seconds)")
+        }
+        let objectives: String, costs: String
+        do {
+            objectives = try StudyRecord.objectivesJSON(trial.objectives).serialized(pretty: false)
+            costs = try StudyRecord.costsJSON(trial.costs).serialized(pretty: false)
+        } catch {
+            throw StudyError(.invalidTrial, path: path, message: "study \(path): cannot store trial \(trial.number): \(error)")
+        }
+        return try perform("storing trial \(trial.number)") {
+            try db.transaction {
+                let update = try db.prepare("""
+                    UPDATE trials SET objectives = ?, costs = ?, state = ?, seconds = ?, failure = ?
+                    WHERE number = ? AND state = 'running'
+                    """)
+                try update.bind(objectives, at: 1)
+                try update.bind(costs, at: 2)
+                try update.bind(trial.state.rawValue, at: 3)
+                try update.bind(trial.seconds, at: 4)
+                try update.bind(trial.failure, at: 5)
+                try update.bind(trial.number, at: 6)
+                try update.step()
+                return db.changes == 1
+            }
+        }
+    }
+
+    /// Nothing is stale under one writer: always [].
+    public func failStaleTrials() throws -> [Int] { [] }
+
+    /// nil: no heartbeats under one writer.
+    public func heartbeatConnection() throws -> StudyStorage? { nil }
 
     /// Replaces the costs of trial `number` (e.g. with a finalist's measured latency), in one transaction.
     public func updateCosts(of number: Int, _ costs: Costs) throws {
@@ -488,248 +564,5 @@ public final class Study {
         default:
             return StudyError(.storage, path: path, message: "study \(path): \(what) failed (SQLite: \(e.message))")
         }
-    }
-}
-
-// MARK: - Stored forms
-
-/// A value of a stored row or of the settings that cannot be read: what is wrong, and where.
-struct RecordError: Error, CustomStringConvertible {
-    let message: String
-    let column: String?
-    init(_ message: String, column: String? = nil) { self.message = message; self.column = column }
-    var description: String { message }
-}
-
-/// The JSON forms of a trial's columns (see the format at the top of this file). `StudyReport`'s JSON
-/// export uses the same objective and cost objects.
-enum StudyRecord {
-    /// A number as JSON: finite values as numbers, others as null.
-    static func number(_ value: Double) -> JSONValue { value.isFinite ? .double(value) : .null }
-
-    /// `{name: number | null}`.
-    static func objectivesJSON(_ objectives: [String: Double]) -> JSONValue {
-        .object(objectives.mapValues(number))
-    }
-
-    /// `{"params": int, "flops": int, "latency_ms"?: number, "measured_latency_ms"?: number}`.
-    static func costsJSON(_ costs: Costs) -> JSONValue {
-        var members: [String: JSONValue] = ["params": .int(costs.params), "flops": .int(costs.flops)]
-        if let ms = costs.latencyMs { members["latency_ms"] = number(ms) }
-        if let ms = costs.measuredLatencyMs { members["measured_latency_ms"] = number(ms) }
-        return .object(members)
-    }
-
-    /// The architecture's JSON object (its `Codable` form, as in an architecture file).
-    static func architectureJSON(_ architecture: Architecture) throws -> JSONValue {
-        try JSONValue(encoding: architecture)
-    }
-
-    static func architectureText(_ architecture: Architecture) throws -> String {
-        try architectureJSON(architecture).serialized(pretty: false)
-    }
-
-    static func json(_ items: [JSONValue]) throws -> String { try JSONValue.array(items).serialized(pretty: false) }
-
-    private static func parse(_ text: String, column: String) throws -> JSONValue {
-        do { return try JSONValue(parsing: text) } catch {
-            throw RecordError("is not valid JSON (\(error))", column: column)
-        }
-    }
-
-    /// A JSON number (or null, read as NaN) as a Double.
-    private static func double(_ value: JSONValue) -> Double? {
-        switch value {
-        case .int(let i): return Double(i)
-        case .double(let d): return d
-        case .null: return .nan
-        default: return nil
-        }
-    }
-
-    static func genome(_ text: String) throws -> Genome {
-        guard case .array(let items) = try parse(text, column: "genome") else {
-            throw RecordError("is not a JSON array of integers", column: "genome")
-        }
-        return try items.map { item in
-            guard case .int(let i) = item else { throw RecordError("holds a JSON \(item.typeName), expected integers", column: "genome") }
-            return i
-        }
-    }
-
-    static func architecture(_ text: String, path: String) throws -> Architecture {
-        let json = try parse(text, column: "architecture")
-        do {
-            return try json.decode(Architecture.self)
-        } catch {
-            // The architecture file's decoder says which field is wrong.
-            do { _ = try Architecture.decode(json, path: path) } catch let e as ArchitectureFileError {
-                throw RecordError("is not a valid architecture: \(e.detail)", column: "architecture")
-            } catch {}
-            throw RecordError("is not a valid architecture (\(error))", column: "architecture")
-        }
-    }
-
-    static func objectives(_ text: String) throws -> [String: Double] {
-        guard case .object(let members) = try parse(text, column: "objectives") else {
-            throw RecordError("is not a JSON object {name: number | null}", column: "objectives")
-        }
-        return try members.mapValues { value in
-            guard let d = double(value) else {
-                throw RecordError("holds a JSON \(value.typeName), expected numbers or null", column: "objectives")
-            }
-            return d
-        }
-    }
-
-    static func costs(_ text: String) throws -> Costs {
-        guard case .object(let members) = try parse(text, column: "costs") else {
-            throw RecordError("is not a JSON object {\"params\", \"flops\", …}", column: "costs")
-        }
-        func integer(_ key: String) throws -> Int {
-            guard case .int(let i)? = members[key] else {
-                throw RecordError("has no integer \"\(key)\"", column: "costs")
-            }
-            return i
-        }
-        func optional(_ key: String) throws -> Double? {
-            guard let value = members[key] else { return nil }
-            guard let d = double(value) else { throw RecordError("\"\(key)\" is a JSON \(value.typeName), expected a number", column: "costs") }
-            return d
-        }
-        return Costs(params: try integer("params"), flops: try integer("flops"),
-                     latencyMs: try optional("latency_ms"), measuredLatencyMs: try optional("measured_latency_ms"))
-    }
-}
-
-extension StudySettings {
-    /// The settings as stored (format at the top of this file). The search space's JSON is kept verbatim,
-    /// so that the settings read back equal the ones stored.
-    func storedJSON() throws -> JSONValue {
-        func bound(_ value: Double?, _ name: String) throws -> JSONValue? {
-            guard let value else { return nil }
-            guard value.isFinite else { throw RecordError("a constraint's \(name) is \(value)") }
-            return .double(value)
-        }
-        let constraints: [JSONValue] = try constraints.map { c in
-            var members: [String: JSONValue] = ["cost": .string(c.cost.rawValue)]
-            members["min"] = try bound(c.min, "min")
-            members["max"] = try bound(c.max, "max")
-            return .object(members)
-        }
-        var members: [String: JSONValue] = [
-            "format": .int(format),
-            "space": space,
-            "strategy": .string(strategy),
-            "objectives": .array(objectives.map { .object(["name": .string($0.name), "maximize": .bool($0.maximize)]) }),
-            "constraints": .array(constraints),
-            "paretoCost": .string(paretoCost.rawValue),
-            "seed": seed <= UInt64(Int.max) ? .int(Int(seed)) : .string(String(seed)),
-            "sequenceLength": .int(sequenceLength),
-            "evaluation": .object(evaluation.mapValues { .string($0) }),
-        ]
-        if let populationSize { members["populationSize"] = .int(populationSize) }
-        return .object(members)
-    }
-
-    /// Reads the stored form; a `RecordError` names the field.
-    init(storedJSON json: JSONValue) throws {
-        guard case .object(let m) = json else { throw RecordError("are a JSON \(json.typeName), expected an object") }
-        func field(_ key: String) throws -> JSONValue {
-            guard let v = m[key] else { throw RecordError("have no field '\(key)'") }
-            return v
-        }
-        func wrong(_ key: String, _ expected: String) -> RecordError {
-            RecordError("field '\(key)' is a JSON \((m[key] ?? .null).typeName), expected \(expected)")
-        }
-        func string(_ key: String) throws -> String {
-            guard case .string(let s) = try field(key) else { throw wrong(key, "a string") }
-            return s
-        }
-        func integer(_ key: String) throws -> Int {
-            guard case .int(let i) = try field(key) else { throw wrong(key, "an integer") }
-            return i
-        }
-        func number(_ v: JSONValue?, _ key: String) throws -> Double? {
-            switch v {
-            case nil, .null?: return nil
-            case .int(let i)?: return Double(i)
-            case .double(let d)?: return d
-            default: throw RecordError("field '\(key)' is a JSON \(v!.typeName), expected a number")
-            }
-        }
-        guard case .array(let objectiveItems) = try field("objectives") else { throw wrong("objectives", "an array") }
-        let objectives = try objectiveItems.enumerated().map { i, item -> ObjectiveSpec in
-            guard case .object(let o) = item, case .string(let name)? = o["name"], case .bool(let maximize)? = o["maximize"] else {
-                throw RecordError("field 'objectives[\(i)]' is not {\"name\": string, \"maximize\": boolean}")
-            }
-            return ObjectiveSpec(name: name, maximize: maximize)
-        }
-        guard case .array(let constraintItems) = try field("constraints") else { throw wrong("constraints", "an array") }
-        let constraints = try constraintItems.enumerated().map { i, item -> Constraint in
-            guard case .object(let o) = item, case .string(let name)? = o["cost"], let cost = CostKind(rawValue: name) else {
-                throw RecordError("field 'constraints[\(i)]' is not {\"cost\": \"params\" | \"flops\" | \"latency\", \"min\"?, \"max\"?}")
-            }
-            return Constraint(cost, min: try number(o["min"], "constraints[\(i)].min"),
-                              max: try number(o["max"], "constraints[\(i)].max"))
-        }
-        guard let paretoCost = CostKind(rawValue: try string("paretoCost")) else {
-            throw RecordError("field 'paretoCost' is not \"params\", \"flops\" or \"latency\"")
-        }
-        let seed: UInt64
-        switch try field("seed") {
-        case .int(let i) where i >= 0: seed = UInt64(i)
-        case .string(let s) where UInt64(s) != nil: seed = UInt64(s)!
-        default: throw wrong("seed", "a non-negative integer")
-        }
-        guard case .object(let evaluationMembers) = try field("evaluation") else { throw wrong("evaluation", "an object") }
-        let evaluation = try evaluationMembers.mapValues { v -> String in
-            guard case .string(let s) = v else { throw wrong("evaluation", "an object of strings") }
-            return s
-        }
-        var populationSize: Int?
-        if let v = m["populationSize"] {
-            guard case .int(let p) = v, p > 0 else { throw wrong("populationSize", "a positive integer") }
-            populationSize = p
-        }
-        self.init(space: try field("space"), strategy: try string("strategy"), populationSize: populationSize, objectives: objectives,
-                  constraints: constraints, paretoCost: paretoCost, seed: seed,
-                  sequenceLength: try integer("sequenceLength"), evaluation: evaluation)
-        format = try integer("format")
-    }
-
-    /// The first field (in declaration order) in which `self` — the stored settings — differs from
-    /// `other`, as "seed 1, not 2"; nil when they are equal.
-    func firstDifference(from other: StudySettings) -> String? {
-        func list(_ items: [String]) -> String { items.isEmpty ? "none" : items.joined(separator: ", ") }
-        func objectiveList(_ o: [ObjectiveSpec]) -> String {
-            list(o.map { "\($0.name) (\($0.maximize ? "maximized" : "minimized"))" })
-        }
-        if format != other.format { return "study format \(format), not \(other.format)" }
-        if space != other.space {
-            if case .object(let a) = space, case .object(let b) = other.space,
-               case .string(let x)? = a["name"], case .string(let y)? = b["name"], x != y {
-                return "search space \(JSONValue.quoted(x)), not \(JSONValue.quoted(y))"
-            }
-            return "a different search space definition"
-        }
-        if strategy != other.strategy { return "strategy \(strategy), not \(other.strategy)" }
-        if populationSize != other.populationSize {
-            func show(_ p: Int?) -> String { p.map(String.init) ?? "the strategy's default" }
-            return "population size \(show(populationSize)), not \(show(other.populationSize))"
-        }
-        if objectives != other.objectives { return "objectives \(objectiveList(objectives)), not \(objectiveList(other.objectives))" }
-        if constraints != other.constraints {
-            return "constraints \(list(constraints.map(\.description))), not \(list(other.constraints.map(\.description)))"
-        }
-        if paretoCost != other.paretoCost { return "Pareto cost \(paretoCost.rawValue), not \(other.paretoCost.rawValue)" }
-        if seed != other.seed { return "seed \(seed), not \(other.seed)" }
-        if sequenceLength != other.sequenceLength { return "sequence length \(sequenceLength), not \(other.sequenceLength)" }
-        if evaluation != other.evaluation {
-            let key = Set(evaluation.keys).union(other.evaluation.keys).sorted().first { evaluation[$0] != other.evaluation[$0] }!
-            func show(_ v: String?) -> String { v.map { JSONValue.quoted($0) } ?? "unset" }
-            return "evaluation \(key) = \(show(evaluation[key])), not \(show(other.evaluation[key]))"
-        }
-        return nil
     }
 }
