@@ -53,7 +53,8 @@ let package = Package(
         .testTarget(name: "NASSearchTests", dependencies: ["NASSearch"], swiftSettings: swiftMode),
         .testTarget(name: "NASReportTests", dependencies: ["NASReport", "NASSearch", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         .testTarget(name: "NASDashboardTests", dependencies: [
-            "NASDashboard", "NASReport", "NASSearch",
+            "NASDashboard", "NASReport", "NASSearch", "NASModels", "NASTensor",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdTesting", package: "hummingbird"),
         ], swiftSettings: swiftMode),
         // Runs the built `swiftnas` executable as a user would (depends on it so that it is built first).
