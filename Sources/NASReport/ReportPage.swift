@@ -45,6 +45,7 @@ public struct ReportPage: Sendable {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
+        <link rel="icon" href="data:,">
         <title>\(HTML.escape(title))</title>
         <style>\(ReportStyle.css)</style>
         </head>

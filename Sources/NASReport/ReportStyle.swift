@@ -9,7 +9,7 @@
 /// from `<api>/trials/N` on the dashboard) and a copy button; clicking a header of a `table.sortable`
 /// sorts by that column (numbers by their `data-sort`); and with `data-version-url` on `<body>` (the
 /// live dashboard) it polls that address and, when the answer changes, replaces `<main>` with the
-/// fresh page's.
+/// fresh page's. Once set up it marks `<html data-script="ready">` (what the browser test looks for).
 enum ReportStyle {
     static let css = """
     :root{--bg:#fff;--fg:#1d1d1f;--muted:#5f6368;--panel:#fff;--line:#d0d4d9;--grid:#e3e5e8;--accent:#1f6feb;--row:#f5f7fa;--bad:#b3261e;color-scheme:light dark}
@@ -106,6 +106,7 @@ enum ReportStyle {
       }
       poll();setInterval(poll,seconds*1000);
     }
+    document.documentElement.setAttribute("data-script","ready");
     })();
     """
 }
