@@ -34,7 +34,7 @@ public struct LinePlot: Sendable {
     public var references: [(y: Double, label: String)]
     /// Plots log10(y) (e.g. a learning rate over decades) when every finite y is positive.
     public var logY: Bool
-    public var width = 640.0
+    public var width = 560.0
     public var height = 360.0
 
     public init(title: String, xLabel: String, yLabel: String, series: [Series], references: [(y: Double, label: String)] = [],

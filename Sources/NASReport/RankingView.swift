@@ -85,6 +85,7 @@ public struct RankingView: Sendable {
             var plot = ScatterPlot(x: p.values, y: target, title: "\(p.name) vs \(targetName), τ = \(tau)", xLabel: p.name,
                                    yLabel: targetName)
             plot.labels = ids.map { "architecture \($0)" }
+            (plot.width, plot.height) = (560, 420)
             s += "<figure>\(plot.svg(standalone: false))</figure>"
         }
         return s + "</div>"

@@ -32,12 +32,18 @@ public struct TrainingRunView: Sendable {
         let names = log.names
         var out: [ReportPage.Section] = []
         var training: [String] = []
+        // A step's own losses, unless one only repeats the total (e.g. `lm` without a teacher).
+        let total = log.series("loss").values
         let losses = ["loss"] + names.filter { ["lm", "task_loss", "soft_label_loss", "hidden_mse", "attention_kl"].contains($0) }
+            .filter { name in
+                let v = log.series(name).values
+                return v.count != total.count || zip(v, total).contains { $0 != $1 && !($0.isNaN && $1.isNaN) }
+            }
         if let p = plot("Training loss", yLabel: "loss", names: losses, cssClass: "train-loss") { training.append(p) }
         if let p = plot("Learning rate", yLabel: "learning rate", names: ["lr"], cssClass: "lr") { training.append(p) }
         if let p = plot("Throughput", yLabel: "tokens / s", names: ["tokens_per_s"], cssClass: "throughput") { training.append(p) }
         out.append(.init(id: "training", heading: "Training",
-                         html: training.isEmpty ? "<p>No training entries logged yet.</p>" : "<div class=\"plots\">" + training.joined() + "</div>"))
+                         html: training.isEmpty ? "<p>No training entries in the log.</p>" : "<div class=\"plots\">" + training.joined() + "</div>"))
 
         let evalNames = names.filter { $0.hasPrefix("eval_") }
         let evalLosses = evalNames.filter { $0.hasSuffix("loss") }
@@ -48,12 +54,13 @@ public struct TrainingRunView: Sendable {
                         logY: true, cssClass: "eval-ppl") { validation.append(p) }
         if let p = plot("Validation metrics", yLabel: "value", names: evalOthers, cssClass: "eval-metric") { validation.append(p) }
         out.append(.init(id: "validation", heading: "Validation",
-                         html: validation.isEmpty ? "<p>No evaluation logged yet.</p>" : "<div class=\"plots\">" + validation.joined() + "</div>"))
+                         html: validation.isEmpty ? "<p>No evaluation in the log.</p>" : "<div class=\"plots\">" + validation.joined() + "</div>"))
 
         if log.isSupernet {
             let bins = SupernetSizeBins(log: log)
             var s = "<div class=\"plots\">"
-            for (title, rows, cls) in [("Label loss per size bin", bins.labelLoss, "bin-label"),
+            // The label-trained member is always the largest under the sandwich rules: one bin says nothing new.
+            for (title, rows, cls) in [("Label loss per size bin", bins.labelLoss.count > 1 ? bins.labelLoss : [], "bin-label"),
                                        ("In-place distillation loss per size bin", bins.distillationLoss, "bin-kd")] where !rows.isEmpty {
                 let series = rows.enumerated().map { k, b in
                     LinePlot.Series(name: String(format: "%.2f–%.2fM", b.lo / 1e6, b.hi / 1e6), colour: Self.palette[k % Self.palette.count],
@@ -61,6 +68,7 @@ public struct TrainingRunView: Sendable {
                 }
                 s += "<figure>" + LinePlot(title: title, xLabel: "step", yLabel: "mean loss", series: series).svg() + "</figure>"
             }
+            if bins.labelLoss.count == 1 { s += "<p class=\"note\">Every label-trained member was the largest (see the training loss).</p>" }
             s += "</div><p class=\"note\">Members binned by parameters (4 equal-width bins between the smallest and largest "
                 + "member logged), mean loss per logged step. Only logged steps count (every --log-every steps).</p>"
             out.append(.init(id: "supernet", heading: "Supernet: loss per size bin", html: s))
