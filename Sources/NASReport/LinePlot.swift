@@ -32,7 +32,8 @@ public struct LinePlot: Sendable {
     public var series: [Series]
     /// Dashed horizontal lines: (y, label).
     public var references: [(y: Double, label: String)]
-    /// Plots log10(y) (e.g. a learning rate over decades) when every finite y is positive.
+    /// Plots log10(y) (e.g. a perplexity over decades) when every finite y is positive and they span more
+    /// than a decade.
     public var logY: Bool
     public var width = 560.0
     public var height = 360.0
@@ -45,7 +46,8 @@ public struct LinePlot: Sendable {
 
     /// The inline SVG element.
     public func svg() -> String {
-        let useLog = logY && series.allSatisfy { $0.ys.allSatisfy { !$0.isFinite || $0 > 0 } }
+        let finiteY = series.flatMap { $0.ys.filter(\.isFinite) }
+        let useLog = logY && finiteY.allSatisfy { $0 > 0 } && (finiteY.max() ?? 1) > 10 * (finiteY.min() ?? 1)
         let ty: (Double) -> Double = useLog ? { log10($0) } : { $0 }
         var allX: [Double] = [], allY: [Double] = []
         var omitted = 0

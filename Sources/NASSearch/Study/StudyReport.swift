@@ -267,7 +267,9 @@ public enum StudyReport {
         for (x, label) in bounds {
             s += "<line class=\"constraint\" x1=\"\(px(x))\" y1=\"\(svgNumber(top))\" x2=\"\(px(x))\" y2=\"\(svgNumber(top + plotH))\" "
             s += "stroke=\"#c0392b\" stroke-width=\"1.2\" stroke-dasharray=\"6 4\"/>"
-            s += "<text class=\"constraint-label\" x=\"\(px(x))\" y=\"\(svgNumber(top - 6))\" text-anchor=\"middle\" fill=\"#c0392b\">\(ScatterPlot.escape(label))</text>\n"
+            // A bound at the plot's right edge is labelled leftwards, so the label stays on the page.
+            let anchor = frame.px(x) > width - 70 ? "end" : "middle"
+            s += "<text class=\"constraint-label\" x=\"\(px(x))\" y=\"\(svgNumber(top - 6))\" text-anchor=\"\(anchor)\" fill=\"#c0392b\">\(ScatterPlot.escape(label))</text>\n"
         }
         for dot in dots where !dot.feasible {
             s += circle(dot, "class=\"infeasible\" r=\"3\" fill=\"none\" stroke=\"#999\"")
