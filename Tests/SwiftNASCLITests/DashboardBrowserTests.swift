@@ -128,6 +128,18 @@ final class DashboardBrowserTests: XCTestCase {
         XCTAssertTrue(Self.waitUntil(limit: 60) { count("circle.trial-point") == complete }, "the page shows the study")
         XCTAssertEqual(count("tr[id^=trial-]"), 12)
 
+        // The script's additions: clicking a point shows its architecture file; clicking a header sorts.
+        func run(_ script: String) -> Any? {
+            try? webDriver.call("POST", "/session/\(session)/execute/sync", ["script": script, "args": [] as [Any]])
+        }
+        _ = run("document.querySelector('circle.trial-point[data-trial=\"3\"]').dispatchEvent(new MouseEvent('click', {bubbles: true}))")
+        let shown = run("var a = document.getElementById('inspector'); return a.hidden ? null : a.querySelector('pre').textContent") as? String
+        let architecture = try JSONDecoder().decode(Architecture.self, from: Data(try XCTUnwrap(shown, "the inspector opened").utf8))
+        XCTAssertEqual(architecture.hidden, SearchSpace.autoTinyBERT.decode(try XCTUnwrap(Study.open(at: studyURL, readOnly: true).trials()
+            .first { $0.number == 3 }).genome).hidden)
+        _ = run("document.querySelector('table.trials th').click(); document.querySelector('table.trials th').click()")
+        XCTAssertEqual(run("return document.querySelector('table.trials tbody tr').id") as? String, "trial-11", "sorted by number, descending")
+
         // A search appends a trial; the page refreshes by itself.
         let study = try Study.open(at: studyURL)
         var rng = RandomGenerator(seed: 77)
