@@ -48,12 +48,12 @@ public enum Dashboard {
                 let snapshot = try StudySnapshot.open(study)
                 let page = StudyView.TablePage(offset: max(0, offset), limit: options.pageSize, link: { "/?offset=\($0)#trials" })
                 let view = StudyView(snapshot: snapshot)
-                return html(ReportPage(title: "Study \(study)", subtitle: "\(snapshot.trials.count) trials · live",
+                return html(ReportPage(title: "Study \(StudySnapshot.redacted(study))", subtitle: "\(snapshot.trials.count) trials · live",
                                        sections: view.sections(page: page), navigation: navigation(options),
                                        refresh: .init(versionURL: "/api/version", seconds: options.refreshSeconds),
                                        apiBase: "/api/study"), status: .ok, limit: limit)
             } catch {
-                return html(.error(title: "Study \(study)", message: "\(error)", navigation: navigation(options)),
+                return html(.error(title: "Study \(StudySnapshot.redacted(study))", message: "\(error)", navigation: navigation(options)),
                             status: .notFound, limit: limit)
             }
         }
@@ -85,7 +85,7 @@ public enum Dashboard {
                     best = .object(["number": .int(top.number), "value": number(StudyReport.primaryValue(top, settings: settings))])
                 }
                 return .object([
-                    "location": .string(snapshot.location),
+                    "location": .string(StudySnapshot.redacted(snapshot.location)),
                     "trials": .int(trials.count),
                     "complete": .int(trials.count { $0.state == .complete }),
                     "failed": .int(trials.count { $0.state == .failed }),
@@ -196,7 +196,8 @@ public enum Dashboard {
             case .trainingRun(let folder): page = try TrainingRunView(folder: folder).page()
             case .study: throw PathGuard.Refusal.notFound(rest.joined(separator: "/"))
             }
-            page.title = (FileManager.default.displayName(atPath: url.path)) + " — " + page.title.components(separatedBy: " ").first!
+            let name = rest.isEmpty ? folders.roots[Int(root ?? "") ?? 0].lastPathComponent : rest.joined(separator: "/")
+            page.title = name + (page.title.hasPrefix("Ranking") ? " (ranking)" : " (training run)")
             page.navigation = navigation(options)
             page.refresh = .init(versionURL: "/api/version", seconds: options.refreshSeconds)
             return html(page, status: .ok, limit: limit)

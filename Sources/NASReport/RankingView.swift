@@ -13,13 +13,6 @@ public struct RankingView: Sendable {
     public var target: [Double]
     public var scores: [(name: String, values: [Double])]
 
-    /// Why a ranking folder cannot be shown: the file and what is wrong.
-    public struct Failure: Error, CustomStringConvertible {
-        public var path: String
-        public var message: String
-        public var description: String { "\(path): \(message)" }
-    }
-
     /// Reads `ranking.json` and `scores.csv` of `folder`.
     public init(folder: URL) throws {
         self.folder = folder.relativePath
@@ -27,21 +20,21 @@ public struct RankingView: Sendable {
         do {
             result = try RankingResult(jsonData: try Data(contentsOf: json))
         } catch {
-            throw Failure(path: json.relativePath, message: "cannot read the ranking: \(error)")
+            throw ReportInputError(path: json.relativePath, message: "cannot read the ranking: \(error)")
         }
         guard let text = try? String(contentsOf: csv, encoding: .utf8) else {
-            throw Failure(path: csv.relativePath, message: "cannot read the scores (missing or not UTF-8)")
+            throw ReportInputError(path: csv.relativePath, message: "cannot read the scores (missing or not UTF-8)")
         }
         let rows = CSV.rows(text)
         guard let header = rows.first, header.count >= 2 else {
-            throw Failure(path: csv.relativePath, message: "expected a header `id,<target>,<proxy>…`")
+            throw ReportInputError(path: csv.relativePath, message: "expected a header `id,<target>,<proxy>…`")
         }
         targetName = header[1]
         var ids: [String] = [], target: [Double] = []
         var columns = Array(repeating: [Double](), count: header.count - 2)
         for (line, row) in rows.dropFirst().enumerated() where !(row.count == 1 && row[0].isEmpty) {
             guard row.count == header.count else {
-                throw Failure(path: csv.relativePath, message: "line \(line + 2) has \(row.count) fields, expected \(header.count)")
+                throw ReportInputError(path: csv.relativePath, message: "line \(line + 2) has \(row.count) fields, expected \(header.count)")
             }
             ids.append(row[0])
             target.append(Double(row[1]) ?? .nan)

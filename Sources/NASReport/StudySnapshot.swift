@@ -39,8 +39,8 @@ public struct StudySnapshot: Sendable {
         return StudySnapshot(location: location, settings: study.settings, trials: try study.trials())
     }
 
-    /// A URL with its password (if any) replaced by `***`, for messages.
-    static func redacted(_ url: String) -> String {
+    /// A study location for pages and messages: a URL's password (if any) replaced by `***`.
+    public static func redacted(_ url: String) -> String {
         guard var parts = URLComponents(string: url), parts.password != nil else { return url }
         parts.password = "***"
         return parts.string ?? url

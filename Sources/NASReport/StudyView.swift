@@ -38,7 +38,7 @@ public struct StudyView: Sendable {
 
     /// The whole page of a static report.
     public func page() -> ReportPage {
-        ReportPage(title: "Study \(snapshot.location)", subtitle: "\(trials.count) trials", sections: sections())
+        ReportPage(title: "Study \(StudySnapshot.redacted(snapshot.location))", subtitle: "\(trials.count) trials", sections: sections())
     }
 
     // MARK: - Sections

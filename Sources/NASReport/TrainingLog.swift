@@ -41,7 +41,7 @@ public struct TrainingLog: Sendable {
     public init(run: URL) throws {
         let file = run.appendingPathComponent("metrics.jsonl")
         guard let data = FileManager.default.contents(atPath: file.path) else {
-            throw RankingView.Failure(path: file.relativePath, message: "no metrics log (expected a training run folder with metrics.jsonl)")
+            throw ReportInputError(path: file.relativePath, message: "no metrics log (expected a training run folder with metrics.jsonl)")
         }
         self.init(text: String(decoding: data, as: UTF8.self))
     }

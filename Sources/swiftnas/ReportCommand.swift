@@ -29,7 +29,8 @@ struct ReportCommand: ParsableCommand {
         do {
             page = try ReportSource(source).page()
         } catch {
-            throw CommandError("cannot make a report of \(source): \(error)")
+            // The error names the source (a URL's password left out).
+            throw CommandError("no report: \(error)")
         }
         let html = page.html()
         do {

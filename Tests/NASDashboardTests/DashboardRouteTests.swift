@@ -161,6 +161,7 @@ final class DashboardRouteTests: XCTestCase {
                     XCTAssertEqual(response.status, .notFound)
                     let html = String(buffer: response.body)
                     XCTAssertTrue(html.contains("class=\"error\"") && html.contains(expected), html)
+                    XCTAssertFalse(html.contains("u:pw@"), "a URL's password is not shown")
                 }
                 try await client.execute(uri: "/api/study", method: .get) { response in
                     XCTAssertEqual(response.status, .notFound)
