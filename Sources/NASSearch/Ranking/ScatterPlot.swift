@@ -68,7 +68,7 @@ public struct ScatterPlot: Sendable {
         let tx: (Double) -> Double = logX ? { log10($0) } : { $0 }
         let xAxis = logX ? Self.logAxis(shown.map { tx($0.x) }) : Self.linearAxis(shown.map(\.x))
         let yAxis = Self.linearAxis(shown.map(\.y))
-        let frame = SVGFrame(width: width, height: height, left: 72, right: 20, top: 40, bottom: 64, xAxis: xAxis, yAxis: yAxis)
+        let frame = SVGFrame(width: width, height: height, left: 72, right: 32, top: 40, bottom: 64, xAxis: xAxis, yAxis: yAxis)
         func px(_ v: Double) -> Double { frame.px(v) }
         func py(_ v: Double) -> Double { frame.py(v) }
         var s = frame.open(title: title, xTitle: xLabel + (logX ? " (log scale)" : ""), yTitle: yLabel, standalone: standalone)
