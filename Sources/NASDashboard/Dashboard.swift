@@ -20,15 +20,19 @@ public enum Dashboard {
         public var study: String?
         /// The `--runs` folders.
         public var runs: [URL]
+        /// Refuse requests naming another host than localhost (`LoopbackHostCheck`); set when the
+        /// dashboard listens on loopback.
+        public var loopbackOnly: Bool
         /// Trial table rows per page.
         public var pageSize: Int
         public var refreshSeconds: Double
         public var maxResponseBytes: Int
         public var maxTrialsPerRequest: Int
 
-        public init(study: String?, runs: [URL], pageSize: Int = 100, refreshSeconds: Double = 2,
+        public init(study: String?, runs: [URL], loopbackOnly: Bool = true, pageSize: Int = 100, refreshSeconds: Double = 2,
                     maxResponseBytes: Int = 10 << 20, maxTrialsPerRequest: Int = 500) {
-            self.study = study; self.runs = runs; self.pageSize = pageSize; self.refreshSeconds = refreshSeconds
+            self.study = study; self.runs = runs; self.loopbackOnly = loopbackOnly
+            self.pageSize = pageSize; self.refreshSeconds = refreshSeconds
             self.maxResponseBytes = maxResponseBytes; self.maxTrialsPerRequest = maxTrialsPerRequest
         }
     }
@@ -36,6 +40,7 @@ public enum Dashboard {
     /// The routes (also what the tests drive through Hummingbird's testing client).
     public static func router(_ options: Options) -> Router<BasicRequestContext> {
         let router = Router()
+        if options.loopbackOnly { router.add(middleware: LoopbackHostCheck()) }
         let folders = RunFolders(roots: options.runs)
         let limit = options.maxResponseBytes
 
@@ -239,8 +244,13 @@ public enum Dashboard {
 
     static func number(_ v: Double) -> JSONValue { v.isFinite ? .double(v) : .null }
 
+    /// A page. Its content security policy allows only the page's own inline style and script, data:
+    /// images and requests to this server: nothing is loaded from elsewhere.
     static func html(_ page: ReportPage, status: HTTPResponse.Status, limit: Int) -> Response {
-        respond(page.html(), contentType: "text/html; charset=utf-8", status: status, limit: limit)
+        var response = respond(page.html(), contentType: "text/html; charset=utf-8", status: status, limit: limit)
+        response.headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+            + "img-src data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+        return response
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, limit: Int) -> Response {

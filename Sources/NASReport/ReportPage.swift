@@ -1,7 +1,8 @@
 import Foundation
 
 /// One HTML page of views: a title, a navigation bar, sections, and the style sheet and script every
-/// page carries inline (no network, no CDN). The plots are inline SVG and readable without JavaScript;
+/// page carries inline (no network, no CDN; its content security policy allows nothing else, and on the
+/// dashboard requests to its own server only). The plots are inline SVG and readable without JavaScript;
 /// the script adds clicking a point or row to show its architecture (copyable as an architecture file),
 /// sorting tables by a column, and — on the live dashboard only — the refresh.
 public struct ReportPage: Sendable {
@@ -46,6 +47,7 @@ public struct ReportPage: Sendable {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="color-scheme" content="light dark">
         <link rel="icon" href="data:,">
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'">
         <title>\(HTML.escape(title))</title>
         <style>\(ReportStyle.css)</style>
         </head>

@@ -23,7 +23,7 @@ struct DashboardCommand: ParsableCommand {
     @Option(help: "A folder of training runs (metrics.jsonl) and rankings (ranking.json); repeatable.")
     var runs: [String] = []
 
-    @Option(help: "Address to listen on (default: loopback only; e.g. 0.0.0.0 for every interface).")
+    @Option(help: "Address to listen on (default: loopback only, answering requests for localhost; e.g. 0.0.0.0 for every interface).")
     var host = "127.0.0.1"
 
     @Option(parsing: .unconditional, help: "TCP port (0: any free port, printed at start).", transform: NumberArgument.port)
@@ -52,7 +52,8 @@ struct DashboardCommand: ParsableCommand {
         if let study {
             do { _ = try StudySnapshot.open(study) } catch { print("note: \(error) (the page will show this until it can be read)") }
         }
-        let options = Dashboard.Options(study: study, runs: folders, pageSize: pageSize, refreshSeconds: refreshSeconds)
+        let options = Dashboard.Options(study: study, runs: folders, loopbackOnly: isLoopback(host), pageSize: pageSize,
+                                        refreshSeconds: refreshSeconds)
         let host = host
         let app = Dashboard.application(options, host: host, port: port) { port in
             let shown = host.contains(":") ? "[\(host)]" : host

@@ -182,6 +182,23 @@ final class DashboardRouteTests: XCTestCase {
         }
     }
 
+    func testLoopbackAnswersLocalhostOnly() async throws {
+        for allowed in [nil, "localhost", "localhost:8080", "127.0.0.1:1234", "[::1]:80", "LOCALHOST"] {
+            XCTAssertTrue(LoopbackHostCheck<BasicRequestContext>.allows(allowed), "\(String(describing: allowed))")
+        }
+        for refused in ["evil.example", "evil.example:8080", "127.0.0.1.evil.example", "localhost.evil.example:80", "[::2]:80"] {
+            XCTAssertFalse(LoopbackHostCheck<BasicRequestContext>.allows(refused), refused)
+        }
+        XCTAssertTrue(isLoopback("127.0.0.1") && isLoopback("localhost") && isLoopback("::1"))
+        XCTAssertFalse(isLoopback("0.0.0.0") || isLoopback("192.168.1.4"))
+        try await app().test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                XCTAssertEqual(response.status, .ok, "the testing client asks for localhost")
+                XCTAssertTrue(response.headers[.contentSecurityPolicy]?.contains("default-src 'none'") ?? false)
+            }
+        }
+    }
+
     func testVersionChangesWhenATrialIsAppended() async throws {
         try await app().test(.router) { client in
             let before = try await client.execute(uri: "/api/version", method: .get) { String(buffer: $0.body) }

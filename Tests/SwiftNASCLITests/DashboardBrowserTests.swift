@@ -104,6 +104,12 @@ final class DashboardBrowserTests: XCTestCase {
         let address = try XCTUnwrap(Self.firstLine(matching: "dashboard: ", in: serverPipe, limit: 60), "the dashboard did not start")
         let base = try XCTUnwrap(address.components(separatedBy: " ").first { $0.hasPrefix("http://") })
         XCTAssertTrue(base.hasPrefix("http://127.0.0.1:"), "loopback by default: \(base)")
+        // A request naming another host (as after DNS rebinding) is refused; localhost is answered.
+        let dashboardPort = try XCTUnwrap(Int(base.dropFirst("http://127.0.0.1:".count).prefix { $0.isNumber }))
+        for (host, expected) in [("evil.example", " 403 "), ("localhost:\(dashboardPort)", " 200 ")] {
+            let answer = try WebDriver.exchange(port: dashboardPort, Data("GET /api/study HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8))
+            XCTAssertTrue(String(decoding: answer.prefix(40), as: UTF8.self).contains(expected), "\(host): \(String(decoding: answer.prefix(80), as: UTF8.self))")
+        }
 
         let driverPort = try Self.freePort()
         let driverProcess = Process()
