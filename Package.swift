@@ -14,9 +14,12 @@ let package = Package(
         .library(name: "NASText", targets: ["NASText"]),
         .library(name: "NASTrain", targets: ["NASTrain"]),
         .library(name: "NASSearch", targets: ["NASSearch"]),
+        .library(name: "NASReport", targets: ["NASReport"]),
+        .library(name: "NASDashboard", targets: ["NASDashboard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
@@ -34,8 +37,16 @@ let package = Package(
         .target(name: "NASText", dependencies: ["NASModels"], swiftSettings: swiftMode),
         .target(name: "NASTrain", dependencies: ["NASText", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         .target(name: "NASSearch", dependencies: ["NASTrain", "NASText", "NASModels", "NASTensor", "COpenBLAS", "CSQLite", "CLibPQ"], swiftSettings: swiftMode),
+        // The views (HTML, inline SVG, CSS, a little JavaScript) of studies, rankings and training runs;
+        // no server, so `swiftnas report` works without one.
+        .target(name: "NASReport", dependencies: ["NASSearch", "NASModels"], swiftSettings: swiftMode),
+        // The live dashboard: the views and a small read-only JSON API on Hummingbird.
+        .target(name: "NASDashboard", dependencies: [
+            "NASReport", "NASSearch",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ], swiftSettings: swiftMode),
         .executableTarget(name: "swiftnas", dependencies: [
-            "NASTensor", "NASModels", "NASText", "NASTrain", "NASSearch", "COpenBLAS", "CDNNL",
+            "NASTensor", "NASModels", "NASText", "NASTrain", "NASSearch", "NASReport", "NASDashboard", "COpenBLAS", "CDNNL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftMode),
         .testTarget(name: "NASTensorTests", dependencies: ["NASTensor"], swiftSettings: swiftMode),
@@ -43,6 +54,12 @@ let package = Package(
         .testTarget(name: "NASTextTests", dependencies: ["NASText"], swiftSettings: swiftMode),
         .testTarget(name: "NASTrainTests", dependencies: ["NASTrain"], swiftSettings: swiftMode),
         .testTarget(name: "NASSearchTests", dependencies: ["NASSearch"], swiftSettings: swiftMode),
+        .testTarget(name: "NASReportTests", dependencies: ["NASReport", "NASSearch", "NASModels", "NASTensor"], swiftSettings: swiftMode),
+        .testTarget(name: "NASDashboardTests", dependencies: [
+            "NASDashboard", "NASReport", "NASSearch", "NASModels", "NASTensor",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: swiftMode),
         // Runs the built `swiftnas` executable as a user would (depends on it so that it is built first).
         .testTarget(name: "SwiftNASCLITests", dependencies: ["swiftnas", "NASSearch"], swiftSettings: swiftMode),
     ]

@@ -56,6 +56,9 @@ enum NumberArgument {
         return try integer(text, "a thread count from 1 to \(cores) (the cores of this machine)") { (1...cores).contains($0) }
     }
 
+    /// A TCP port: 0 (any free port) … 65535.
+    @Sendable static func port(_ text: String) throws -> Int { try integer(text, "a port 0…65535") { (0...65535).contains($0) } }
+
     /// A byte count with an optional K, M, G or T suffix (`MemoryBudget.parse`).
     @Sendable static func bytes(_ text: String) throws -> Int {
         guard let bytes = MemoryBudget.parse(text) else { throw Invalid(expected: "a positive size such as 512M or 4G") }

@@ -4,7 +4,8 @@ import NASModels
 /// A scatter plot written as a small, dependency-free SVG file (e.g. a proxy's score against GLUE).
 ///
 /// Points with a non-finite coordinate (or x ≤ 0 on a log axis) are left out and counted in a
-/// footnote; every plotted point is one `<circle>`, and nothing else in the file is a circle.
+/// footnote; every plotted point is one `<circle>`, and nothing else in the file is a circle. With
+/// `labels` (one per point), each circle carries its label as a `<title>` (a hover text in browsers).
 public struct ScatterPlot: Sendable {
     public struct Point: Equatable, Sendable {
         public var x: Double
@@ -25,6 +26,8 @@ public struct ScatterPlot: Sendable {
     public var xLabel: String
     public var yLabel: String
     public var xScale: XScale
+    /// One text per point (e.g. the architecture's id), shown on hover; nil: none.
+    public var labels: [String]?
     public var width = 640.0
     public var height = 480.0
 
@@ -55,26 +58,35 @@ public struct ScatterPlot: Sendable {
         }
     }
 
-    /// The SVG document.
-    public func svg() -> String {
+    /// The SVG document; `standalone: false` for inlining in an HTML page (see `SVGFrame`).
+    public func svg(standalone: Bool = true) -> String {
         let logX = usesLogX
-        let shown = points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
+        let shownIndices = points.indices.filter { points[$0].x.isFinite && points[$0].y.isFinite && (!logX || points[$0].x > 0) }
+        let shown = shownIndices.map { points[$0] }
         let nonFinite = points.count(where: { !($0.x.isFinite && $0.y.isFinite) })
         let nonPositive = points.count - shown.count - nonFinite
         let tx: (Double) -> Double = logX ? { log10($0) } : { $0 }
         let xAxis = logX ? Self.logAxis(shown.map { tx($0.x) }) : Self.linearAxis(shown.map(\.x))
         let yAxis = Self.linearAxis(shown.map(\.y))
-        let frame = SVGFrame(width: width, height: height, left: 72, right: 20, top: 40, bottom: 64, xAxis: xAxis, yAxis: yAxis)
+        let frame = SVGFrame(width: width, height: height, left: 72, right: 32, top: 40, bottom: 64, xAxis: xAxis, yAxis: yAxis)
         func px(_ v: Double) -> Double { frame.px(v) }
         func py(_ v: Double) -> Double { frame.py(v) }
-        var s = frame.open(title: title, xTitle: xLabel + (logX ? " (log scale)" : ""), yTitle: yLabel)
-        s += "<g fill=\"#1f77b4\" fill-opacity=\"0.6\" stroke=\"#1f4e79\" stroke-width=\"0.5\">\n"
-        for p in shown { s += "<circle cx=\"\(svgNumber(px(tx(p.x))))\" cy=\"\(svgNumber(py(p.y)))\" r=\"3\"/>\n" }
+        var s = frame.open(title: title, xTitle: xLabel + (logX ? " (log scale)" : ""), yTitle: yLabel, standalone: standalone)
+        s += "<g class=\"points\" fill=\"#1f77b4\" fill-opacity=\"0.6\" stroke=\"#1f4e79\" stroke-width=\"0.5\">\n"
+        for i in shownIndices {
+            let p = points[i]
+            s += "<circle cx=\"\(svgNumber(px(tx(p.x))))\" cy=\"\(svgNumber(py(p.y)))\" r=\"3\""
+            if let labels, i < labels.count {
+                s += "><title>\(Self.escape(labels[i]))</title></circle>\n"
+            } else {
+                s += "/>\n"
+            }
+        }
         s += "</g>\n"
         var note = "n = \(shown.count) plotted"
         if nonFinite > 0 { note += "; \(nonFinite) with non-finite values omitted" }
         if nonPositive > 0 { note += "; \(nonPositive) with x ≤ 0 omitted (log axis)" }
-        s += "<text x=\"8\" y=\"\(svgNumber(height - 8))\" font-size=\"10\" fill=\"#555\">\(note)</text>\n</svg>\n"
+        s += "<text class=\"note\" x=\"8\" y=\"\(svgNumber(height - 8))\" font-size=\"10\" fill=\"#555\">\(note)</text>\n</svg>\n"
         return s
     }
 
@@ -85,14 +97,16 @@ public struct ScatterPlot: Sendable {
 
     // MARK: - Axes
 
-    struct Axis {
-        var lo: Double, hi: Double
-        var ticks: [(Double, String)]
+    /// An axis: its data range and labelled ticks (value, label).
+    public struct Axis: Sendable {
+        public var lo: Double, hi: Double
+        public var ticks: [(Double, String)]
+        public init(lo: Double, hi: Double, ticks: [(Double, String)]) { self.lo = lo; self.hi = hi; self.ticks = ticks }
     }
 
     /// "Nice numbers" (P. Heckbert, Graphics Gems, 1990): a range rounded out to multiples of a step
     /// of 1, 2 or 5 × 10^k, about five ticks.
-    static func linearAxis(_ values: [Double]) -> Axis {
+    public static func linearAxis(_ values: [Double]) -> Axis {
         var lo = values.min() ?? 0, hi = values.max() ?? 1
         if hi - lo <= 0 { let pad = max(1, abs(lo) * 0.1); lo -= pad; hi += pad }
         let step = niceNumber(niceNumber(hi - lo, round: false) / 4, round: true)
@@ -115,7 +129,7 @@ public struct ScatterPlot: Sendable {
     }
 
     /// Whole decades of log10-transformed values, at most about eight labelled.
-    static func logAxis(_ exponents: [Double]) -> Axis {
+    public static func logAxis(_ exponents: [Double]) -> Axis {
         let lo = (exponents.min() ?? 0).rounded(.down)
         var hi = (exponents.max() ?? 1).rounded(.up)
         if hi <= lo { hi = lo + 1 }
@@ -135,7 +149,8 @@ public struct ScatterPlot: Sendable {
         return nice * pow(10, exponent)
     }
 
-    static func escape(_ s: String) -> String {
+    /// `s` as XML/HTML text or attribute value (`&`, `<`, `>`, `"` escaped).
+    public static func escape(_ s: String) -> String {
         var out = ""
         for c in s {
             switch c {

@@ -39,6 +39,9 @@ public enum StudyLocation: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// `text` with any URL password replaced by "***", for messages and pages.
+    public static func redacted(_ text: String) -> String { PostgresAddress.redacted(text) }
+
     /// A short name for files written beside the study: the file's stem, or the study's name.
     public var stem: String {
         switch self {

@@ -221,7 +221,11 @@ public enum StudyReport {
     /// by a step line (`class="front-line"`); and each bound of a constraint on that cost a dashed
     /// vertical line (`class="constraint"`) labelled with the bound, e.g. "params ≤ 10M". Failed trials
     /// and points with a non-finite value are counted in a footnote.
-    public static func paretoSVG(_ trials: [Trial], settings: StudySettings) -> String {
+    ///
+    /// `standalone: false` gives the drawing for an HTML page (see `SVGFrame`), where every trial's
+    /// circle also carries `data-trial="N"` and a `<title>`: the trial, its objective, its costs and its
+    /// layers (`layerSummary`), the text a browser shows on hover.
+    public static func paretoSVG(_ trials: [Trial], settings: StudySettings, standalone: Bool = true) -> String {
         let cost = settings.paretoCost
         let (scale, xLabel): (Double, String) = {
             switch cost {
@@ -231,16 +235,16 @@ public enum StudyReport {
             }
         }()
         let objective = settings.objectives.first
-        struct Dot { var x: Double; var y: Double; var feasible: Bool }
+        struct Dot { var x: Double; var y: Double; var feasible: Bool; var trial: Trial }
         var dots: [Dot] = []
         var omitted = 0
         for t in trials {
             let y = primaryValue(t, settings: settings)
             guard t.state == .complete, y.isFinite, let c = t.costs.value(cost), c.isFinite else { omitted += 1; continue }
-            dots.append(Dot(x: c * scale, y: y, feasible: isFeasible(t, settings: settings)))
+            dots.append(Dot(x: c * scale, y: y, feasible: isFeasible(t, settings: settings), trial: t))
         }
         let front = paretoFront(trials, settings: settings).map { Dot(x: $0.costs.value(cost)! * scale,
-                                                                       y: primaryValue($0, settings: settings), feasible: true) }
+                                                                       y: primaryValue($0, settings: settings), feasible: true, trial: $0) }
         // Constraint bounds on the plotted cost: (x, label).
         var bounds: [(Double, String)] = []
         for c in settings.constraints where c.cost == cost {
@@ -254,19 +258,37 @@ public enum StudyReport {
         let (top, plotH, width, height) = (frame.top, frame.plotHeight, frame.width, frame.height)
         func px(_ v: Double) -> String { svgNumber(frame.px(v)) }
         func py(_ v: Double) -> String { svgNumber(frame.py(v)) }
+        // On a page: the trial's number and its hover text inside each circle.
+        func hover(_ dot: Dot) -> (attribute: String, content: String) {
+            guard !standalone else { return ("", "") }
+            let t = dot.trial
+            var text = "trial \(t.number): \(objective?.name ?? "objective") \(String(format: "%.6g", dot.y))"
+            text += String(format: "; %.3fM params, %.3f GFLOPs", Double(t.costs.params) / 1e6, Double(t.costs.flops) / 1e9)
+            if let l = t.costs.measuredLatencyMs ?? t.costs.latencyMs { text += String(format: ", %.3f ms", l) }
+            text += "; \(t.architecture.depth) layers, hidden \(t.architecture.hidden): \(layerSummary(t.architecture))"
+            return (" data-trial=\"\(t.number)\"", "<title>\(ScatterPlot.escape(text))</title>")
+        }
+        func circle(_ dot: Dot, _ attributes: String) -> String {
+            let (data, title) = hover(dot)
+            let head = "<circle\(data) \(attributes) cx=\"\(svgNumber(frame.px(dot.x)))\" cy=\"\(svgNumber(frame.py(dot.y)))\""
+            return title.isEmpty ? head + "/>\n" : head + ">" + title + "</circle>\n"
+        }
         let yLabel = objective.map { "\($0.name) (\($0.maximize ? "higher" : "lower") is better)" } ?? "objective"
-        var s = frame.open(title: "Pareto front: \(objective?.name ?? "objective") vs \(cost.rawValue)", xTitle: xLabel, yTitle: yLabel)
+        var s = frame.open(title: "Pareto front: \(objective?.name ?? "objective") vs \(cost.rawValue)", xTitle: xLabel, yTitle: yLabel,
+                           standalone: standalone)
 
         for (x, label) in bounds {
             s += "<line class=\"constraint\" x1=\"\(px(x))\" y1=\"\(svgNumber(top))\" x2=\"\(px(x))\" y2=\"\(svgNumber(top + plotH))\" "
             s += "stroke=\"#c0392b\" stroke-width=\"1.2\" stroke-dasharray=\"6 4\"/>"
-            s += "<text x=\"\(px(x))\" y=\"\(svgNumber(top - 6))\" text-anchor=\"middle\" fill=\"#c0392b\">\(ScatterPlot.escape(label))</text>\n"
+            // A bound at the plot's right edge is labelled leftwards, so the label stays on the page.
+            let anchor = frame.px(x) > width - 70 ? "end" : "middle"
+            s += "<text class=\"constraint-label\" x=\"\(px(x))\" y=\"\(svgNumber(top - 6))\" text-anchor=\"\(anchor)\" fill=\"#c0392b\">\(ScatterPlot.escape(label))</text>\n"
         }
         for dot in dots where !dot.feasible {
-            s += "<circle class=\"infeasible\" cx=\"\(px(dot.x))\" cy=\"\(py(dot.y))\" r=\"3\" fill=\"none\" stroke=\"#999\"/>\n"
+            s += circle(dot, "class=\"infeasible\" r=\"3\" fill=\"none\" stroke=\"#999\"")
         }
         for dot in dots where dot.feasible {
-            s += "<circle class=\"feasible\" cx=\"\(px(dot.x))\" cy=\"\(py(dot.y))\" r=\"3\" fill=\"#1f77b4\" fill-opacity=\"0.6\"/>\n"
+            s += circle(dot, "class=\"feasible\" r=\"3\" fill=\"#1f77b4\" fill-opacity=\"0.6\"")
         }
         if let first = front.first {
             // The attained front: from each point, across to the next point's cost, then to its value.
@@ -274,12 +296,12 @@ public enum StudyReport {
             for p in front.dropFirst() { d += " H \(px(p.x)) V \(py(p.y))" }
             s += "<path class=\"front-line\" d=\"\(d)\" fill=\"none\" stroke=\"#e67e22\" stroke-width=\"1.5\"/>\n"
             for p in front {
-                s += "<circle class=\"front\" cx=\"\(px(p.x))\" cy=\"\(py(p.y))\" r=\"4.5\" fill=\"#e67e22\" stroke=\"#8a4a12\"/>\n"
+                s += circle(p, "class=\"front\" r=\"4.5\" fill=\"#e67e22\" stroke=\"#8a4a12\"")
             }
         }
         // Legend: between the title and the constraint labels, on the right.
         let legendY = svgNumber(40)
-        s += "<g font-size=\"11\">"
+        s += "<g class=\"legend\" font-size=\"11\">"
         s += "<circle cx=\"\(svgNumber(width - 300))\" cy=\"\(legendY)\" r=\"3\" fill=\"#1f77b4\" fill-opacity=\"0.6\"/>"
         s += "<text x=\"\(svgNumber(width - 292))\" y=\"\(legendY)\" dominant-baseline=\"middle\">feasible</text>"
         s += "<circle cx=\"\(svgNumber(width - 226))\" cy=\"\(legendY)\" r=\"3\" fill=\"none\" stroke=\"#999\"/>"
@@ -290,7 +312,7 @@ public enum StudyReport {
         let feasibleCount = dots.count { $0.feasible }
         var note = "\(feasibleCount) feasible, \(dots.count - feasibleCount) infeasible; front of \(front.count)"
         if omitted > 0 { note += "; \(omitted) failed or without a finite value not plotted" }
-        s += "<text x=\"8\" y=\"\(svgNumber(height - 8))\" font-size=\"10\" fill=\"#555\">\(ScatterPlot.escape(note))</text>\n</svg>\n"
+        s += "<text class=\"note\" x=\"8\" y=\"\(svgNumber(height - 8))\" font-size=\"10\" fill=\"#555\">\(ScatterPlot.escape(note))</text>\n</svg>\n"
         return s
     }
 }
