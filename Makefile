@@ -82,6 +82,7 @@ bench: deps torch
 	.build/release/swiftnas bench proxies --json $(BENCH_DIR)/proxies.json
 	.build/release/swiftnas bench search --json $(BENCH_DIR)/search.json
 	.build/release/swiftnas bench supernet --json $(BENCH_DIR)/supernet.json
+	.build/release/swiftnas bench data-parallel --json $(BENCH_DIR)/data-parallel.json
 
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every file parser: the targets are the
 # separate package Fuzz/ (one executable per parser), the seeds Fuzz/corpus/<target>/. Each target runs
