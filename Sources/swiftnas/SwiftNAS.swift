@@ -16,8 +16,10 @@ struct SwiftNAS: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
+            // A deliberate exit code (e.g. 130 after an agreed stop) is every rank's: they finish together. Any
+            // other failure is this rank's alone.
             let code = exitCode(for: error)
-            if code != .success, let world = Communicator.initialised {
+            if !(error is ExitCode), code != .success, let world = Communicator.initialised {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 world.abort(code: code.rawValue)
             }

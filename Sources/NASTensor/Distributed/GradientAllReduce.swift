@@ -52,10 +52,12 @@ extension Communicator {
                 offset += v.count
             }
             broadcast(UnsafeMutableBufferPointer(rebasing: flat[0..<total]), root: root)
+            // In place, as an optimizer updates.
             offset = 0
             for p in parameters {
                 let n = p.value.count
-                p.value = Tensor(shape: p.shape, scalars: Array(UnsafeBufferPointer(start: flat.baseAddress! + offset, count: n)))
+                let source = flat.baseAddress! + offset
+                p.value.withMutableBuffer { $0.baseAddress!.update(from: source, count: n) }
                 offset += n
             }
         }

@@ -56,7 +56,7 @@ struct DataParallelBench: ParsableCommand {
                        "--threads", "1", "--runs", "\(options.runs)", "--rank-figures", figuresFile.path] + (options.quick ? ["--quick"] : [])
         p.environment = ProcessInfo.processInfo.environment.merging([
             "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-            "OMPI_MCA_btl_vader_single_copy_mechanism": "none"]) { $1 }
+            "OMPI_MCA_btl_vader_single_copy_mechanism": "none"]) { given, _ in given }   // a value set by the user wins
         try p.run()
         p.waitUntilExit()
         guard p.terminationStatus == 0 else { throw ValidationError("mpirun -np \(ranks) swiftnas bench data-parallel failed (exit \(p.terminationStatus))") }
