@@ -92,6 +92,12 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
+    /// Returns when every rank has called it (e.g. to time a collective apart from the wait for the slowest rank).
+    public func barrier() {
+        guard isDistributed else { return }
+        Self.check(MPI_Barrier(cmpi_comm_world()), "MPI_Barrier")
+    }
+
     /// Whether `flag` holds on some rank (every rank gets the same answer).
     public func any(_ flag: Bool) -> Bool {
         var v = [flag ? 1.0 : 0.0]

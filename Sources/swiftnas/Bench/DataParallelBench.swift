@@ -6,7 +6,8 @@ import NASTrain
 
 /// `swiftnas bench data-parallel`: the BERT-tiny MLM training step of `bench model` (32 × 128, AdamW)
 /// on one process with 2 engine threads against `mpirun -np 2` ranks of 1 thread each on 16 rows apiece
-/// (sharded dropout, the MLM share, one gradient all-reduce, the update), and the all-reduce of that
+/// (sharded dropout, the MLM share, a barrier that times the wait for the slower rank apart, one gradient
+/// all-reduce, the update), and the all-reduce of that
 /// gradient (every parameter, fp32) alone. Started without `mpirun`, it measures the one-process step,
 /// then runs itself under `mpirun -np 2` (loopback, shared memory) for the rest and reads rank 0's figures.
 struct DataParallelBench: ParsableCommand {
@@ -28,7 +29,7 @@ struct DataParallelBench: ParsableCommand {
 
     /// One rank's timed figures (seconds, medians).
     struct Figures: Codable {
-        var step: Double, allReduceInStep: Double, allReduce: Double, gradientFloats: Int, ranks: Int, runs: Int
+        var step: Double, wait: Double, allReduceInStep: Double, allReduce: Double, gradientFloats: Int, ranks: Int, runs: Int
     }
 
     func run() throws {
@@ -65,6 +66,7 @@ struct DataParallelBench: ParsableCommand {
         let results = [
             BenchResult("train step, 1 rank × 2 threads (32 × 128 MLM)", value: single, unit: "s"),
             BenchResult("train step, \(f.ranks) ranks × 1 thread vs 1 rank × 2 threads", value: f.step, unit: "s", reference: single),
+            BenchResult("wait for the slower rank before the all-reduce", value: f.wait * 1000, unit: "ms"),
             BenchResult("gradient all-reduce inside the step vs the step", value: f.allReduceInStep * 1000, unit: "ms",
                         reference: f.step * 1000),
             BenchResult(String(format: "all-reduce alone, %.1fM floats (%.0f MB), %d ranks", Double(f.gradientFloats) / 1e6, bytes / 1e6, f.ranks),
@@ -95,13 +97,15 @@ struct DataParallelBench: ParsableCommand {
         let parameters = stepFigures.parameters
         for p in parameters { p.setGrad(Tensor(repeating: 1e-3, shape: p.shape)) }
         let allReduce = Measure.seconds(warmup: options.warmupRuns, runs: options.timedRuns) { world.allReduceGradients(parameters) }
-        return Figures(step: stepFigures.step, allReduceInStep: stepFigures.allReduce, allReduce: allReduce,
+        return Figures(step: stepFigures.step, wait: stepFigures.wait, allReduceInStep: stepFigures.allReduce, allReduce: allReduce,
                        gradientFloats: parameters.reduce(0) { $0 + $1.value.count }, ranks: world.size, runs: options.timedRuns)
     }
 
-    /// The median step (and the median all-reduce inside it) on `shard`'s rows of the bench batch (nil:
-    /// all of them, no all-reduce).
-    func measureStep(shard: BatchShard?, communicator: Communicator) -> (step: Double, allReduce: Double, parameters: [Parameter]) {
+    /// The median step on `shard`'s rows of the bench batch (nil: all of them, no all-reduce), with the
+    /// medians of its wait for the slowest rank (a barrier before the all-reduce, in this bench only) and
+    /// of its gradient all-reduce.
+    func measureStep(shard: BatchShard?, communicator: Communicator) -> (step: Double, wait: Double, allReduce: Double,
+                                                                           parameters: [Parameter]) {
         let arch = ModelBench.architecture
         var rng = RandomGenerator(seed: 1)
         let model = Transformer(arch, rng: &rng)
@@ -116,7 +120,7 @@ struct DataParallelBench: ParsableCommand {
         let localPositions = mine.map { positions[$0] - Int32(rows.lowerBound * length) }, localLabels = mine.map { labels[$0] }
         let dataParallel = shard.map { _ in try! DataParallel(batchSize: batch.batchSize, communicator: communicator) }
         var dropout = RandomGenerator(seed: 7)
-        var allReduceTimes: [Double] = []
+        var waits: [Double] = [], allReduceTimes: [Double] = []
         func step() {
             dropout.batchShard = shard
             let out = model(input, training: true, rng: &dropout)
@@ -125,12 +129,16 @@ struct DataParallelBench: ParsableCommand {
             DataParallel.share(head(picked, embeddings: model.wordEmbeddings).crossEntropy(targets: localLabels),
                                count: localLabels.count, of: total)?.backward()
             let t0 = Measure.now()
+            communicator.barrier()
+            let t1 = Measure.now()
             communicator.allReduceGradients(parameters)
-            allReduceTimes.append(Double(Measure.now() - t0) / 1e9)
+            waits.append(Double(t1 - t0) / 1e9)
+            allReduceTimes.append(Double(Measure.now() - t1) / 1e9)
             optimizer.step()
             optimizer.zeroGrad()
         }
         let seconds = Measure.seconds(warmup: options.warmupRuns, runs: options.timedRuns, step)
-        return (seconds, Measure.median(Array(allReduceTimes.suffix(options.timedRuns))), parameters)
+        return (seconds, Measure.median(Array(waits.suffix(options.timedRuns))), Measure.median(Array(allReduceTimes.suffix(options.timedRuns))),
+                parameters)
     }
 }
