@@ -144,4 +144,12 @@ final class DataParallelCLITests: XCTestCase {
         XCTAssertTrue(output.contains("--batch-size 1 is split over 2 data-parallel ranks"), output)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("x/checkpoint-2").path))
     }
+
+    func testFinetuneUnderMPIIsRefused() throws {
+        let (status, output) = try CLIProcess.runMPI(ranks: 2, ["finetune", "--arch", "none.json", "--task", "sst-2",
+                                                                 "--out", folder.appendingPathComponent("ft").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("finetune does not train data-parallel"), output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ft").path))
+    }
 }

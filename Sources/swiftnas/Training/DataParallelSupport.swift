@@ -16,4 +16,12 @@ enum DataParallelSupport {
         if let dataParallel, !dataParallel.isRoot { _ = freopen("/dev/null", "w", stdout) }
         return dataParallel
     }
+
+    /// Refuses to run `command` as several ranks of an `mpirun` job (it is not data-parallel: the ranks would
+    /// train side by side into the same folder). Reads Open MPI's launcher variable; MPI is not initialised.
+    static func refuse(_ command: String) throws {
+        guard let ranks = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"].flatMap(Int.init), ranks > 1 else { return }
+        throw ValidationError("\(command) does not train data-parallel; run it without mpirun (or with -np 1). "
+                              + "Data parallelism covers pretrain and supernet train")
+    }
 }
