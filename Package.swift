@@ -31,8 +31,10 @@ let package = Package(
                        providers: [.apt(["libpq-dev"])]),
         // oneDNN (bf16/int8 GEMMs): Debian ships no pkg-config file, so the module map links it by name.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // Open MPI (data-parallel training): only initialised under `mpirun` with more than one rank.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .target(name: "CKernels", cSettings: kernelFlags),
-        .target(name: "NASTensor", dependencies: ["COpenBLAS", "CDNNL", "CKernels"], swiftSettings: swiftMode),
+        .target(name: "NASTensor", dependencies: ["COpenBLAS", "CDNNL", "CKernels", "CMPI"], swiftSettings: swiftMode),
         .target(name: "NASModels", dependencies: ["NASTensor", "CKernels"], swiftSettings: swiftMode),
         .target(name: "NASText", dependencies: ["NASModels"], swiftSettings: swiftMode),
         .target(name: "NASTrain", dependencies: ["NASText", "NASModels", "NASTensor"], swiftSettings: swiftMode),

@@ -18,4 +18,12 @@ public struct TokenBatch: Sendable {
         self.batchSize = batchSize
         self.length = length
     }
+
+    /// Rows `range` of the batch (e.g. one data-parallel rank's shard), ids, types and mask alike.
+    public func rows(_ range: Range<Int>) -> TokenBatch {
+        precondition(range.lowerBound >= 0 && range.upperBound <= batchSize && !range.isEmpty, "TokenBatch.rows: \(range) of \(batchSize) rows")
+        let span = (range.lowerBound * length) ..< (range.upperBound * length)
+        return TokenBatch(ids: Array(ids[span]), typeIds: typeIds.map { Array($0[span]) }, attentionMask: attentionMask.map { Array($0[span]) },
+                          batchSize: range.count, length: length)
+    }
 }

@@ -10,6 +10,11 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     public let key: UInt64
     /// Index of the next value of the stream.
     public private(set) var counter: UInt64
+    /// The rows of the global batch that batch-shaped draws (dropout) are for, under data parallelism
+    /// (nil: the whole batch). Not part of the stream's state: never saved in checkpoints.
+    public var batchShard: BatchShard?
+
+    enum CodingKeys: String, CodingKey { case key, counter }
 
     public init(seed: UInt64) {
         key = nk_random_u64(seed, 0x5EED)
@@ -31,6 +36,15 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     public mutating func reserve(_ n: Int) -> UInt64 {
         defer { counter &+= UInt64(n) }
         return counter
+    }
+
+    /// Reserves the counters of a batch-major fill of `n` values for this generator's rows: with a
+    /// `batchShard`, those of the whole batch (n / count · total), returning the first of this shard's rows;
+    /// without one, `reserve(n)`.
+    public mutating func reserveRows(_ n: Int) -> UInt64 {
+        guard let shard = batchShard else { return reserve(n) }
+        let (skip, all) = shard.counters(elements: n)
+        return reserve(all) &+ UInt64(skip)
     }
 
     /// A new independent stream (for a component that draws on its own, e.g. dropout).

@@ -66,7 +66,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 /// non-finite loss (the last good checkpoint stays; a run folder the trainer created and never
 /// checkpointed into is removed again), and a checkpoint before stopping when `shouldStop` turns true
 /// (Ctrl-C). Checkpoint folders the run neither wrote nor resumed from are never removed or replaced
-/// (see `TrainingCheckpoint`).
+/// (see `TrainingCheckpoint`). Under `mpirun` it is one rank of a data-parallel job (`dataParallel`): the
+/// step's gradients are summed over the ranks before clipping and the update, and rank 0 alone writes.
 public final class Trainer {
     /// What one step reports. The step owns its backward passes: it has accumulated every gradient it
     /// wants applied before it returns (one loss, or several forwards and backwards, as in a sandwich step);
@@ -76,10 +77,14 @@ public final class Trainer {
         public var loss: Double
         /// Tokens (or examples) this step processed, for the throughput.
         public var tokens: Int
-        /// Further values to log (e.g. the parts of a distillation loss).
+        /// Further values to log (e.g. the parts of a distillation loss). Under data parallelism the loss,
+        /// tokens and metrics are this rank's shares, summed over the ranks (`DataParallel`).
         public var metrics: [String: Double]
-        public init(loss: Double, tokens: Int, metrics: [String: Double] = [:]) {
-            self.loss = loss; self.tokens = tokens; self.metrics = metrics
+        /// Values to log that are the same on every data-parallel rank (e.g. the sizes of the sub-networks
+        /// trained): never summed.
+        public var replicated: [String: Double]
+        public init(loss: Double, tokens: Int, metrics: [String: Double] = [:], replicated: [String: Double] = [:]) {
+            self.loss = loss; self.tokens = tokens; self.metrics = metrics; self.replicated = replicated
         }
 
         /// The usual step: backpropagates `loss` (a scalar) and reports its value.
@@ -154,6 +159,10 @@ public final class Trainer {
     public var onProgress: ((Progress) -> Void)?
     public var onLog: ((String) -> Void)?
     public var shouldStop: () -> Bool = { false }
+    /// The data-parallel job this trainer is one rank of (nil: a single process). Set before `prepare`.
+    public var dataParallel: DataParallel?
+    /// Whether this process writes the run's files (checkpoints, metrics log): the only one, or rank 0.
+    public var isRoot: Bool { dataParallel?.isRoot ?? true }
     /// Set when the run stopped early on `shouldStop` (after saving a checkpoint).
     public private(set) var interrupted = false
     var lastSavedStep: Int?
@@ -187,6 +196,32 @@ public final class Trainer {
     /// `notes`) or checks the run folder is fresh (no `latest`, no checkpoint folder). Either way the
     /// leftovers of interrupted saves are tidied first.
     public func prepare(resume: Bool) throws {
+        guard let dataParallel else { return try prepareFolder(resume: resume) }
+        // Rank 0 prepares the folder (tidies, repairs `latest`, truncates the log) while the others wait in
+        // the all-reduce that tells them whether it succeeded; then they read the checkpoint it settled on.
+        var failure: Error?
+        if dataParallel.isRoot {
+            do { try prepareFolder(resume: resume) } catch { failure = error }
+        }
+        if dataParallel.communicator.any(failure != nil) { throw failure ?? DataParallel.Failure.rootFailed }
+        if !dataParallel.isRoot, resume, let point = try TrainingCheckpoint.resumePoint(in: run) {
+            let state = try TrainingCheckpoint.restore(from: point.folder, model: model, extra: extra, optimizer: &optimizer)
+            step = state.step
+            lastSavedStep = state.step
+            rng = state.rng
+            resumedFrom = point.folder
+        }
+        var steps = [Double(step), -Double(step)]
+        dataParallel.communicator.allReduceMax(&steps)
+        guard steps[0] == -steps[1] else {
+            throw DataParallel.Failure.stepMismatch(local: step, other: Int(steps[0]) != step ? Int(steps[0]) : -Int(steps[1]))
+        }
+        // Identical weights on every rank from the start (they are already, from the same seed or checkpoint).
+        dataParallel.communicator.broadcastValues(optimizer.parameters)
+    }
+
+    /// `prepare` of the process that writes the run folder.
+    func prepareFolder(resume: Bool) throws {
         let point = resume ? try TrainingCheckpoint.resumePoint(in: run) : nil
         if let point {
             notes = point.notes
@@ -223,7 +258,7 @@ public final class Trainer {
     /// After a stop before the run's first checkpoint: removes the run folder when the trainer made it
     /// (its log and the given files only), so that no empty --out folder is left behind.
     func abandonUnsavedRun() {
-        guard createdRun, lastSavedStep == nil else { return }
+        guard isRoot, createdRun, lastSavedStep == nil else { return }
         let fm = FileManager.default
         let allowed = Set(files.map(\.lastPathComponent) + ["metrics.jsonl"])
         let contents = (try? fm.contentsOfDirectory(atPath: run.path)) ?? []
@@ -247,14 +282,19 @@ public final class Trainer {
         let start = DispatchTime.now().uptimeNanoseconds
         var tokens = 0, stepsNow = 0
         var lastEval: [String: Double] = [:]
+        var stopAgreed = false
         while step < options.steps {
-            if shouldStop() {
+            // Data-parallel ranks stop together: on the request of any rank, agreed with the last step's sums.
+            if dataParallel == nil ? shouldStop() : stopAgreed {
                 try checkpoint()
                 interrupted = true
                 return lastEval
             }
             optimizer.learningRate = schedule.learningRate(at: step)
-            let result = try runStep(&rng)
+            rng.batchShard = dataParallel?.shard
+            var result = try runStep(&rng)
+            rng.batchShard = nil
+            if let dataParallel { (result, stopAgreed) = dataParallel.reduce(result, stop: shouldStop()) }
             let loss = result.loss
             guard loss.isFinite else {
                 optimizer.zeroGrad()
@@ -262,6 +302,8 @@ public final class Trainer {
                 throw Failure.nonFinite(step: step + 1, loss: loss, learningRate: optimizer.learningRate, clip: options.clipNorm,
                                         checkpoint: lastCheckpointPath)
             }
+            // Gradient sums over the ranks, once per step (after all of the step's backward passes).
+            dataParallel?.communicator.allReduceGradients(optimizer.parameters)
             let norm = options.clipNorm > 0 ? Double(GradientClipping.clipGlobalNorm(optimizer.parameters, maxNorm: options.clipNorm))
                                             : GradientClipping.globalNorm(optimizer.parameters)
             // A finite loss can still leave non-finite gradients (e.g. from a second backward of the step).
@@ -280,27 +322,30 @@ public final class Trainer {
             let rate = Double(tokens) / max(seconds, 1e-9)
             let eta = Double(options.steps - step) * seconds / Double(stepsNow)
             onProgress?(Progress(step: step, steps: options.steps, loss: loss, tokensPerSecond: rate, etaSeconds: eta))
-            if step % options.logEvery == 0 || step == options.steps {
+            if isRoot && (step % options.logEvery == 0 || step == options.steps) {
                 var entry: [String: Double] = ["loss": loss, "lr": Double(optimizer.learningRate), "grad_norm": Double(norm),
                                                "tokens_per_s": rate, "elapsed_s": seconds]
                 entry.merge(result.metrics) { a, _ in a }
+                entry.merge(result.replicated) { a, _ in a }
                 try log(entry)
             }
             // The checkpoint first: a failing evaluation must not cost the steps since the last one.
             if step % options.checkpointEvery == 0 || step == options.steps { try checkpoint() }
-            if let evaluate, (options.evalEvery > 0 && step % options.evalEvery == 0) || step == options.steps {
+            if isRoot, let evaluate, (options.evalEvery > 0 && step % options.evalEvery == 0) || step == options.steps {
                 lastEval = try Autograd.noGrad { try evaluate() }
                 try log(Dictionary(uniqueKeysWithValues: lastEval.map { ("eval_" + $0.key, $0.value) }))
             }
         }
         // A run resumed after its last step trains nothing; its evaluation is still wanted.
-        if lastEval.isEmpty, let evaluate { lastEval = try Autograd.noGrad { try evaluate() } }
+        if isRoot, lastEval.isEmpty, let evaluate { lastEval = try Autograd.noGrad { try evaluate() } }
         return lastEval
     }
 
+    /// Writes a checkpoint of this step (rank 0 alone under data parallelism: every rank holds the same state).
     public func checkpoint() throws {
         guard step != lastSavedStep else { return }   // e.g. Ctrl-C right after a periodic checkpoint
         lastSavedStep = step
+        guard isRoot else { return }
         willCheckpoint?()
         try TrainingCheckpoint.save(run: run, step: step, model: model, extra: extra, optimizer: optimizer, rng: rng,
                                     options: options, vocabulary: vocabulary, task: task, files: files, owned: owned)

@@ -64,6 +64,39 @@ enum CLIProcess {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Open MPI's launcher on PATH (nil when it is not installed).
+    static var mpirun: URL? {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+            .map { URL(fileURLWithPath: String($0)).appendingPathComponent("mpirun") }
+            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    /// Runs `mpirun -np ranks swiftnas arguments…` to the end, on loopback only (shared memory and TCP
+    /// over `lo`), allowed to run as root the way Open MPI documents (OMPI_ALLOW_RUN_AS_ROOT and its
+    /// confirmation), without the single-copy mechanism a sandbox may forbid, and with as many ranks as
+    /// asked whatever the cores. A hang guard kills it after `hangGuard` seconds (a failure, not a timing
+    /// assertion). Returns (exit status, output of every rank).
+    static func runMPI(ranks: Int, _ arguments: [String], hangGuard: Double = 300) throws -> (Int32, String) {
+        guard let mpirun else { throw XCTSkip("mpirun is not installed (`make mpi` installs Open MPI): the MPI tests are skipped") }
+        let p = Process()
+        p.executableURL = mpirun
+        p.arguments = ["-np", "\(ranks)", "--oversubscribe", "--bind-to", "none", "--mca", "btl", "self,vader,tcp",
+                       "--mca", "btl_tcp_if_include", "lo", "--mca", "oob_tcp_if_include", "lo", try executable.path] + arguments
+        p.environment = ProcessInfo.processInfo.environment.merging([
+            "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            "OMPI_MCA_btl_vader_single_copy_mechanism": "none"]) { $1 }
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let guardTimer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + hangGuard, execute: guardTimer)
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guardTimer.cancel()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     /// Writes `text` to `name` (which may name a subfolder) inside `folder`.
     static func write(_ text: String, _ name: String, in folder: URL) throws -> URL {
         let url = folder.appendingPathComponent(name)

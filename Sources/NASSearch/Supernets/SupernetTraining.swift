@@ -20,6 +20,8 @@ public final class SupernetTraining {
     public var teacherLoss: ((Transformer.Output, TokenBatch) -> (loss: Tensor, metrics: [String: Double]))?
     /// The weight of the label loss of the first sub-network.
     public var labelWeight: Float = 1
+    /// The data-parallel job this step runs on one rank of (nil: a single process).
+    public var dataParallel: DataParallel?
 
     public init(supernet: Supernet, rule: SamplingRule) {
         self.supernet = supernet; self.rule = rule
@@ -43,6 +45,16 @@ public final class SupernetTraining {
     /// Runs step `step` on a batch (`targets`: the masked-LM targets of encoders, nil for decoders) and
     /// returns the first sub-network's loss; the others' losses are logged (`kd_*`) and told to the rule,
     /// and every sub-network's parameter count (`params_<i>`, for the histogram of sizes trained).
+    ///
+    /// Under data parallelism (`dataParallel`; `input` and `targets` are this rank's rows of the step's
+    /// batch) every rank trains the same sub-networks (the rule is seeded by the step); each loss is this
+    /// rank's share of the global mean (the label and distillation losses over the N targets of the whole
+    /// step, N all-reduced once; the teacher's losses by rows), so the trainer sums the accumulated
+    /// gradients once, after all of the step's backward passes: a sum of gradients is linear, so one
+    /// all-reduce of the accumulated sum equals one per sub-network at 1/(2 + random) of the traffic, and the
+    /// in-place distillation targets (the largest's logits) belong to this rank's own rows, so no rank needs
+    /// another's between the passes. The losses told to the rule are the global ones (all-reduced), so an
+    /// adaptive rule learns the same on every rank.
     public func step(_ step: Int, input: TokenBatch, targets: [Int32]?, tokens: Int,
                      rng: inout RandomGenerator) throws -> Trainer.StepResult {
         let architectures = rule.architectures(step: step)
@@ -53,35 +65,59 @@ public final class SupernetTraining {
         let model = supernet.model
         let first = architectures[0]
         let out = model(input, architecture: first, training: true, rng: &rng)
-        let (logits, labels) = supernet.logits(out, architecture: first, input: input, targets: targets)
-        let lm = logits.crossEntropy(targets: labels)
-        var loss = labelWeight == 1 ? lm : lm * labelWeight
-        var metrics: [String: Double] = ["lm": Double(lm.item())]
+        // The step's label targets: this rank's and the whole step's (the distillation losses average over
+        // the logits' rows: the masked positions of encoders, every position of decoders).
+        let count = (targets ?? CausalLMHead.targets(input)).reduce(0) { $1 != -100 ? $0 + 1 : $0 }
+        let total = dataParallel?.globalCount(count) ?? count
+        let rows = targets == nil ? input.batchSize * input.length : count
+        let rowsTotal = targets == nil ? (dataParallel?.batchSize ?? input.batchSize) * input.length : total
+        let rowShare = dataParallel.map { Float(input.batchSize) / Float($0.batchSize) } ?? 1
+        var loss: Tensor?, soft: Tensor?
+        var metrics: [String: Double] = ["lm": 0]
+        if count > 0 {
+            let (logits, labels) = supernet.logits(out, architecture: first, input: input, targets: targets)
+            let lm = DataParallel.share(logits.crossEntropy(targets: labels), count: count, of: total)!
+            loss = labelWeight == 1 ? lm : lm * labelWeight
+            metrics["lm"] = Double(lm.item())
+            soft = logits.detached()
+        }
         if let teacherLoss {
             let (extra, values) = teacherLoss(out, input)
-            loss = loss + extra
-            metrics.merge(values) { a, _ in a }
+            let share = rowShare == 1 ? extra : extra * rowShare
+            loss = loss.map { $0 + share } ?? share
+            metrics.merge(values.mapValues { $0 * Double(rowShare) }) { a, _ in a }
         }
-        let value = Double(loss.item())
+        let value = loss.map { Double($0.item()) } ?? 0
         var losses = [metrics["lm"]!]
-        guard value.isFinite else { return .init(loss: value, tokens: tokens, metrics: metrics) }
-        loss.backward()
+        var finite = value.isFinite
+        if finite { loss?.backward() }
         if rule.inPlaceDistillation && architectures.count > 1 {
-            let soft = logits.detached()
             for (i, arch) in architectures.enumerated().dropFirst() {
+                let key = i == 1 ? "kd_smallest" : "kd_\(i)"
+                // Every rank logs the same keys (the metrics are summed over ranks key by key).
+                metrics[key] = finite ? 0 : .nan
+                guard finite, let soft else { continue }
                 let sub = model(input, architecture: arch, training: false, rng: &rng)
-                let kd = Distillation.softLabelLoss(student: supernet.logits(sub, architecture: arch, input: input, targets: targets).logits,
-                                                    teacher: soft)
+                let kd = DataParallel.share(
+                    Distillation.softLabelLoss(student: supernet.logits(sub, architecture: arch, input: input, targets: targets).logits,
+                                               teacher: soft), count: rows, of: rowsTotal)!
                 let value = Double(kd.item())
-                metrics[i == 1 ? "kd_smallest" : "kd_\(i)"] = value
+                metrics[key] = value
                 // The trainer stops on a non-finite loss before the update.
-                guard value.isFinite else { return .init(loss: value, tokens: tokens, metrics: metrics) }
-                kd.backward()
+                finite = value.isFinite
+                if finite { kd.backward() }
                 losses.append(value)
             }
         }
-        for (i, arch) in architectures.enumerated() { metrics["params_\(i)"] = Double(arch.parameterCount) }
-        rule.observe(step: step, architectures: architectures, losses: losses)
-        return .init(loss: value, tokens: tokens, metrics: metrics)
+        var replicated: [String: Double] = [:]
+        for (i, arch) in architectures.enumerated() { replicated["params_\(i)"] = Double(arch.parameterCount) }
+        if let dataParallel {
+            // Each rank's losses are shares (a rank without targets adds 0): their sums are the step's losses.
+            let expected = rule.inPlaceDistillation ? architectures.count : 1
+            losses += [Double](repeating: finite ? 0 : .nan, count: max(0, expected - losses.count))
+            dataParallel.communicator.allReduceSum(&losses)
+        }
+        if losses.allSatisfy(\.isFinite) { rule.observe(step: step, architectures: architectures, losses: losses) }
+        return .init(loss: value, tokens: tokens, metrics: metrics, replicated: replicated)
     }
 }

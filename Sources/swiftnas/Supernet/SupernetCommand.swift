@@ -67,7 +67,9 @@ struct SupernetTrain: ParsableCommand {
         let runURL = training.run, resume = training.resume
         try largest.requireMemory(batch: training.batchSize, sequenceLength: data.sequenceLength, outputs: largest.languageModelOutputs,
                                   training: true, source: "the largest member of --space \(space.name)")
-        let text = try data.text(for: largest, run: runURL, resume: resume)
+        // Under `mpirun -np K`: one rank of a data-parallel job (rank 0 alone writes and prints).
+        let dataParallel = try DataParallelSupport.join(batchSize: training.batchSize)
+        let text = try data.text(for: largest, run: runURL, resume: resume, writes: dataParallel?.isRoot ?? true)
         let (batchSize, length) = (training.batchSize, data.sequenceLength)
 
         var rng = RandomGenerator(seed: training.seed)
@@ -102,8 +104,10 @@ struct SupernetTrain: ParsableCommand {
 
         let trainer = Trainer(run: runURL, options: options, model: supernet.model, extra: supernet.modules + (distiller?.modules ?? []))
         if case .characters(_, let file) = text.tokenizer { trainer.files = [file] } else { trainer.vocabulary = text.tokenizer.file }
+        trainer.dataParallel = dataParallel
         try trainer.prepare(resume: resume)
         let steps = SupernetTraining(supernet: supernet, rule: samplingRule)
+        steps.dataParallel = dataParallel
         steps.labelWeight = data.lmWeight
         if let distiller {
             let (hiddenWeight, attentionWeight) = (data.hiddenWeight, data.attentionWeight)
@@ -125,10 +129,12 @@ struct SupernetTrain: ParsableCommand {
         print("supernet: \(space.name), rule \(rule.rawValue), largest "
               + String(format: "%.2fM, smallest %.2fM parameters, ", Double(largest.parameterCount) / 1e6,
                        Double(space.smallest.parameterCount) / 1e6)
-              + "\(text.corpus.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(length)")
+              + "\(text.corpus.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(length)"
+              + (dataParallel.map { ", data-parallel over \($0.communicator.size) ranks" } ?? ""))
         let progress = TextModelSupport.attach(trainer, label: "supernet", timeBudget: training.timeBudget)
         try trainer.train({ rng in
-            let input: TokenBatch, targets: [Int32]?
+            // Every rank draws (and corrupts) the whole batch, then keeps its rows.
+            var input: TokenBatch, targets: [Int32]?
             if let masking, let wordPiece {
                 let clean = try text.corpus.encoderBatch(batchSize: batchSize, length: length, cls: wordPiece.clsId,
                                                          sep: wordPiece.sepId, seed: rng.next())
@@ -137,7 +143,11 @@ struct SupernetTrain: ParsableCommand {
                 input = try text.corpus.decoderBatch(batchSize: batchSize, length: length, seed: rng.next())
                 targets = nil
             }
-            return try steps.step(trainer.step, input: input, targets: targets, tokens: batchSize * length, rng: &rng)
+            if let dataParallel {
+                targets = targets.map { dataParallel.rows($0, length: length) }
+                input = dataParallel.rows(input)
+            }
+            return try steps.step(trainer.step, input: input, targets: targets, tokens: input.batchSize * length, rng: &rng)
         }, evaluate: heldOut.map { chunks in {
             /// The token-weighted mean loss of `arch` over the held-out chunks.
             func loss(_ arch: Architecture) throws -> Double {

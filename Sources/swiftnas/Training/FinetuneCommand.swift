@@ -59,6 +59,7 @@ struct Finetune: ParsableCommand {
     }
 
     func run() throws {
+        try DataParallelSupport.refuse("finetune")
         training.engine.apply()
         try OutputFolder.check(training.run)   // before any data is read
         let glue = task, seed = training.seed, batchSize = training.batchSize

@@ -55,8 +55,9 @@ struct PretrainDataOptions: ParsableArguments {
 
     /// Reads the corpora and the held-out text with the tokenizer, checked against `architecture`. With
     /// --tokenizer char, the characters of the corpus are saved in the run folder (a resumed run reads its
-    /// checkpoint's copy instead).
-    func text(for architecture: Architecture, run: URL, resume: Bool) throws -> Text {
+    /// checkpoint's copy instead). `writes`: false on the data-parallel ranks other than 0, which build the
+    /// same characters but leave the run folder to rank 0.
+    func text(for architecture: Architecture, run: URL, resume: Bool, writes: Bool = true) throws -> Text {
         guard sequenceLength <= architecture.maxPositions else {
             throw ValidationError("--sequence-length \(sequenceLength) exceeds the architecture's maxPositions \(architecture.maxPositions)")
         }
@@ -69,6 +70,8 @@ struct PretrainDataOptions: ParsableArguments {
                 // The characters the run was started with (the copy in the checkpoint it resumes from).
                 let stored = point.folder.appendingPathComponent(TextTokenizer.characterFile)
                 tok = .characters(try CharTokenizer(contentsOf: stored), file: stored)
+            } else if !writes {
+                tok = .characters(chars, file: file)
             } else {
                 if !resume {
                     TrainingCheckpoint.tidy(run)

@@ -33,6 +33,9 @@ enum TextModelSupport {
         for note in trainer.notes { FileHandle.standardError.write(Data((note + "\n").utf8)) }
         let progress = ProgressLine()
         Interrupt.install()
+        // Under mpirun, Ctrl-C ends the ranks at once; mpirun forwards SIGUSR1 to every rank instead
+        // (`kill -USR1 <mpirun's pid>`), which stops the job the way Ctrl-C stops one process: together, with a checkpoint.
+        signal(SIGUSR1) { _ in Interrupt.requested = true }
         let start = DispatchTime.now().uptimeNanoseconds
         trainer.shouldStop = {
             Interrupt.requested || timeBudget.map { Double(DispatchTime.now().uptimeNanoseconds - start) / 6e10 >= $0 } ?? false
