@@ -52,6 +52,11 @@ enum CLIProcess {
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         let limit = dlsym(nil, "__asan_init") == nil ? "ulimit -v \(addressSpace >> 10) && " : ""
         p.arguments = ["-c", limit + "exec \"$0\" \"$@\"", try executable.path] + arguments
+        return try runToEnd(p, hangGuard: hangGuard)
+    }
+
+    /// Runs `p` to the end with its output and errors in one pipe, killing it after `hangGuard` seconds.
+    static func runToEnd(_ p: Process, hangGuard: Double) throws -> (Int32, String) {
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
@@ -85,16 +90,7 @@ enum CLIProcess {
         p.environment = ProcessInfo.processInfo.environment.merging([
             "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
             "OMPI_MCA_btl_vader_single_copy_mechanism": "none"]) { $1 }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let guardTimer = DispatchWorkItem { if p.isRunning { p.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + hangGuard, execute: guardTimer)
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guardTimer.cancel()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try runToEnd(p, hangGuard: hangGuard)
     }
 
     /// Writes `text` to `name` (which may name a subfolder) inside `folder`.

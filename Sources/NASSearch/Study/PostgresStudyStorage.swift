@@ -337,17 +337,7 @@ public final class PostgresStudyStorage: StudyStorage {
 
     public func finishTrial(_ trial: Trial, worker: String) throws -> Bool {
         try writable("store trial \(trial.number)")
-        guard trial.state.isFinished, !trial.seconds.isNaN else {
-            throw StudyError(.invalidTrial, path: location, message: "study \(location): cannot finish trial \(trial.number) as "
-                             + "\(trial.state.rawValue) with seconds \(trial.seconds)")
-        }
-        let objectives: String, costs: String
-        do {
-            objectives = try StudyRecord.objectivesJSON(trial.objectives).serialized(pretty: false)
-            costs = try StudyRecord.costsJSON(trial.costs).serialized(pretty: false)
-        } catch {
-            throw StudyError(.invalidTrial, path: location, message: "study \(location): cannot store trial \(trial.number): \(error)")
-        }
+        let (objectives, costs) = try StudyRecord.result(of: trial, in: location)
         return try perform("storing trial \(trial.number)") {
             let changed = try connection.execute("""
                 UPDATE swiftnas_trials SET objectives = $4, costs = $5, state = $6, seconds = $7, failure = $8, finished = now()

@@ -416,17 +416,7 @@ public final class SQLiteStudyStorage: StudyStorage {
     /// every running trial, including one its killed predecessor left (re-run under its number).
     public func finishTrial(_ trial: Trial, worker: String) throws -> Bool {
         let db = try writable(doing: "store trial \(trial.number)")
-        guard trial.state.isFinished, !trial.seconds.isNaN else {
-            throw StudyError(.invalidTrial, path: path, message: "study \(path): cannot finish trial \(trial.number) as "
-                             + "\(trial.state.rawValue) with seconds \(trial.seconds)")
-        }
-        let objectives: String, costs: String
-        do {
-            objectives = try StudyRecord.objectivesJSON(trial.objectives).serialized(pretty: false)
-            costs = try StudyRecord.costsJSON(trial.costs).serialized(pretty: false)
-        } catch {
-            throw StudyError(.invalidTrial, path: path, message: "study \(path): cannot store trial \(trial.number): \(error)")
-        }
+        let (objectives, costs) = try StudyRecord.result(of: trial, in: path)
         return try perform("storing trial \(trial.number)") {
             try db.transaction {
                 let update = try db.prepare("""

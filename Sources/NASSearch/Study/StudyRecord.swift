@@ -14,6 +14,20 @@ enum StudyRecord {
     /// A number as JSON: finite values as numbers, others as null.
     static func number(_ value: Double) -> JSONValue { value.isFinite ? .double(value) : .null }
 
+    /// The objectives and costs columns of a finished trial (compact JSON), for any storage; a trial that
+    /// is not finished, or whose values cannot be stored, is refused with an error naming the study.
+    static func result(of trial: Trial, in location: String) throws -> (objectives: String, costs: String) {
+        guard trial.state.isFinished, !trial.seconds.isNaN else {
+            throw StudyError(.invalidTrial, path: location, message: "study \(location): cannot finish trial \(trial.number) as "
+                             + "\(trial.state.rawValue) with seconds \(trial.seconds)")
+        }
+        do {
+            return (try objectivesJSON(trial.objectives).serialized(pretty: false), try costsJSON(trial.costs).serialized(pretty: false))
+        } catch {
+            throw StudyError(.invalidTrial, path: location, message: "study \(location): cannot store trial \(trial.number): \(error)")
+        }
+    }
+
     /// `{name: number | null}`.
     static func objectivesJSON(_ objectives: [String: Double]) -> JSONValue {
         .object(objectives.mapValues(number))
