@@ -74,6 +74,19 @@ final class StudyViewTests: XCTestCase {
         XCTAssertTrue(html.contains("href=\"/?offset=0\" rel=\"prev\""))
     }
 
+    /// The trial table says why a trial failed and who runs a running one, as the storage recorded it.
+    func testTrialTableShowsFailureReasonsAndRunningTrials() {
+        var trials = StudyFixture.trials(8)
+        trials[6].failure = "objective w-pca failed: <boom>"
+        trials[7].state = .running
+        trials[7].worker = "host:42"
+        let view = StudyView(snapshot: StudySnapshot(location: "s.db", settings: StudyFixture.settings(), trials: trials))
+        let html = view.page().html()
+        XCTAssertTrue(html.contains("failed: objective w-pca failed: &lt;boom&gt;"), "the reason, escaped")
+        XCTAssertTrue(html.contains("running on host:42"))
+        XCTAssertEqual(view.verdict(trials[0]).hasPrefix("failed"), false)
+    }
+
     func testBadStudiesAreClearErrors() throws {
         XCTAssertThrowsError(try StudySnapshot.open("postgresql://nas:secret@db.example/studies")) { error in
             let text = "\(error)"
