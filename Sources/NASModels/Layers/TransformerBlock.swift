@@ -31,7 +31,6 @@ public final class TransformerBlock: Module {
     /// Bottleneck layers: Linear(h → b), Linear(b → h) and the outer LayerNorm; nil otherwise.
     public let bottleneck: (input: Linear, output: Linear, norm: LayerNorm)?
 
-    /// `hidden` is this layer's own width (`Architecture.width(ofLayer:)`).
     /// `hidden` is this layer's own width (`Architecture.width(ofLayer:)`); `choices` adds the other
     /// operations a supernet layer holds.
     public init(family: Architecture.Family, activation: Architecture.Activation, hidden outer: Int, layer: Architecture.Layer,
