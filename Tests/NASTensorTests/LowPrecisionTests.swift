@@ -54,7 +54,7 @@ final class LowPrecisionTests: XCTestCase {
         var rng = RandomGenerator(seed: 11)
         let n = 10_003
         var xs = (0..<n).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: rng.next())) }
-        xs += [1.00390625, -3.0078125, 65504, 1e-40]
+        xs += [1.00390625, -3.0078125, 65504, Float.leastNormalMagnitude / 1000]
         var out = [UInt16](repeating: 0, count: xs.count)
         BF16.convert(xs, into: &out, count: xs.count)
         for (x, y) in zip(xs, out) {

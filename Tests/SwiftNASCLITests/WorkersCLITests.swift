@@ -18,7 +18,7 @@ final class WorkersCLITests: XCTestCase {
 
     /// A worker process with its output in a file (four of them would fill pipes nobody reads).
     func startWorker(_ arguments: [String], log: URL) throws -> Process {
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let p = Process()
         p.executableURL = try CLIProcess.executable
         p.arguments = arguments

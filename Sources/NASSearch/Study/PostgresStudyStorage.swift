@@ -420,6 +420,7 @@ public final class PostgresStudyStorage: StudyStorage {
         if isReadOnly { throw StudyError(.readOnly, path: location, message: "study \(location) was opened read-only: cannot \(what)") }
     }
 
+    @discardableResult
     private func perform<T>(_ what: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch { throw Self.failure(error, location, doing: what) }
     }
