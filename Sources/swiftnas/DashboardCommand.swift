@@ -17,7 +17,7 @@ struct DashboardCommand: ParsableCommand {
         study or a file; paths in requests stay inside the --runs folders; responses are at most 10 MB.
         """)
 
-    @Option(help: "The study: an SQLite study file (read-only), or a postgresql:// URL (not in this build).")
+    @Option(help: "The study: an SQLite study file (read-only), or a postgresql://user@host:port/db?study=NAME URL; read only.")
     var study: String?
 
     @Option(help: "A folder of training runs (metrics.jsonl) and rankings (ranking.json); repeatable.")

@@ -110,11 +110,8 @@ struct DataParallelBench: ParsableCommand {
     func measureStep(shard: BatchShard?, communicator: Communicator) -> (step: Double, wait: Double, allReduce: Double,
                                                                            parameters: [Parameter]) {
         let arch = ModelBench.architecture
-        var rng = RandomGenerator(seed: 1)
-        let model = Transformer(arch, rng: &rng)
-        let head = MaskedLMHead(arch, rng: &rng)
-        let parameters = model.parameters + head.parameters
-        let optimizer = AdamW(parameters: parameters, learningRate: 1e-4, weightDecay: 0.01)
+        let (model, head, optimizer) = ModelBench.makeModel()
+        let parameters = optimizer.parameters
         let (batch, positions, labels) = ModelBench.makeBatch()
         let length = ModelBench.length
         let rows = shard?.rows ?? 0..<batch.batchSize

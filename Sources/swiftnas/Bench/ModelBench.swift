@@ -41,14 +41,18 @@ struct ModelBench: ParsableCommand {
         return (TokenBatch(ids: ids, batchSize: batch, length: length), positions, labels)
     }
 
+    /// The bench model (seed 1), its masked-LM head and the AdamW of the twin over both.
+    static func makeModel() -> (model: Transformer, head: MaskedLMHead, optimizer: AdamW) {
+        var rng = RandomGenerator(seed: 1)
+        let model = Transformer(architecture, rng: &rng)
+        let head = MaskedLMHead(architecture, rng: &rng)
+        return (model, head, AdamW(parameters: model.parameters + head.parameters, learningRate: 1e-4, weightDecay: 0.01))
+    }
+
     func run() throws {
         Engine.threads = options.threadCount
         let arch = Self.architecture
-        var rng = RandomGenerator(seed: 1)
-        let model = Transformer(arch, rng: &rng)
-        let head = MaskedLMHead(arch, rng: &rng)
-        let params = model.parameters + head.parameters
-        let optimizer = AdamW(parameters: params, learningRate: 1e-4, weightDecay: 0.01)
+        let (model, head, optimizer) = Self.makeModel()
         let (input, positions, labels) = Self.makeBatch()
         var dropoutRNG = RandomGenerator(seed: 7)
 
