@@ -37,6 +37,8 @@ enum NumberArgument {
     @Sendable static func nonNegative(_ text: String) throws -> Float { try real(text, "a finite number ≥ 0") { $0 >= 0 } }
     @Sendable static func nonNegative(_ text: String) throws -> Double { try real(text, "a finite number ≥ 0") { $0 >= 0 } }
     /// A share or weight in [0, 1].
+    @Sendable static func atLeastOne(_ text: String) throws -> Double { try real(text, "a finite number ≥ 1") { $0 >= 1 } }
+
     @Sendable static func unit(_ text: String) throws -> Float { try real(text, "a number in [0, 1]") { (0...1).contains($0) } }
     @Sendable static func unit(_ text: String) throws -> Double { try real(text, "a number in [0, 1]") { (0...1).contains($0) } }
     /// A share strictly between 0 and 1.

@@ -138,7 +138,7 @@ final class SupernetTests: XCTestCase {
     /// With a fixed distribution the bins drawn over 10,000 steps follow it (χ², α = 0.001), and the
     /// generator returns members of the bin asked for.
     func testComplexityRuleBinFrequenciesConvergeToItsDistribution() throws {
-        let rule = try ComplexityRule(space: .autoTinyBERT, seed: 9, randomCount: 1, bins: 3, updateEvery: 0)
+        let rule = try ComplexityRule(space: .autoTinyBERT, seed: 9, randomCount: 1, settings: .init(bins: 3, updateEvery: 0))
         let p = [0.5, 0.3, 0.2]
         rule.setProbabilities(p)
         var counts = [0, 0, 0]
@@ -161,7 +161,7 @@ final class SupernetTests: XCTestCase {
     /// Uniform sampling concentrates on mid sizes; the complexity rule spreads the sizes evenly.
     func testComplexityRuleBalancesSizesThatUniformSamplingDoesNot() throws {
         let space = SearchSpace.autoTinyBERT
-        let rule = try ComplexityRule(space: space, seed: 2, randomCount: 1, bins: 4, updateEvery: 0)
+        let rule = try ComplexityRule(space: space, seed: 2, randomCount: 1, settings: .init(bins: 4, updateEvery: 0))
         let uniform = UniformRule(space: space, seed: 2)
         var u = [0, 0, 0, 0], c = [0, 0, 0, 0]
         for step in 0..<400 {
@@ -172,20 +172,38 @@ final class SupernetTests: XCTestCase {
         XCTAssertGreaterThan(c[3], 70, "the complexity rule does: \(c)")
     }
 
-    /// The bin whose loss falls gets the most probability; bins that do not improve keep ε/K.
-    func testComplexityRuleShiftsTowardBinsThatStillImprove() throws {
-        let rule = try ComplexityRule(space: .autoTinyBERT, seed: 1, randomCount: 2, bins: 3, updateEvery: 10, epsilon: 0.3)
+    /// The bin whose loss falls fastest gets the most probability, by at most ρ over the others, and only
+    /// after the warm-up; by hand: gains (0, 0, g) standardise to (−0.707, −0.707, 1.414), clipped to 1, so the
+    /// weights are ρ^(−0.354), ρ^(−0.354), ρ^(0.5).
+    func testComplexityRuleShiftsTowardBinsThatStillImproveByAtMostTheRatio() throws {
+        let rule = try ComplexityRule(space: .autoTinyBERT, seed: 1, randomCount: 2,
+                                      settings: .init(bins: 3, updateEvery: 10, warmupSteps: 10, maxRatio: 4))
         var rng = RandomGenerator(seed: 5)
         let members = (0..<3).map { rule.generate(bin: $0, using: &rng) }
         XCTAssertEqual(members.map { rule.bin(of: $0) }, [0, 1, 2])
         for step in 0..<20 {
             let improving = step < 10 ? 3.0 : 1.5
             rule.observe(step: step, architectures: [rule.largest, rule.smallest] + members, losses: [9, 5, 2, 2, improving])
+            if step < 10 { XCTAssertEqual(rule.probabilities, [1.0 / 3, 1.0 / 3, 1.0 / 3], "uniform during the warm-up") }
         }
+        let low = pow(4, -0.5 / 2.0.squareRoot()), high = 2.0
         let p = rule.probabilities
-        XCTAssertEqual(p[2], 0.7 + 0.1, accuracy: 1e-9)
-        XCTAssertEqual(p[0], 0.1, accuracy: 1e-9)
+        XCTAssertEqual(p[2], high / (2 * low + high), accuracy: 1e-9)
+        XCTAssertEqual(p[0], low / (2 * low + high), accuracy: 1e-9)
+        XCTAssertLessThanOrEqual(p[2] / p[0], 4 + 1e-9)
         XCTAssertEqual(rule.counts, [20, 20, 20])
+    }
+
+    /// However lopsided the gains, no bin gets more than ρ times another; equal gains give uniform; a bin
+    /// not seen yet counts as the mean.
+    func testComplexityRuleShiftIsBounded() {
+        let p = ComplexityRule.shifted(gains: [0.9, 0, 0, 0, 0, 0, 0, nil], maxRatio: 4)
+        XCTAssertEqual(p.reduce(0, +), 1, accuracy: 1e-12)
+        XCTAssertLessThanOrEqual(p.max()! / p.min()!, 4 + 1e-9)
+        XCTAssertEqual(p[0], p.max()!)
+        XCTAssertLessThan(p[0], 0.3, "the old proportional rule gave this bin 0.825")
+        XCTAssertEqual(ComplexityRule.shifted(gains: [0.1, 0.1, nil], maxRatio: 4), [1.0 / 3, 1.0 / 3, 1.0 / 3])
+        XCTAssertEqual(ComplexityRule.shifted(gains: [0.5, 0.1], maxRatio: 1), [0.5, 0.5])
     }
 
     // MARK: - Training
@@ -280,7 +298,8 @@ final class SupernetTests: XCTestCase {
     func makeTraining(_ kind: SamplingRuleKind, run: URL, steps: Int) throws -> (Trainer, SupernetTraining) {
         var rng = RandomGenerator(seed: 1)
         let supernet = try Supernet(space: Self.decoderSpace, rng: &rng)
-        let rule = try kind.make(space: Self.decoderSpace, seed: 6, randomCount: 2, bins: 3, updateEvery: 2)
+        let rule = try kind.make(space: Self.decoderSpace, seed: 6, randomCount: 2,
+                                 complexity: .init(bins: 3, updateEvery: 2, warmupSteps: 2))
         let options = TrainingOptions(steps: steps, learningRate: 3e-3, warmupSteps: 2, seed: 5, checkpointEvery: 100, logEvery: 1)
         let trainer = Trainer(run: run, options: options, model: supernet.model, extra: supernet.modules)
         return (trainer, SupernetTraining(supernet: supernet, rule: rule))
@@ -491,7 +510,7 @@ final class SupernetTests: XCTestCase {
         let space = Self.operationSpace
         var rng = RandomGenerator(seed: 1)
         let supernet = try Supernet(space: space, rng: &rng)
-        let rule = try SamplingRuleKind.sandwich.make(space: space, seed: 6, randomCount: 2, bins: 3, updateEvery: 2)
+        let rule = try SamplingRuleKind.sandwich.make(space: space, seed: 6, randomCount: 2)
         let options = TrainingOptions(steps: 2, learningRate: 3e-3, warmupSteps: 1, seed: 5, checkpointEvery: 100, logEvery: 1)
         let run = folder.appendingPathComponent("ops")
         let trainer = Trainer(run: run, options: options, model: supernet.model, extra: supernet.modules)

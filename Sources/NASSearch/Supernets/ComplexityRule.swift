@@ -11,9 +11,16 @@ import NASTensor
 ///   `sequenceLength`) is cut into K equal-width bins.
 /// - **Distribution.** p over the bins starts uniform. Each bin keeps an exponential moving average
 ///   (factor 0.1) of the losses its sub-networks had (`observe`). Every `updateEvery` steps the
-///   improvement of bin k since the last update is r_k = max(0, (L_k^before − L_k^now) / L_k^before),
-///   and p_k = (1 − ε)·r_k / Σr + ε/K (uniform when no bin improved; ε = 0.2 keeps every size in
-///   training). Sizes that still learn get more steps; ShiftNAS shifts by the change of the loss too.
+///   improvement of bin k since the last update is r_k = (L_k^before − L_k^now) / L_k^before (a bin
+///   not yet seen twice gets the mean of the others), standardised across bins,
+///   z_k = (r_k − mean r) / std r, and p_k ∝ ρ^(clip(z_k, −1, 1) / 2) (uniform when all r are equal):
+///   sizes that still learn get more steps (ShiftNAS shifts by the change of the loss too), but no bin
+///   gets more than ρ times (default ρ = 4) the probability of another. For the first `warmupSteps`
+///   (default 200) p stays uniform while the averages fill. Why bounded and warmed up: our first version,
+///   p_k = (1 − ε)·max(0, r_k)/Σ max(0, r) + ε/K, collapsed onto one bin (0.825 on the smallest of 8) within
+///   a few updates on the FlexiBERT space, because an early bin average rests on a handful of noisy
+///   draws and a proportional shift makes one noisy winner take almost everything; the inherited losses
+///   then ranked the space backwards (`results/supernet/README.md`).
 /// - **Generator.** ShiftNAS trains a network that outputs an architecture of a requested complexity;
 ///   here a search plays its part: up to 64 uniform genomes are drawn and the first inside the bin is
 ///   taken, else the one nearest to it is moved by AutoTinyBERT's step mutation, keeping moves that
@@ -25,10 +32,27 @@ public final class ComplexityRule: SamplingRule {
     public let space: SearchSpace
     public let seed: UInt64
     public let randomCount: Int
-    public let cost: CostKind
-    public let sequenceLength: Int
-    public let updateEvery: Int
-    public let epsilon: Double
+    public let settings: Settings
+    var cost: CostKind { settings.cost }
+    var sequenceLength: Int { settings.sequenceLength }
+
+    /// The rule's knobs: K bins of the cost (parameters, or FLOPs at `sequenceLength`), an update of p
+    /// every `updateEvery` steps (0: p stays as set), uniform for the first `warmupSteps`, and ρ.
+    public struct Settings: Sendable {
+        public var bins = 8
+        public var cost = CostKind.params
+        public var sequenceLength = 128
+        public var updateEvery = 50
+        public var warmupSteps = 200
+        /// The largest ratio between two bins' probabilities (ρ).
+        public var maxRatio = 4.0
+
+        public init(bins: Int = 8, cost: CostKind = .params, sequenceLength: Int = 128, updateEvery: Int = 50,
+                    warmupSteps: Int = 200, maxRatio: Double = 4) {
+            self.bins = bins; self.cost = cost; self.sequenceLength = sequenceLength; self.updateEvery = updateEvery
+            self.warmupSteps = warmupSteps; self.maxRatio = maxRatio
+        }
+    }
     /// Bin edges: K + 1 increasing complexities.
     public let edges: [Double]
     let largest: Architecture, smallest: Architecture
@@ -51,15 +75,16 @@ public final class ComplexityRule: SamplingRule {
     /// Sub-networks trained per bin so far.
     public var counts: [Int] { current.counts }
 
-    public init(space: SearchSpace, seed: UInt64, randomCount: Int = 2, bins: Int = 8, cost: CostKind = .params,
-                sequenceLength: Int = 128, updateEvery: Int = 50, epsilon: Double = 0.2) throws {
-        guard bins >= 1, randomCount >= 0, cost != .latency, updateEvery >= 0, (0...1).contains(epsilon) else {
-            throw SupernetError(field: "complexity rule", message: "needs bins ≥ 1, randomCount ≥ 0, params or FLOPs, updateEvery ≥ 0, ε in [0, 1]")
+    public init(space: SearchSpace, seed: UInt64, randomCount: Int = 2, settings: Settings = Settings()) throws {
+        let s = settings
+        guard s.bins >= 1, randomCount >= 0, s.cost != .latency, s.updateEvery >= 0, s.warmupSteps >= 0, s.maxRatio >= 1 else {
+            throw SupernetError(field: "complexity rule",
+                                message: "needs bins ≥ 1, randomCount ≥ 0, params or FLOPs, updateEvery ≥ 0, warmupSteps ≥ 0, maxRatio ≥ 1")
         }
-        self.space = space; self.seed = seed; self.randomCount = randomCount; self.cost = cost
-        self.sequenceLength = sequenceLength; self.updateEvery = updateEvery; self.epsilon = epsilon
+        self.space = space; self.seed = seed; self.randomCount = randomCount; self.settings = settings
+        let bins = s.bins
         largest = space.largest; smallest = space.smallest
-        let lo = Self.complexity(smallest, cost, sequenceLength), hi = Self.complexity(largest, cost, sequenceLength)
+        let lo = Self.complexity(smallest, s.cost, s.sequenceLength), hi = Self.complexity(largest, s.cost, s.sequenceLength)
         edges = (0...bins).map { lo + (hi - lo) * Double($0) / Double(bins) }
         current = State(probabilities: Array(repeating: 1 / Double(bins), count: bins),
                         average: Array(repeating: nil, count: bins), before: Array(repeating: nil, count: bins),
@@ -120,17 +145,27 @@ public final class ComplexityRule: SamplingRule {
             current.counts[k] += 1
             current.average[k] = current.average[k].map { 0.9 * $0 + 0.1 * loss } ?? loss
         }
-        guard updateEvery > 0, (step + 1) % updateEvery == 0 else { return }
-        let gains = (0..<bins).map { k -> Double in
-            guard let before = current.before[k], let now = current.average[k], before > 0 else { return 0 }
-            return max(0, (before - now) / before)
-        }
-        let total = gains.reduce(0, +)
-        current.probabilities = gains.map { total > 0 ? (1 - epsilon) * $0 / total + epsilon / Double(bins) : 1 / Double(bins) }
-        current.before = current.average
+        guard settings.updateEvery > 0, (step + 1) % settings.updateEvery == 0 else { return }
+        defer { current.before = current.average }
+        guard step + 1 > settings.warmupSteps else { return }
+        current.probabilities = Self.shifted(gains: (0..<bins).map { k -> Double? in
+            guard let before = current.before[k], let now = current.average[k], before > 0 else { return nil }
+            return (before - now) / before
+        }, maxRatio: settings.maxRatio)
     }
 
-    /// Sets the distribution (tests; a rule with `updateEvery` 0 keeps it).
+    /// p_k ∝ ρ^(clip(z_k, −1, 1) / 2) for the standardised gains z (unknown gains count as the mean).
+    static func shifted(gains: [Double?], maxRatio: Double) -> [Double] {
+        let known = gains.compactMap { $0 }
+        let mean = known.isEmpty ? 0 : known.reduce(0, +) / Double(known.count)
+        let r = gains.map { $0 ?? mean }
+        let std = (r.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(r.count)).squareRoot()
+        let weights = r.map { std > 0 ? pow(maxRatio, min(1, max(-1, ($0 - mean) / std)) / 2) : 1 }
+        let total = weights.reduce(0, +)
+        return weights.map { $0 / total }
+    }
+
+    /// Sets the distribution (tests; a rule with `settings.updateEvery` 0 keeps it).
     public func setProbabilities(_ p: [Double]) {
         precondition(p.count == bins && abs(p.reduce(0, +) - 1) < 1e-9, "ComplexityRule: \(bins) probabilities summing to 1")
         current.probabilities = p

@@ -36,14 +36,13 @@ public enum SamplingRuleKind: String, CaseIterable, Codable, Sendable {
     case uniform, sandwich, complexity
 
     /// The rule of this kind over `space` (`randomCount`: the random sub-networks of a sandwich or
-    /// complexity step; the rest: the complexity rule's bins, binned cost and update interval).
-    public func make(space: SearchSpace, seed: UInt64, randomCount: Int = 2, bins: Int = 8, cost: CostKind = .params,
-                     sequenceLength: Int = 128, updateEvery: Int = 50) throws -> SamplingRule {
+    /// complexity step; `complexity`: the complexity rule's settings).
+    public func make(space: SearchSpace, seed: UInt64, randomCount: Int = 2,
+                     complexity: ComplexityRule.Settings = .init()) throws -> SamplingRule {
         switch self {
         case .uniform: return UniformRule(space: space, seed: seed)
         case .sandwich: return SandwichRule(space: space, seed: seed, randomCount: randomCount)
-        case .complexity: return try ComplexityRule(space: space, seed: seed, randomCount: randomCount, bins: bins, cost: cost,
-                                                    sequenceLength: sequenceLength, updateEvery: updateEvery)
+        case .complexity: return try ComplexityRule(space: space, seed: seed, randomCount: randomCount, settings: complexity)
         }
     }
 }

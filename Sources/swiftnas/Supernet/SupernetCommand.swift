@@ -44,6 +44,12 @@ struct SupernetTrain: ParsableCommand {
     @Option(parsing: .unconditional, help: "Complexity rule: steps between updates of the bin distribution.",
             transform: NumberArgument.nonNegative)
     var updateEvery = 50
+    @Option(parsing: .unconditional, help: "Complexity rule: steps of uniform bins before the distribution shifts.",
+            transform: NumberArgument.nonNegative)
+    var binWarmup = 200
+    @Option(parsing: .unconditional, help: "Complexity rule: the largest ratio between two bins' probabilities.",
+            transform: NumberArgument.atLeastOne)
+    var maxRatio = 4.0
     @Option(parsing: .unconditional, help: "The learning rate the decay ends at and never goes below (BigNAS keeps a floor).",
             transform: NumberArgument.nonNegative)
     var lrFloor: Float = 0
@@ -76,15 +82,17 @@ struct SupernetTrain: ParsableCommand {
         let supernet = try Supernet(space: space, rng: &rng)
         supernet.model.hiddenDropout = data.dropout
         supernet.model.attentionDropout = data.dropout
-        let samplingRule = try rule.make(space: space, seed: training.seed, randomCount: randomCount, bins: bins, cost: complexityCost,
-                                         sequenceLength: length, updateEvery: updateEvery)
+        let samplingRule = try rule.make(space: space, seed: training.seed, randomCount: randomCount, complexity: .init(
+            bins: bins, cost: complexityCost, sequenceLength: length, updateEvery: updateEvery, warmupSteps: binWarmup, maxRatio: maxRatio))
         let options = training.trainingOptions(
             steps: schedule.steps, warmupSteps: schedule.warmup, schedule: schedule.schedule,
             defaults: .init(learningRate: 5e-4, logEvery: 10), learningRateFloor: lrFloor,
             settings: data.settings.merging([
                 "batch-size": "\(batchSize)", "space": (try? space.json.serialized(pretty: false)) ?? space.name,
                 "rule": rule.rawValue, "random-count": "\(randomCount)", "bins": "\(bins)",
-                "complexity-cost": complexityCost.rawValue, "update-every": "\(updateEvery)"]) { a, _ in a })
+                "complexity-cost": complexityCost.rawValue, "update-every": "\(updateEvery)"]
+                // Added later: recorded for the complexity rule only, so older runs of the other rules still resume.
+                .merging(rule == .complexity ? ["bin-warmup": "\(binWarmup)", "max-ratio": "\(maxRatio)"] : [:]) { a, _ in a }) { a, _ in a })
 
         var distiller: Distiller?
         var masking: MaskedLanguageModeling?
