@@ -29,13 +29,24 @@ public final class MultiHeadAttention: Module {
     /// the scores into weighted multiplicative ones, (q·W_h)·kᵀ/√d per head (`WeightedMultiplicativeAttention`).
     public func callAsFunction(_ x: Tensor, heads: Int, qkv: Int, mask: Tensor?, dropout: Float,
                                rng: inout RandomGenerator, bilinear: Tensor? = nil) -> Result {
-        let b = x.shape[0], t = x.shape[1], hidden = x.shape[2], d = qkv / heads
+        let a = Self.attend(query(x, out: qkv), key(x, out: qkv), value(x, out: qkv), heads: heads, mask: mask,
+                            dropout: dropout, rng: &rng, bilinear: bilinear)
+        return Result(output: output(a.context, out: x.shape[2]), probabilities: a.probabilities, q: a.q, k: a.k, v: a.v)
+    }
+
+    /// The attention core on projected q, k, v [B, T, heads·d]: each split into `heads` heads of size d,
+    /// A = softmax(q·kᵀ/√d + mask) (dropout on A), context = A·v merged back to [B, T, heads·d]. Also
+    /// returns A and the split q, k, v [B, heads, T, d].
+    public static func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, mask: Tensor?, dropout: Float,
+                              rng: inout RandomGenerator, bilinear: Tensor? = nil)
+        -> (context: Tensor, probabilities: Tensor, q: Tensor, k: Tensor, v: Tensor) {
+        let b = q.shape[0], t = q.shape[1], width = q.shape[2], d = width / heads
         func split(_ y: Tensor) -> Tensor { y.reshaped([b, t, heads, d]).permuted([0, 2, 1, 3]) }
-        let q = split(query(x, out: qkv)), k = split(key(x, out: qkv)), v = split(value(x, out: qkv))
+        let q = split(q), k = split(k), v = split(v)
         let scoring = bilinear.map { q.matmul($0) } ?? q
         let probs = scoring.matmul(k, transposeB: true, alpha: 1 / Float(d).squareRoot()).softmax(mask: mask)
         let dropped = dropout > 0 ? probs.dropout(p: dropout, using: &rng) : probs
-        let context = dropped.matmul(v).permuted([0, 2, 1, 3]).reshaped([b, t, qkv])
-        return Result(output: output(context, out: hidden), probabilities: probs, q: q, k: k, v: v)
+        let context = dropped.matmul(v).permuted([0, 2, 1, 3]).reshaped([b, t, width])
+        return (context, probs, q, k, v)
     }
 }

@@ -51,7 +51,7 @@ struct CoordinationBench: ParsableCommand {
             defer { try? FileManager.default.removeItem(at: folder) }
             let processes = try (0..<workers).map { i -> (Process, URL) in
                 let log = folder.appendingPathComponent("worker\(i).log")
-                FileManager.default.createFile(atPath: log.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: log.path, contents: nil)
                 let p = Process()
                 p.executableURL = executable
                 p.arguments = ["search"] + arguments + ["--study", study, "--out", folder.path, "--corpus", corpus, "--vocab", vocab]

@@ -1,0 +1,138 @@
+import XCTest
+@testable import NASModels
+@testable import NASSearch
+@testable import NASTensor
+
+final class SuperpositionTests: XCTestCase {
+    /// Hidden and FFN ratio choices per layer (FFN e → r·e couples two dimensions), heads per layer.
+    static let ratioSpace = SearchSpace(name: "tiny-tangle", family: .decoder, vocabSize: 13, maxPositions: 8,
+                                        depth: [1, 2], hidden: [8, 16], layers: .perLayer, heads: [1, 2], ffnRatio: [1, 2])
+    /// qkv as a gene of its own, absolute FFN widths, shared layers.
+    static let qkvSpace = SearchSpace(name: "tiny-qkv", family: .decoder, vocabSize: 13, maxPositions: 8,
+                                      depth: [1, 2], hidden: [8, 12], layers: .shared, heads: [1, 2], qkv: [4, 8],
+                                      ffn: [6, 10])
+
+    static func batch(_ b: Int, _ t: Int, vocab: Int, seed: UInt64) -> TokenBatch {
+        var rng = RandomGenerator(seed: seed)
+        return TokenBatch(ids: (0..<(b * t)).map { _ in Int32(rng.next() % UInt64(vocab)) }, batchSize: b, length: t)
+    }
+
+    static func make(_ space: SearchSpace, seed: UInt64 = 3) throws -> Superposition {
+        var rng = RandomGenerator(seed: seed)
+        let model = Transformer(space.largest, rng: &rng)
+        return try Superposition(model: model, parameters: ArchitectureParameters(space: space, rng: &rng))
+    }
+
+    /// Every choice of every dimension, as index assignments.
+    static func allPicks(_ p: ArchitectureParameters) -> [[ArchitectureParameters.Dimension: Int]] {
+        p.dimensions.reduce([[:]]) { picks, d in picks.flatMap { pick in (0..<p.count(d)).map { pick.merging([d: $0]) { a, _ in a } } } }
+    }
+
+    /// One-hot weights run exactly the plain sub-network: same logits, bit for bit, for every member.
+    func testOneHotWeightsEqualThePlainSubNetworkBitForBit() throws {
+        for space in [Self.ratioSpace, Self.qkvSpace] {
+            let sup = try Self.make(space)
+            let batch = Self.batch(2, 6, vocab: space.vocabSize, seed: 1)
+            let picks = Self.allPicks(sup.parameters)
+            XCTAssertEqual(picks.count, space.layers == .shared ? 2 * 2 * 2 * 2 * 2 : 2 * 2 * 4 * 4)
+            for pick in picks {
+                let arch = sup.parameters.architecture { pick[$0]! }
+                var rng = RandomGenerator(seed: 0)
+                let mixed = Autograd.noGrad {
+                    let h = sup(batch, weights: .oneHot(sup.parameters) { pick[$0]! }, rng: &rng)
+                    return CausalLMHead.logits(h.reshaped([-1, h.shape[2]]), embeddings: sup.model.wordEmbeddings)
+                }
+                let plain = Autograd.noGrad {
+                    let h = sup.model(batch, architecture: arch).hidden
+                    return CausalLMHead.logits(h.reshaped([-1, h.shape[2]]), embeddings: sup.model.wordEmbeddings)
+                }
+                let diff = zip(mixed.scalars, plain.scalars).map { abs($0 - $1) }.max()!
+                XCTAssertEqual(mixed.scalars, plain.scalars, "\(space.name): \(arch.hidden) hidden, \(arch.layers) diff \(diff)")
+                // The same one-hot weights as graph leaves take the full path (every block, pass and depth
+                // computed, for the gradient): the same values up to the GEMMs' summation order.
+                let leaves = MixingWeights(MixingWeights.oneHot(sup.parameters) { pick[$0]! }.weights.mapValues { Parameter($0).tensor })
+                let full = sup(batch, weights: leaves, rng: &rng)
+                let fullLogits = CausalLMHead.logits(full.reshaped([-1, full.shape[2]]), embeddings: sup.model.wordEmbeddings)
+                XCTAssertTrue(fullLogits.requiresGrad)
+                for (a, b) in zip(fullLogits.scalars, plain.scalars) { XCTAssertEqual(a, b, accuracy: 1e-5) }
+            }
+        }
+    }
+
+    /// A mixed Linear equals Σⱼ ωⱼ·pad(W[:oⱼ, :iⱼ]) applied naively (loops, Double), with soft ω; and the
+    /// one-dimension mask is the cumulative sum m[r] = Σ_{i: dᵢ > r} wᵢ.
+    func testMixedLinearEqualsTheNaiveSumOfPaddedSlices() {
+        var rng = RandomGenerator(seed: 4)
+        let layer = Linear(6, 9, name: "l", rng: &rng)
+        layer.bias!.value = Tensor.randomNormal([9], using: &rng)
+        let x = Tensor.randomNormal([5, 6], using: &rng)
+        let outs = [3, 9, 6, 9], ins = [2, 2, 6, 4]
+        let omega = Tensor(shape: [4], scalars: [0.1, 0.4, 0.3, 0.2])
+        let y = Superposition.linear(layer, x, omega: omega, outs: outs, ins: ins).scalars
+        let w = layer.weight.value.scalars, b = layer.bias!.value.scalars, xs = x.scalars
+        for n in 0..<5 {
+            for r in 0..<9 {
+                var expected = 0.0
+                for j in outs.indices where r < outs[j] {
+                    var dot = Double(b[r])
+                    for c in 0..<ins[j] { dot += Double(xs[n * 6 + c]) * Double(w[r * 6 + c]) }
+                    expected += Double(omega.scalars[j]) * dot
+                }
+                XCTAssertEqual(Double(y[n * 9 + r]), expected, accuracy: 1e-5, "row \(n), output \(r)")
+            }
+        }
+        let m = Superposition.mask(Tensor(shape: [3], scalars: [0.5, 0.2, 0.3]), widths: [2, 4, 5], size: 5).scalars
+        for (got, expected) in zip(m, [1, 1, 0.5, 0.5, 0.3] as [Float]) { XCTAssertEqual(got, expected, accuracy: 1e-6) }
+    }
+
+    /// ∂L/∂α of every dimension (depth, hidden, per-layer heads and FFN; qkv in the second space) under
+    /// DARTS's softmax, against central finite differences of the superposed loss.
+    func testAlphaGradientsMatchFiniteDifferences() throws {
+        for space in [Self.ratioSpace, Self.qkvSpace] {
+            let sup = try Self.make(space, seed: 8)
+            var rng = RandomGenerator(seed: 2)
+            for a in sup.parameters.parameters { a.value = Tensor.randomNormal(a.shape, std: 0.7, using: &rng) }
+            // Weights large enough that head counts change the attention (at BERT's 0.02 it is nearly uniform).
+            for w in sup.model.parameters where w.shape.count == 2 { w.value = Tensor.randomNormal(w.shape, std: 0.5, using: &rng) }
+            let batch = Self.batch(2, 5, vocab: space.vocabSize, seed: 6)
+            func loss() -> Tensor {
+                var r = RandomGenerator(seed: 0)
+                let w = MixingWeights(Dictionary(uniqueKeysWithValues: sup.parameters.alphas.map { ($0.key, $0.value.tensor.softmax()) }))
+                return sup.loss(batch, weights: w, rng: &r)
+            }
+            sup.model.freeze()
+            loss().backward()
+            for (d, a) in sup.parameters.alphas {
+                let analytic = a.grad!.scalars
+                for i in 0..<a.shape[0] {
+                    let h: Float = 1e-2, saved = a.value.scalars
+                    func at(_ delta: Float) -> Double {
+                        var s = saved; s[i] += delta
+                        a.value = Tensor(shape: a.shape, scalars: s)
+                        return Double(Autograd.noGrad { loss().item() })
+                    }
+                    let fd = (at(h) - at(-h)) / Double(2 * h)
+                    a.value = Tensor(shape: a.shape, scalars: saved)
+                    XCTAssertEqual(Double(analytic[i]), fd, accuracy: 2e-3 + 2e-2 * abs(fd), "\(space.name) \(d)[\(i)]")
+                }
+                XCTAssertGreaterThan(analytic.map(abs).max()!, 1e-5, "\(space.name) \(d): α gets a gradient")
+            }
+        }
+    }
+
+    /// The argmax selection decodes the largest α of each dimension; spaces without superposable genes are refused.
+    func testArgmaxAndRefusals() throws {
+        let sup = try Self.make(Self.ratioSpace)
+        for (d, a) in sup.parameters.alphas { a.value = Tensor(shape: [2], scalars: d == .depth || d == .ffn(slot: 1) ? [0, 1] : [1, 0]) }
+        let arch = sup.parameters.argmax()
+        XCTAssertEqual(arch.depth, 2)
+        XCTAssertEqual(arch.hidden, 8)
+        XCTAssertEqual(arch.layers.map(\.ffn), [8, 16])
+        XCTAssertEqual(arch.layers.map(\.heads), [1, 1])
+        var rng = RandomGenerator(seed: 0)
+        XCTAssertThrowsError(try ArchitectureParameters(space: .wPCA, rng: &rng))
+        let bad = SearchSpace(name: "bad", family: .decoder, vocabSize: 13, maxPositions: 8, depth: [1], hidden: [8, 12],
+                              layers: .shared, heads: [1, 8], ffnRatio: [1])
+        XCTAssertThrowsError(try ArchitectureParameters(space: bad, rng: &rng)) { XCTAssertTrue("\($0)".contains("do not divide")) }
+    }
+}
