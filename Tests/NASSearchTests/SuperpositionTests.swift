@@ -2,6 +2,8 @@ import XCTest
 @testable import NASModels
 @testable import NASSearch
 @testable import NASTensor
+import NASText
+import NASTrain
 
 final class SuperpositionTests: XCTestCase {
     /// Hidden and FFN ratio choices per layer (FFN e → r·e couples two dimensions), heads per layer.
@@ -134,5 +136,108 @@ final class SuperpositionTests: XCTestCase {
         let bad = SearchSpace(name: "bad", family: .decoder, vocabSize: 13, maxPositions: 8, depth: [1], hidden: [8, 12],
                               layers: .shared, heads: [1, 8], ffnRatio: [1])
         XCTAssertThrowsError(try ArchitectureParameters(space: bad, rng: &rng)) { XCTAssertTrue("\($0)".contains("do not divide")) }
+    }
+}
+
+final class GradientSearchTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("gradient-search-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    /// E_w[#params]: with one-hot weights the pick's own count; with soft weights the explicit sum over
+    /// every member of Π w · its parameter count (computed member by member).
+    func testExpectedParametersIsTheExpectationOverMembers() throws {
+        for space in [SuperpositionTests.ratioSpace, SuperpositionTests.qkvSpace] {
+            let sup = try SuperpositionTests.make(space)
+            let p = sup.parameters
+            let picks = SuperpositionTests.allPicks(p)
+            for pick in picks.prefix(20) {
+                let expected = Double(p.expectedParameters(.oneHot(p) { pick[$0]! }).item())
+                XCTAssertEqual(expected, Double(p.architecture { pick[$0]! }.parameterCount), accuracy: 0.5)
+            }
+            var rng = RandomGenerator(seed: 9)
+            let w = MixingWeights(Dictionary(uniqueKeysWithValues: p.dimensions.map { d in
+                (d, Tensor.randomNormal([p.count(d)], using: &rng).softmax())
+            }))
+            var reference = 0.0
+            for pick in picks {
+                let probability = p.dimensions.reduce(1.0) { $0 * Double(w[$1].scalars[pick[$1]!]) }
+                reference += probability * Double(p.architecture { pick[$0]! }.parameterCount)
+            }
+            XCTAssertEqual(Double(p.expectedParameters(w).item()), reference, accuracy: reference * 1e-5, space.name)
+        }
+    }
+
+    func makeSearch(run: URL, steps: Int) throws -> (Trainer, GradientSearch) {
+        let sup = try SuperpositionTests.make(SuperpositionTests.ratioSpace, seed: 4)
+        let search = try GradientSearch(superposition: sup, sampler: DARTSSampler(),
+                                        alphaTokens: (0..<200).map { Int32($0 % 13) }, batchSize: 2, sequenceLength: 6,
+                                        totalSteps: steps, seed: 3)
+        search.budget = (parameters: 2_000, lambda: 0.5)
+        let options = TrainingOptions(steps: steps, learningRate: 3e-3, warmupSteps: 1, seed: 5, checkpointEvery: 100, logEvery: 1)
+        return (Trainer(run: run, options: options, model: sup.model), search)
+    }
+
+    func run(_ trainer: Trainer, _ search: GradientSearch) throws {
+        let corpus = try TextCorpus(tokens: SupernetTests.tokens(300, vocab: 13, seed: 8), path: "tokens")
+        try trainer.train { rng in
+            let batch = try corpus.decoderBatch(batchSize: 2, length: 6, seed: rng.next())
+            return search.step(trainer.step, input: batch, tokens: 12, rng: &rng)
+        }
+    }
+
+    /// A step moves α (on the α split) and the weights (on the training batch): after it, α carries no
+    /// gradient of the weight loss and the weights none of the α loss (checked through their updates: a run
+    /// whose α optimizer has learning rate 0 leaves α untouched but trains the same weights' first step).
+    func testAStepTrainsAlphaOnItsSplitAndTheWeightsOnTheirs() throws {
+        let (trainer, search) = try makeSearch(run: folder.appendingPathComponent("a"), steps: 3)
+        try trainer.prepare(resume: false)
+        try search.attach(to: trainer)
+        let alpha0 = search.parameters.parameters.map(\.value.scalars)
+        let weights0 = trainer.model.parameters.map(\.value.scalars)
+        try run(trainer, search)
+        XCTAssertNotEqual(search.parameters.parameters.map(\.value.scalars), alpha0)
+        XCTAssertNotEqual(trainer.model.parameters.map(\.value.scalars), weights0)
+        XCTAssertTrue(search.parameters.parameters.allSatisfy { $0.grad == nil })
+
+        let (frozen, frozenSearch) = try makeSearch(run: folder.appendingPathComponent("b"), steps: 1)
+        frozenSearch.alphaOptimizer.learningRate = 0
+        frozenSearch.alphaOptimizer.weightDecay = 0
+        try frozen.prepare(resume: false)
+        try frozenSearch.attach(to: frozen)
+        try run(frozen, frozenSearch)
+        XCTAssertEqual(frozenSearch.parameters.parameters.map(\.value.scalars), alpha0)
+    }
+
+    /// Stopped after 2 steps and resumed to 5: α, its optimizer, the weights and the log equal an
+    /// uninterrupted search's bit for bit; the checkpoint reads back as a supernet of the space.
+    func testResumeIsBitIdentical() throws {
+        let (whole, wholeSearch) = try makeSearch(run: folder.appendingPathComponent("whole"), steps: 5)
+        try whole.prepare(resume: false)
+        try wholeSearch.attach(to: whole)
+        try run(whole, wholeSearch)
+
+        let partRun = folder.appendingPathComponent("part")
+        let (first, firstSearch) = try makeSearch(run: partRun, steps: 5)
+        try first.prepare(resume: false)
+        try firstSearch.attach(to: first)
+        first.shouldStop = { [unowned first] in first.step >= 2 }
+        try run(first, firstSearch)
+        let (second, secondSearch) = try makeSearch(run: partRun, steps: 5)
+        try second.prepare(resume: true)
+        try secondSearch.attach(to: second)
+        XCTAssertEqual(second.step, 2)
+        try run(second, secondSearch)
+        XCTAssertEqual(whole.model.parameters.map(\.value.scalars), second.model.parameters.map(\.value.scalars))
+        XCTAssertEqual(wholeSearch.state, secondSearch.state)
+        let stored = try Supernet.stored(in: partRun.appendingPathComponent("checkpoint-5"))
+        XCTAssertNil(stored.rule)
+        XCTAssertEqual(stored.space, SuperpositionTests.ratioSpace)
+        XCTAssertNotNil(try Supernet.load(from: partRun.appendingPathComponent("checkpoint-5")))
     }
 }

@@ -127,8 +127,11 @@ public final class Supernet {
     /// What a supernet checkpoint's config.json says of it.
     public struct Stored {
         public var space: SearchSpace
-        public var rule: SamplingRuleKind
+        /// The sampling rule that trained it; nil for a supernet trained by gradient search (`search`).
+        public var rule: SamplingRuleKind?
         public var ruleState: JSONValue
+        /// A gradient search's sampler and state (`GradientSearch.task`).
+        public var search: JSONValue?
     }
 
     /// Reads `swiftnas_task` of a supernet checkpoint folder.
@@ -147,11 +150,12 @@ public final class Supernet {
         }
         guard let spaceJSON = task["space"] else { throw SupernetError(path: path, field: "swiftnas_task.space", message: "missing") }
         let space = try SearchSpace(json: spaceJSON, path: path + " (swiftnas_task.space)")
+        if let search = task["search"] { return Stored(space: space, rule: nil, ruleState: .object([:]), search: search) }
         guard case .string(let ruleName)? = task["rule"], let rule = SamplingRuleKind(rawValue: ruleName) else {
             throw SupernetError(path: path, field: "swiftnas_task.rule",
                                 message: "expected one of \(SamplingRuleKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        return Stored(space: space, rule: rule, ruleState: task["ruleState"] ?? .object([:]))
+        return Stored(space: space, rule: rule, ruleState: task["ruleState"] ?? .object([:]), search: nil)
     }
 
     /// Loads a supernet checkpoint folder (weights, head and space).

@@ -35,9 +35,10 @@ public final class SupernetTraining {
         trainer.willCheckpoint = { [unowned self, unowned trainer] in trainer.task = self.supernet.task(rule: self.rule) }
         guard let folder = trainer.resumedFrom else { return }
         let stored = try Supernet.stored(in: folder)
-        guard stored.rule.rawValue == rule.name, stored.space == supernet.space else {
+        guard stored.rule?.rawValue == rule.name, stored.space == supernet.space else {
             throw SupernetError(path: folder.path, field: "swiftnas_task",
-                                message: "the run was trained with rule \(stored.rule.rawValue) on space \(stored.space.name); resume with the same")
+                                message: "the run was trained with \(stored.rule.map { "rule \($0.rawValue)" } ?? "gradient search") "
+                                    + "on space \(stored.space.name); resume with the same")
         }
         try rule.restore(stored.ruleState)
     }

@@ -104,6 +104,31 @@ public final class ArchitectureParameters {
         return arch
     }
 
+    /// E_w[#parameters] under the product distribution of the weights, differentiable in w:
+    /// Σₑ wₑ·base(e) + Σ_l P(depth > l)·Σ_{e,q,f} wₑ·w_q·w_f·layer(e, q, f), with base(e) and layer(e, q, f)
+    /// read off `Architecture.parameterCount` (a network's count is additive over its layers; heads add none).
+    public func expectedParameters(_ w: MixingWeights) -> Tensor {
+        func count(_ e: Int, _ layers: [Architecture.Layer]) -> Double {
+            var arch = space.largest
+            arch.hidden = e; arch.layers = layers
+            return Double(arch.parameterCount)
+        }
+        func layer(_ e: Int, _ q: Int, _ f: Int) -> Architecture.Layer { .init(heads: 1, qkv: q, ffn: f) }
+        let base = hiddens.map { e in 2 * count(e, [layer(e, e, e)]) - count(e, [layer(e, e, e), layer(e, e, e)]) }
+        let wE = w[.hidden], active = Superposition.mask(w[.depth], widths: depths, size: depths.last!)
+        var total = (wE * Tensor(shape: [hiddens.count], scalars: base.map(Float.init))).sum()
+        for l in 0..<depths.last! {
+            let s = slot(ofLayer: l)
+            let table = hiddens.flatMap { e in (qkvs ?? [e]).flatMap { q in ffns.indices.map { k -> Float in
+                let f = ffnWidth(k, hidden: e)
+                return Float(count(e, [layer(e, q, f), layer(e, q, f)]) - count(e, [layer(e, q, f)]))
+            } } }
+            let omega = Superposition.combinations([wE, w[.qkv(slot: s)], w[.ffn(slot: s)]])
+            total = total + (omega * Tensor(shape: [table.count], scalars: table)).sum() * active.slice(axis: 0, l..<(l + 1))
+        }
+        return total
+    }
+
     /// The architecture of the largest α in every dimension (the argmax selection).
     public func argmax() -> Architecture {
         architecture { d in alphas[d].map { a in a.value.scalars.indices.max { a.value.scalars[$0] < a.value.scalars[$1] }! } ?? 0 }
