@@ -241,3 +241,41 @@ final class GradientSearchTests: XCTestCase {
         XCTAssertNotNil(try Supernet.load(from: partRun.appendingPathComponent("checkpoint-5")))
     }
 }
+
+final class PerturbationSelectionTests: XCTestCase {
+    /// On a constructed loss the rule keeps the choice whose removal hurts most, not α's argmax: the loss
+    /// needs choice 1 of the hidden width (α favours 0) and choice 0 of layer 0's FFN; each dimension is
+    /// decided once, and the fine-tuning sees the decisions grow.
+    func testKeepsTheChoiceWhoseRemovalHurtsMost() throws {
+        let sup = try SuperpositionTests.make(SuperpositionTests.ratioSpace)
+        let p = sup.parameters
+        p.alphas[.hidden]!.value = Tensor(shape: [2], scalars: [2, 0])
+        p.alphas[.ffn(slot: 0)]!.value = Tensor(shape: [2], scalars: [0, 1])
+        let selection = PerturbationSelection(parameters: p)
+        var tuned: [[ArchitectureParameters.Dimension: Int]] = []
+        var rng = RandomGenerator(seed: 1)
+        let decisions = selection.select(loss: { w in
+            5 * Double(1 - w[.hidden].scalars[1]) + 3 * Double(1 - w[.ffn(slot: 0)].scalars[0])
+        }, fineTune: { tuned.append($0) }, using: &rng)
+        XCTAssertEqual(Set(decisions.map(\.dimension)), Set(p.alphas.keys))
+        XCTAssertEqual(decisions.count, p.alphas.count)
+        XCTAssertEqual(decisions.first { $0.dimension == .hidden }?.choice, 1)
+        XCTAssertEqual(decisions.first { $0.dimension == .ffn(slot: 0) }?.choice, 0)
+        XCTAssertEqual(tuned.map(\.count), Array(1...p.alphas.count))
+        let hidden = decisions.first { $0.dimension == .hidden }!
+        XCTAssertGreaterThan(hidden.losses[1], hidden.losses[0])
+    }
+
+    /// With decided dimensions the search's weights are one-hot there, sampled elsewhere.
+    func testFixedDimensionsAreOneHot() throws {
+        let sup = try SuperpositionTests.make(SuperpositionTests.ratioSpace)
+        let search = try GradientSearch(superposition: sup, sampler: DARTSSampler(), alphaTokens: (0..<50).map { Int32($0 % 13) },
+                                        batchSize: 1, sequenceLength: 4, totalSteps: 1, seed: 0)
+        search.fixed = [.hidden: 1]
+        var rng = RandomGenerator(seed: 0)
+        let w = search.weights(step: 0, using: &rng)
+        XCTAssertEqual(w[.hidden].scalars, [0, 1])
+        XCTAssertEqual(w[.depth].scalars.reduce(0, +), 1, accuracy: 1e-6)
+        XCTAssertTrue(w[.depth].scalars.allSatisfy { $0 > 0 && $0 < 1 })
+    }
+}

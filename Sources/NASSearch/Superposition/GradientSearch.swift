@@ -28,6 +28,10 @@ public final class GradientSearch {
     /// The parameter budget P and the hinge's weight λ (nil: no budget term).
     public var budget: (parameters: Double, lambda: Float)?
     public static let alphaClip: Float = 5
+    /// Dimensions decided by selection (DARTS-PT): their weights are one-hot and their α rests.
+    public var fixed: [ArchitectureParameters.Dimension: Int] = [:]
+    /// Whether steps make the α step (off while DARTS-PT fine-tunes the weights).
+    public var trainsAlpha = true
     let seed: UInt64
 
     public var parameters: ArchitectureParameters { superposition.parameters }
@@ -44,10 +48,13 @@ public final class GradientSearch {
                               weightDecay: 1e-3, weightDecayMode: .l2)
     }
 
-    /// The mixing weights of every dimension with α at `step` (in the graph when α records gradients).
+    /// The mixing weights of every dimension with α at `step` (in the graph when α records gradients);
+    /// one-hot for the `fixed` ones.
     public func weights(step: Int, using rng: inout RandomGenerator) -> MixingWeights {
-        MixingWeights(Dictionary(uniqueKeysWithValues: parameters.dimensions.compactMap { d in
-            parameters.alphas[d].map { (d, sampler.weights($0.tensor, step: step, totalSteps: totalSteps, using: &rng)) }
+        let decided = MixingWeights.oneHot(parameters) { fixed[$0] ?? 0 }
+        return MixingWeights(Dictionary(uniqueKeysWithValues: parameters.dimensions.compactMap { d in
+            guard let alpha = parameters.alphas[d] else { return nil }
+            return (d, fixed[d] != nil ? decided[d] : sampler.weights(alpha.tensor, step: step, totalSteps: totalSteps, using: &rng))
         }))
     }
 
@@ -64,9 +71,23 @@ public final class GradientSearch {
 
     /// One search step (α step, then the weight step's forward and backward) for `Trainer.train`.
     public func step(_ step: Int, input: TokenBatch, tokens: Int, rng: inout RandomGenerator) -> Trainer.StepResult {
+        let alphas = parameters.parameters
+        var metrics: [String: Double] = [:]
+        if trainsAlpha { metrics = alphaStep(step, rng: &rng) }
+        // 2. Weights on the trainer's batch, α frozen.
+        alphas.forEach { $0.requiresGrad = false }
+        let loss = superposition.loss(input, weights: weights(step: step, using: &rng), training: true, rng: &rng)
+        let value = Double(loss.item())
+        if value.isFinite { loss.backward() }
+        alphas.forEach { $0.requiresGrad = true }
+        return .init(loss: value, tokens: tokens, metrics: metrics)
+    }
+
+    /// The α step of `step` (weights frozen meanwhile); returns its values to log.
+    func alphaStep(_ step: Int, rng: inout RandomGenerator) -> [String: Double] {
         let model = superposition.model, alphas = parameters.parameters
-        // 1. α on the α split, weights frozen.
         model.freeze()
+        defer { model.freeze(false) }
         alphas.forEach { $0.requiresGrad = true }
         alphaOptimizer.zeroGrad()
         let w = weights(step: step, using: &rng)
@@ -84,14 +105,7 @@ public final class GradientSearch {
             alphaOptimizer.step()
         }
         alphaOptimizer.zeroGrad()
-        // 2. Weights on the trainer's batch, α frozen.
-        alphas.forEach { $0.requiresGrad = false }
-        model.freeze(false)
-        let loss = superposition.loss(input, weights: weights(step: step, using: &rng), training: true, rng: &rng)
-        let value = Double(loss.item())
-        if value.isFinite { loss.backward() }
-        alphas.forEach { $0.requiresGrad = true }
-        return .init(loss: value, tokens: tokens, metrics: metrics)
+        return metrics
     }
 
     // MARK: - Checkpoints
