@@ -55,6 +55,10 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     /// Uniform in [0, 1).
     public mutating func uniform() -> Float { Float(next() >> 40) * 0x1.0p-24 }
 
+    /// Uniform on the open interval (0, 1) in double precision: (k + ½)·2⁻⁵³ for the top 53 bits k of one
+    /// draw, so never 0 or 1 (safe under log, as in Gumbel noise or the Gamma sampler's acceptance test).
+    public mutating func uniformOpen() -> Double { (Double(next() >> 11) + 0.5) * 0x1.0p-53 }
+
     /// Standard normal (Box-Muller on one 64-bit draw).
     public mutating func normal() -> Float {
         var x: Float = 0
