@@ -109,4 +109,30 @@ final class SupernetCLITests: XCTestCase {
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("leading slice"), output)
     }
+
+    /// `supernet search`: a DrNAS search with DARTS-PT selection writes the chosen architecture (which the
+    /// checkpoint, a supernet, extracts), the decisions and the argmax trajectory; encoder spaces are refused.
+    func testGradientSearchSelectsAnArchitectureTheSupernetHolds() throws {
+        let corpus = try CLIProcess.corpus(in: folder), space = try space()
+        let run = folder.appendingPathComponent("search")
+        var (status, output) = try self.run(["supernet", "search", "--space", space.path, "--method", "drnas", "--select", "pt",
+                                             "--pt-steps", "1", "--corpus", corpus.path, "--tokenizer", "char", "--out", run.path,
+                                             "--steps", "6", "--warmup", "1", "--batch-size", "2", "--sequence-length", "16",
+                                             "--eval-every", "3", "--eval-windows", "2", "--threads", "1", "--max-params", "20000"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("selected (pt)"), output)
+        let log = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        XCTAssertTrue(log.contains("eval_argmax.hidden") && log.contains("alpha_loss") && log.contains("expected_params"), log)
+        let selection = try String(contentsOf: run.appendingPathComponent("selection.json"), encoding: .utf8)
+        // 1 depth + 1 hidden + 3 slots × (heads, FFN) dimensions, each decided once.
+        XCTAssertEqual(selection.components(separatedBy: "\"dimension\"").count - 1, 8, selection)
+        let extracted = folder.appendingPathComponent("chosen")
+        (status, output) = try self.run(["supernet", "extract", "--supernet", run.path,
+                                         "--arch", run.appendingPathComponent("architecture.json").path, "--out", extracted.path])
+        XCTAssertEqual(status, 0, output)
+
+        (status, output) = try self.run(["supernet", "search", "--space", "autotinybert", "--out", folder.appendingPathComponent("e").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("decoder"), output)
+    }
 }

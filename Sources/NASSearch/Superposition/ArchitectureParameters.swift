@@ -129,10 +129,13 @@ public final class ArchitectureParameters {
         return total
     }
 
-    /// The architecture of the largest α in every dimension (the argmax selection).
-    public func argmax() -> Architecture {
-        architecture { d in alphas[d].map { a in a.value.scalars.indices.max { a.value.scalars[$0] < a.value.scalars[$1] }! } ?? 0 }
+    /// The index of the largest α of dimension `d` (0 without α).
+    public func argmaxChoice(_ d: Dimension) -> Int {
+        alphas[d].map { a in a.value.scalars.indices.max { a.value.scalars[$0] < a.value.scalars[$1] }! } ?? 0
     }
+
+    /// The architecture of the largest α in every dimension (the argmax selection).
+    public func argmax() -> Architecture { architecture(argmaxChoice) }
 }
 
 /// One set of mixing weights w, one tensor [n] per dimension (Σw = 1; one-hot for a single sub-network),

@@ -10,8 +10,8 @@ import NASTrain
 /// extract its sub-networks with their inherited weights.
 struct SupernetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "supernet", abstract: "Train a weight-entangled supernet of a space; extract its sub-networks.",
-        subcommands: [SupernetTrain.self, SupernetExtract.self])
+        commandName: "supernet", abstract: "Train a weight-entangled supernet of a space, or search it by gradient; extract its sub-networks.",
+        subcommands: [SupernetTrain.self, SupernetSearch.self, SupernetExtract.self])
 }
 
 extension SamplingRuleKind: ExpressibleByArgument {}

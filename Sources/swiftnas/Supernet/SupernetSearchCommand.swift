@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import NASModels
+import NASSearch
+import NASTensor
+import NASText
+import NASTrain
+
+/// The gradient-based methods of `supernet search`: the sampler that turns α into mixing weights.
+enum GradientMethod: String, CaseIterable, ExpressibleByArgument {
+    case darts, drnas, gdas
+
+    var sampler: any ArchitectureSampler {
+        switch self {
+        case .darts: return ArchitectureSamplerKind.darts.make()
+        case .drnas: return ArchitectureSamplerKind.drnas.make()
+        case .gdas: return ArchitectureSamplerKind.gdas.make()
+        }
+    }
+}
+
+/// How the final architecture is read off the search.
+enum ArchitectureSelection: String, CaseIterable, ExpressibleByArgument {
+    /// The largest α of each dimension.
+    case argmax
+    /// DARTS-PT: perturbation-based selection with fine-tuning between decisions.
+    case pt
+}
+
+/// `swiftnas supernet search`: gradient-based NAS on the weight superposition of a decoder space
+/// (TangleNAS): α and the supernet's weights trained in alternation on two halves of the text, then the
+/// architecture selected by argmax or DARTS-PT. Checkpoints, resume, log, progress, Ctrl-C and
+/// `--time-budget` as `pretrain`.
+struct SupernetSearch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search", abstract: "Gradient-based search on the weight superposition of a decoder space (TangleNAS).",
+        discussion: """
+            Methods: darts (softmax of α), drnas (a Dirichlet sample of concentration ELU(α) + 1), gdas (hard Gumbel-softmax,
+            straight-through, temperature annealed). Every step makes one α step on the α half of the text (Adam 3e-4, betas
+            (0.5, 0.999), weight decay 1e-3, α-gradient clip 5) and one weight step on the training half. With --max-params,
+            λ·max(0, E[params]/budget − 1) joins the α loss. The run folder gets the supernet checkpoints (with α), metrics.jsonl
+            (the argmax architecture at every evaluation: argmax.<dimension>, argmax_params, argmax_loss) and, at the end,
+            architecture.json (the selected architecture) and selection.json.
+            """)
+
+    @Option(help: ArgumentHelp("A built-in decoder space name or a space JSON file.", valueName: "name|file"))
+    var space: String
+    @Option(help: "The sampler: darts, drnas or gdas.")
+    var method: GradientMethod = .drnas
+    @Option(help: "Selection: argmax, or pt (DARTS-PT, perturbation-based).")
+    var select: ArchitectureSelection = .argmax
+    @Option(parsing: .unconditional, help: "Share of the training text that trains the weights (the rest trains α).",
+            transform: NumberArgument.openUnit)
+    var trainPortion = 0.5
+    @Option(parsing: .unconditional, help: "DARTS-PT: weight steps of fine-tuning after each decision.",
+            transform: NumberArgument.nonNegative)
+    var ptSteps = 20
+    @Option(parsing: .unconditional, help: "Parameter budget: adds the hinge λ·max(0, E[params]/budget − 1) to the α loss.",
+            transform: NumberArgument.positive)
+    var maxParams: Double?
+    @Option(parsing: .unconditional, help: "λ of the budget hinge.", transform: NumberArgument.nonNegative)
+    var budgetWeight: Float = 1
+    @OptionGroup var data: PretrainDataOptions
+    @OptionGroup var schedule: StepScheduleOptions
+    @OptionGroup var training: TrainingOptionGroup
+
+    func run() throws {
+        training.engine.apply()
+        try OutputFolder.check(training.run)
+        let space = try Search.resolveSpace(self.space)
+        guard space.family == .decoder else { throw ValidationError("--space \(space.name): gradient search runs decoder spaces") }
+        var rng = RandomGenerator(seed: training.seed)
+        let supernet = try Supernet(space: space, rng: &rng)
+        supernet.model.hiddenDropout = data.dropout
+        supernet.model.attentionDropout = data.dropout
+        let superposition = try Superposition(model: supernet.model, parameters: ArchitectureParameters(space: space, rng: &rng))
+        let runURL = training.run, resume = training.resume
+        let text = try data.text(for: space.largest, run: runURL, resume: resume)
+        let (batchSize, length) = (training.batchSize, data.sequenceLength)
+        let split = Int(Double(text.corpus.tokens.count) * trainPortion)
+        let weightText = try TextCorpus(tokens: Array(text.corpus.tokens[..<split]), path: text.corpus.path + " (weights' share)")
+        let search = try GradientSearch(superposition: superposition, sampler: method.sampler,
+                                        alphaTokens: Array(text.corpus.tokens[split...]), batchSize: batchSize,
+                                        sequenceLength: length, totalSteps: schedule.steps, seed: training.seed)
+        search.budget = maxParams.map { (parameters: $0, lambda: budgetWeight) }
+        let options = training.trainingOptions(
+            steps: schedule.steps, warmupSteps: schedule.warmup, schedule: schedule.schedule,
+            defaults: .init(learningRate: 5e-4, logEvery: 10),
+            settings: data.settings.merging(["batch-size": "\(batchSize)", "method": method.rawValue,
+                                             "space": (try? space.json.serialized(pretty: false)) ?? space.name,
+                                             "train-portion": "\(trainPortion)", "max-params": maxParams.map { "\($0)" } ?? "",
+                                             "budget-weight": "\(budgetWeight)"]) { a, _ in a })
+        let trainer = Trainer(run: runURL, options: options, model: supernet.model)
+        if case .characters(_, let file) = text.tokenizer { trainer.files = [file] } else { trainer.vocabulary = text.tokenizer.file }
+        try trainer.prepare(resume: resume)
+        try search.attach(to: trainer)
+        let heldOut = try stride(from: 0, to: data.evalWindows, by: 16).enumerated().map { i, start in
+            try HeldOutBatch(tokens: text.heldOut ?? Array(text.corpus.tokens[split...]), path: data.validation ?? "the α share",
+                             tokenizer: text.tokenizer, family: .decoder, vocabSize: space.vocabSize,
+                             batchSize: min(16, data.evalWindows - start), length: length, seed: UInt64(i)).input
+        }
+        /// The held-out loss under weights `w` (token-weighted over the chunks).
+        func heldOutLoss(_ w: MixingWeights) -> Double {
+            Autograd.noGrad {
+                var zero = RandomGenerator(seed: 0)
+                return heldOut.reduce(0) { $0 + Double(superposition.loss($1, weights: w, rng: &zero).item()) } / Double(heldOut.count)
+            }
+        }
+        let parameters = superposition.parameters
+        print("supernet search: \(space.name), \(method.rawValue) + \(select.rawValue), \(parameters.alphas.count) dimensions with α, "
+              + "\(split) + \(text.corpus.tokens.count - split) tokens for weights + α, \(schedule.steps) steps of \(batchSize) × \(length)")
+        let progress = TextModelSupport.attach(trainer, label: "search", timeBudget: training.timeBudget)
+        try trainer.train({ rng in
+            let input = try weightText.decoderBatch(batchSize: batchSize, length: length, seed: rng.next())
+            return search.step(trainer.step, input: input, tokens: batchSize * length, rng: &rng)
+        }, evaluate: {
+            let arch = parameters.argmax()
+            var values: [String: Double] = ["argmax_params": Double(arch.parameterCount),
+                                            "argmax_loss": heldOutLoss(.oneHot(parameters, parameters.argmaxChoice))]
+            values["argmax.depth"] = Double(arch.depth)
+            values["argmax.hidden"] = Double(arch.hidden)
+            for (l, layer) in arch.layers.enumerated() {
+                values["argmax.layer.\(l).heads"] = Double(layer.heads)
+                values["argmax.layer.\(l).ffn"] = Double(layer.ffn)
+            }
+            return values
+        })
+        try TextModelSupport.finish(trainer, progress: progress)
+        guard !trainer.interrupted else { return }
+
+        // Selection.
+        var pick: (ArchitectureParameters.Dimension) -> Int = parameters.argmaxChoice
+        var decisions: [PerturbationSelection.Decision] = []
+        if select == .pt {
+            let optimizer = AdamW(parameters: supernet.model.parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
+            // "PT": the order of the decisions, and the fine-tuning's batches and dropout.
+            var order = RandomGenerator(seed: training.seed ^ 0x5054), tuning = RandomGenerator(seed: training.seed ^ 0x5054_5455)
+            search.trainsAlpha = false
+            decisions = try PerturbationSelection(parameters: parameters).select(loss: heldOutLoss, fineTune: { fixed in
+                search.fixed = fixed
+                for _ in 0..<ptSteps {
+                    let input = try weightText.decoderBatch(batchSize: batchSize, length: length, seed: tuning.next())
+                    optimizer.zeroGrad()
+                    _ = search.step(trainer.step, input: input, tokens: 0, rng: &tuning)
+                    GradientClipping.clipGlobalNorm(optimizer.parameters, maxNorm: options.clipNorm)
+                    optimizer.step()
+                }
+            }, using: &order)
+            let fixed = Dictionary(uniqueKeysWithValues: decisions.map { ($0.dimension, $0.choice) })
+            pick = { fixed[$0] ?? 0 }
+        }
+        let chosen = parameters.architecture(pick)
+        let loss = heldOutLoss(.oneHot(parameters, pick))
+        try chosen.save(to: runURL.appendingPathComponent("architecture.json"))
+        let selection: JSONValue = .object([
+            "method": .string(method.rawValue), "select": .string(select.rawValue), "heldOutLoss": .double(loss),
+            "params": .int(chosen.parameterCount),
+            "decisions": .array(decisions.map { .object(["dimension": .string("\($0.dimension)"), "choice": .int($0.choice),
+                                                        "losses": .array($0.losses.map { .double($0) })]) })])
+        try AtomicFile.write(try selection.serializedData(pretty: true), to: runURL.appendingPathComponent("selection.json"))
+        print(String(format: "selected (%@): %d layers, hidden %d, %.2fM parameters, held-out loss %.4f → %@",
+                     select.rawValue, chosen.depth, chosen.hidden, Double(chosen.parameterCount) / 1e6, loss,
+                     runURL.appendingPathComponent("architecture.json").path))
+    }
+}
