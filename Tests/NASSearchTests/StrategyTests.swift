@@ -176,7 +176,9 @@ final class StrategyTests: XCTestCase {
                 }
             }
             XCTAssertEqual(told.count, 117, name)
-            if name != "random" {
+            // ENAS's controller learns over thousands of samples at its learning rate (3.5e-4); its learning is
+            // checked on a bandit in ENASControllerTests.
+            if !["random", "enas", "enas-buffer"].contains(name) {
                 let early = told.prefix(20).map(\.1).reduce(0, +) / 20, late = told.suffix(20).map(\.1).reduce(0, +) / 20
                 XCTAssertGreaterThan(late, early, "\(name): asynchronous tells still steer the search")
             }
