@@ -108,6 +108,7 @@ bench: deps torch postgresql
 	.build/release/swiftnas bench proxies --json $(BENCH_DIR)/proxies.json
 	.build/release/swiftnas bench search --json $(BENCH_DIR)/search.json
 	.build/release/swiftnas bench supernet --json $(BENCH_DIR)/supernet.json
+	.build/release/swiftnas bench superposition --json $(BENCH_DIR)/superposition.json
 	Tests/postgres-server.sh run sh -c '.build/release/swiftnas bench coordination --postgres "$$SWIFTNAS_TEST_POSTGRES_URL" \
 	  --json $(BENCH_DIR)/coordination.json'
 	.build/release/swiftnas bench data-parallel --json $(BENCH_DIR)/data-parallel.json

@@ -1,5 +1,6 @@
 import CKernels
 import Foundation
+import Synchronization
 
 /// A reference-counted, 64-byte aligned buffer of `Float`s. Tensors share one storage between views
 /// and copy it only on write when it is shared (see `Tensor.ensureUniqueStorage`).
@@ -22,6 +23,13 @@ public final class TensorStorage: @unchecked Sendable {
         }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
+        let live = Self.live.add(bytes, ordering: .relaxed).newValue
+        var peak = Self.peak.load(ordering: .relaxed)
+        while live > peak {
+            let (exchanged, original) = Self.peak.compareExchange(expected: peak, desired: live, ordering: .relaxed)
+            if exchanged { break }
+            peak = original
+        }
     }
 
     public convenience init(zeros count: Int) {
@@ -29,5 +37,16 @@ public final class TensorStorage: @unchecked Sendable {
         pointer.initialize(repeating: 0, count: count)
     }
 
-    deinit { free(pointer) }
+    deinit {
+        Self.live.subtract(max(count, 1) * MemoryLayout<Float>.stride, ordering: .relaxed)
+        free(pointer)
+    }
+
+    private static let live = Atomic<Int>(0), peak = Atomic<Int>(0)
+
+    /// Bytes of tensor storage alive now, and the most alive at once since the last `resetPeak` (what a
+    /// step's activations and gradients cost: `bench superposition` reads it around one step).
+    public static var liveBytes: Int { live.load(ordering: .relaxed) }
+    public static var peakBytes: Int { peak.load(ordering: .relaxed) }
+    public static func resetPeak() { peak.store(live.load(ordering: .relaxed), ordering: .relaxed) }
 }

@@ -6,7 +6,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the engine and models (build with -c release).",
-        subcommands: [EngineBench.self, ModelBench.self, ProxyBench.self, SearchBench.self, SupernetBench.self, CoordinationBench.self,
+        subcommands: [EngineBench.self, ModelBench.self, ProxyBench.self, SearchBench.self, SupernetBench.self, SuperpositionBench.self, CoordinationBench.self,
                       DataParallelBench.self])
 }
 
