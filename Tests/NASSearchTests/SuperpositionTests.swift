@@ -122,6 +122,21 @@ final class SuperpositionTests: XCTestCase {
         }
     }
 
+    /// Every member maps back to the choices that build it; members the dimensions cannot express do not.
+    func testChoicesOfAnArchitectureInvertArchitecture() throws {
+        for space in [Self.ratioSpace, Self.qkvSpace] {
+            let p = try Self.make(space).parameters
+            for pick in Self.allPicks(p) {
+                let arch = p.architecture { pick[$0]! }
+                let back = try XCTUnwrap(p.choices(of: arch))
+                XCTAssertEqual(p.architecture(back), arch)
+            }
+            var odd = p.architecture { _ in 0 }
+            odd.hidden = 10
+            XCTAssertNil(p.choices(of: odd))
+        }
+    }
+
     /// The argmax selection decodes the largest α of each dimension; spaces without superposable genes are refused.
     func testArgmaxAndRefusals() throws {
         let sup = try Self.make(Self.ratioSpace)

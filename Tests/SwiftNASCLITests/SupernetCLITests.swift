@@ -131,6 +131,20 @@ final class SupernetCLITests: XCTestCase {
                                          "--arch", run.appendingPathComponent("architecture.json").path, "--out", extracted.path])
         XCTAssertEqual(status, 0, output)
 
+        // SPOS + random search: weights on uniformly drawn members, then 5 candidates scored with inherited weights.
+        let spos = folder.appendingPathComponent("spos")
+        (status, output) = try self.run(["supernet", "search", "--space", space.path, "--method", "spos-rs", "--trials", "5",
+                                         "--corpus", corpus.path, "--tokenizer", "char", "--out", spos.path, "--steps", "4",
+                                         "--warmup", "1", "--batch-size", "2", "--sequence-length", "16", "--eval-windows", "2",
+                                         "--threads", "1"])
+        XCTAssertEqual(status, 0, output)
+        let candidates = try String(contentsOf: spos.appendingPathComponent("selection.json"), encoding: .utf8)
+        XCTAssertEqual(candidates.components(separatedBy: "\"heldOutLoss\"").count - 1, 6, candidates)
+        (status, output) = try self.run(["supernet", "search", "--space", space.path, "--method", "spos-re", "--select", "pt",
+                                         "--out", folder.appendingPathComponent("x").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--select pt"), output)
+
         (status, output) = try self.run(["supernet", "search", "--space", "autotinybert", "--out", folder.appendingPathComponent("e").path])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("decoder"), output)

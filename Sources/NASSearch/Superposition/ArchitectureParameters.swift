@@ -129,6 +129,25 @@ public final class ArchitectureParameters {
         return total
     }
 
+    /// The choice of every dimension that gives `arch` (nil when the dimensions cannot express it: a
+    /// value outside the choices, or layers that differ where the space shares one slot). Dimensions of
+    /// layers past its depth take choice 0 (they do not run).
+    public func choices(of arch: Architecture) -> ((Dimension) -> Int)? {
+        guard let depth = depths.firstIndex(of: arch.depth), let hidden = hiddens.firstIndex(of: arch.hidden) else { return nil }
+        var picks: [Dimension: Int] = [.depth: depth, .hidden: hidden]
+        for (l, layer) in arch.layers.enumerated() {
+            let s = slot(ofLayer: l)
+            guard let h = heads.firstIndex(of: layer.heads),
+                  let f = ffns.indices.first(where: { ffnWidth($0, hidden: arch.hidden) == layer.ffn }),
+                  let q = qkvs.map({ $0.firstIndex(of: layer.qkv) }) ?? (layer.qkv == arch.hidden ? 0 : nil) else { return nil }
+            for (d, k) in [(Dimension.heads(slot: s), h), (.ffn(slot: s), f), (.qkv(slot: s), q)] {
+                if let earlier = picks[d], earlier != k { return nil }
+                picks[d] = k
+            }
+        }
+        return { picks[$0] ?? 0 }
+    }
+
     /// The index of the largest α of dimension `d` (0 without α).
     public func argmaxChoice(_ d: Dimension) -> Int {
         alphas[d].map { a in a.value.scalars.indices.max { a.value.scalars[$0] < a.value.scalars[$1] }! } ?? 0

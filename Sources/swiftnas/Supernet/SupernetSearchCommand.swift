@@ -6,15 +6,27 @@ import NASTensor
 import NASText
 import NASTrain
 
-/// The gradient-based methods of `supernet search`: the sampler that turns α into mixing weights.
-enum GradientMethod: String, CaseIterable, ExpressibleByArgument {
-    case darts, drnas, gdas
+/// The methods of `supernet search`: gradient-based (the sampler that turns α into mixing weights), or
+/// SPOS — weights trained on one uniformly drawn sub-network per step (the `uniform` rule), then random
+/// search or regularized evolution scored by the inherited weights (the non-gradient baselines).
+enum SearchMethod: String, CaseIterable, ExpressibleByArgument {
+    case darts, drnas, gdas, sposRS = "spos-rs", sposRE = "spos-re"
 
     var sampler: any ArchitectureSampler {
         switch self {
         case .darts: return ArchitectureSamplerKind.darts.make()
         case .drnas: return ArchitectureSamplerKind.drnas.make()
         case .gdas: return ArchitectureSamplerKind.gdas.make()
+        case .sposRS, .sposRE: return ArchitectureSamplerKind.spos.make()
+        }
+    }
+
+    /// The search strategy of the SPOS methods (nil: gradient-based).
+    var strategy: String? {
+        switch self {
+        case .sposRS: return "random"
+        case .sposRE: return "regularized-evolution"
+        case .darts, .drnas, .gdas: return nil
         }
     }
 }
@@ -45,8 +57,8 @@ struct SupernetSearch: ParsableCommand {
 
     @Option(help: ArgumentHelp("A built-in decoder space name or a space JSON file.", valueName: "name|file"))
     var space: String
-    @Option(help: "The sampler: darts, drnas or gdas.")
-    var method: GradientMethod = .drnas
+    @Option(help: "darts, drnas, gdas (gradient-based), or spos-rs / spos-re (uniform single-path training, then random search / evolution).")
+    var method: SearchMethod = .drnas
     @Option(help: "Selection: argmax, or pt (DARTS-PT, perturbation-based).")
     var select: ArchitectureSelection = .argmax
     @Option(parsing: .unconditional, help: "Share of the training text that trains the weights (the rest trains α).",
@@ -60,15 +72,24 @@ struct SupernetSearch: ParsableCommand {
     var maxParams: Double?
     @Option(parsing: .unconditional, help: "λ of the budget hinge.", transform: NumberArgument.nonNegative)
     var budgetWeight: Float = 1
+    @Option(parsing: .unconditional, help: "spos-rs, spos-re: candidates scored with the inherited weights.",
+            transform: NumberArgument.positive)
+    var trials = 100
     @OptionGroup var data: PretrainDataOptions
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
+
+    func validate() throws {
+        guard method.strategy == nil || select == .argmax else {
+            throw ValidationError("--select pt needs a gradient method (darts, drnas, gdas); \(method.rawValue) selects by its search")
+        }
+    }
 
     func run() throws {
         training.engine.apply()
         try OutputFolder.check(training.run)
         let space = try Search.resolveSpace(self.space)
-        guard space.family == .decoder else { throw ValidationError("--space \(space.name): gradient search runs decoder spaces") }
+        guard space.family == .decoder else { throw ValidationError("--space \(space.name): supernet search runs decoder spaces") }
         var rng = RandomGenerator(seed: training.seed)
         let supernet = try Supernet(space: space, rng: &rng)
         supernet.model.hiddenDropout = data.dropout
@@ -83,6 +104,7 @@ struct SupernetSearch: ParsableCommand {
                                         alphaTokens: Array(text.corpus.tokens[split...]), batchSize: batchSize,
                                         sequenceLength: length, totalSteps: schedule.steps, seed: training.seed)
         search.budget = maxParams.map { (parameters: $0, lambda: budgetWeight) }
+        search.trainsAlpha = method.strategy == nil
         let options = training.trainingOptions(
             steps: schedule.steps, warmupSteps: schedule.warmup, schedule: schedule.schedule,
             defaults: .init(learningRate: 5e-4, logEvery: 10),
@@ -113,7 +135,7 @@ struct SupernetSearch: ParsableCommand {
         try trainer.train({ rng in
             let input = try weightText.decoderBatch(batchSize: batchSize, length: length, seed: rng.next())
             return search.step(trainer.step, input: input, tokens: batchSize * length, rng: &rng)
-        }, evaluate: {
+        }, evaluate: method.strategy != nil ? nil : {
             let arch = parameters.argmax()
             var values: [String: Double] = ["argmax_params": Double(arch.parameterCount),
                                             "argmax_loss": heldOutLoss(.oneHot(parameters, parameters.argmaxChoice))]
@@ -131,7 +153,25 @@ struct SupernetSearch: ParsableCommand {
         // Selection.
         var pick: (ArchitectureParameters.Dimension) -> Int = parameters.argmaxChoice
         var decisions: [PerturbationSelection.Decision] = []
-        if select == .pt {
+        var scored: [JSONValue] = []
+        if let name = method.strategy {
+            // SPOS: the strategy's candidates (inside --max-params) scored by their held-out loss with inherited weights.
+            let strategy = try SearchStrategies.named(name, space: space, seed: training.seed)
+            var seen = Set<Genome>(), best = (loss: Double.infinity, pick: pick)
+            for _ in 0..<trials {
+                let genome = try strategy.ask { g in
+                    !seen.contains(g) && parameters.choices(of: space.decode(g)) != nil
+                        && Double(space.decode(g).parameterCount) <= (maxParams ?? .infinity)
+                }
+                seen.insert(genome)
+                let arch = space.decode(genome), choice = parameters.choices(of: arch)!
+                let loss = heldOutLoss(.oneHot(parameters, choice))
+                strategy.tell(genome, fitness: [loss.isFinite ? -loss : -.infinity, -Double(arch.parameterCount)])
+                scored.append(.object(["params": .int(arch.parameterCount), "heldOutLoss": .double(loss)]))
+                if loss < best.loss { best = (loss, choice) }
+            }
+            pick = best.pick
+        } else if select == .pt {
             let optimizer = AdamW(parameters: supernet.model.parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
             // "PT": the order of the decisions, and the fine-tuning's batches and dropout.
             var order = RandomGenerator(seed: training.seed ^ 0x5054), tuning = RandomGenerator(seed: training.seed ^ 0x5054_5455)
@@ -154,7 +194,7 @@ struct SupernetSearch: ParsableCommand {
         try chosen.save(to: runURL.appendingPathComponent("architecture.json"))
         let selection: JSONValue = .object([
             "method": .string(method.rawValue), "select": .string(select.rawValue), "heldOutLoss": .double(loss),
-            "params": .int(chosen.parameterCount),
+            "params": .int(chosen.parameterCount), "candidates": .array(scored),
             "decisions": .array(decisions.map { .object(["dimension": .string("\($0.dimension)"), "choice": .int($0.choice),
                                                         "losses": .array($0.losses.map { .double($0) })]) })])
         try AtomicFile.write(try selection.serializedData(pretty: true), to: runURL.appendingPathComponent("selection.json"))
