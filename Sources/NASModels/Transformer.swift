@@ -143,12 +143,7 @@ public final class Transformer: Module {
                 mask = Tensor(shape: [b, 1, 1, t], scalars: m.map { $0 > 0 ? 0 : -1e9 })
             }
         case .decoder:
-            var causal = [Float](repeating: 0, count: t * t)
-            for i in 0..<t { for j in (i + 1)..<max(t, i + 1) { causal[i * t + j] = -.infinity } }
-            mask = Tensor(shape: [t, t], scalars: causal)
-            if let m = batch.attentionMask {
-                mask = mask! + Tensor(shape: [b, 1, 1, t], scalars: m.map { $0 > 0 ? 0 : -1e9 })
-            }
+            mask = Self.causalMask(batch)
         }
         if hiddenDrop > 0 { x = x.dropout(p: hiddenDrop, using: &rng) }
         if e != arch.hidden {
@@ -177,6 +172,17 @@ public final class Transformer: Module {
         }
         if arch.family == .decoder { x = norm(x) }
         return Output(hidden: x, hiddenStates: states, layers: results)
+    }
+
+    /// A decoder's additive attention mask: −∞ above the diagonal [T, T] (no position sees the future),
+    /// plus −1e9 at padding (mask 0) broadcast as [B, 1, 1, T].
+    public static func causalMask(_ batch: TokenBatch) -> Tensor {
+        let b = batch.batchSize, t = batch.length
+        var causal = [Float](repeating: 0, count: t * t)
+        for i in 0..<t { for j in (i + 1)..<max(t, i + 1) { causal[i * t + j] = -.infinity } }
+        let mask = Tensor(shape: [t, t], scalars: causal)
+        guard let m = batch.attentionMask else { return mask }
+        return mask + Tensor(shape: [b, 1, 1, t], scalars: m.map { $0 > 0 ? 0 : -1e9 })
     }
 
     /// Inference without dropout or graph.

@@ -105,10 +105,7 @@ public struct Superposition {
 
         var x = (model.wordEmbeddings(batch.ids, dim: full).reshaped([b, t, full])
             + model.positionEmbeddings(Array(0..<Int32(t)), dim: full)) * mE
-        var causal = [Float](repeating: 0, count: t * t)
-        for i in 0..<t { for j in (i + 1)..<max(t, i + 1) { causal[i * t + j] = -.infinity } }
-        var mask = Tensor(shape: [t, t], scalars: causal)
-        if let m = batch.attentionMask { mask = mask + Tensor(shape: [b, 1, 1, t], scalars: m.map { $0 > 0 ? 0 : -1e9 }) }
+        let mask = Transformer.causalMask(batch)
         x = drop(x)
 
         // Layers past the deepest depth in use are not run (all depths carry weight when w has gradient).
@@ -140,11 +137,8 @@ public struct Superposition {
                     context = context.map { $0 + term } ?? term
                 }
             }
-            let outProjection: (omega: Tensor, outs: [Int], ins: [Int]) = p.qkvs.map { qs in
-                (Self.combinations([wE, wQ]), p.hiddens.flatMap { e in qs.map { _ in e } }, p.hiddens.flatMap { _ in qs })
-            } ?? (wE, p.hiddens, p.hiddens)
-            let h = x + drop(Self.linear(attention.output, context!, omega: outProjection.omega,
-                                         outs: outProjection.outs, ins: outProjection.ins))
+            // The output projection: the same combinations, qkv → hidden.
+            let h = x + drop(Self.linear(attention.output, context!, omega: projection.omega, outs: projection.ins, ins: projection.outs))
 
             // FFN: combinations (hidden e, FFN choice k): e → width(k, e) → e.
             let ffnOmega = Self.combinations([wE, wF])
