@@ -294,3 +294,62 @@ final class PerturbationSelectionTests: XCTestCase {
         XCTAssertTrue(w[.depth].scalars.allSatisfy { $0 > 0 && $0 < 1 })
     }
 }
+
+final class ENASTrainingTests: XCTestCase {
+    var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("enas-training-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func make(run: URL, steps: Int, buffer: Int) throws -> (Trainer, ENASTraining) {
+        let sup = try SuperpositionTests.make(SuperpositionTests.ratioSpace, seed: 4)
+        let search = try GradientSearch(superposition: sup, sampler: SPOSSampler(), alphaTokens: (0..<200).map { Int32($0 % 13) },
+                                        batchSize: 2, sequenceLength: 6, totalSteps: steps, seed: 3)
+        let controller = ENASController(space: SuperpositionTests.ratioSpace, seed: 7, hidden: 8, learningRate: 0.01, bufferSize: buffer)
+        let enas = ENASTraining(search: search, controller: controller, controllerEvery: 2, controllerSteps: 3, maxParams: 6_000)
+        let options = TrainingOptions(steps: steps, learningRate: 3e-3, warmupSteps: 1, seed: 5, checkpointEvery: 100, logEvery: 1)
+        return (Trainer(run: run, options: options, model: sup.model), enas)
+    }
+
+    func run(_ trainer: Trainer, _ enas: ENASTraining) throws {
+        let corpus = try TextCorpus(tokens: SupernetTests.tokens(300, vocab: 13, seed: 8), path: "tokens")
+        try trainer.train { rng in
+            let batch = try corpus.decoderBatch(batchSize: 2, length: 6, seed: rng.next())
+            return try enas.step(trainer.step, input: batch, tokens: 12, rng: &rng)
+        }
+    }
+
+    /// Children stay inside the budget; controller phases tell it; stopped after 3 steps and resumed to 6,
+    /// the weights, the controller and its history equal an uninterrupted run's (with and without buffer).
+    func testChildrenInBudgetAndResumeIsBitIdentical() throws {
+        for buffer in [0, 4] {
+            let (whole, wholeENAS) = try make(run: folder.appendingPathComponent("whole\(buffer)"), steps: 6, buffer: buffer)
+            try whole.prepare(resume: false)
+            try wholeENAS.search.attach(to: whole)
+            try run(whole, wholeENAS)
+            XCTAssertEqual(wholeENAS.events.filter { $0.fitness != nil }.count, 2 * 3, "phases at steps 2 and 4")
+            XCTAssertTrue(wholeENAS.events.allSatisfy { Double(SuperpositionTests.ratioSpace.decode($0.genome).parameterCount) <= 6_000 })
+
+            let partRun = folder.appendingPathComponent("part\(buffer)")
+            let (first, firstENAS) = try make(run: partRun, steps: 6, buffer: buffer)
+            try first.prepare(resume: false)
+            try firstENAS.search.attach(to: first)
+            first.shouldStop = { [unowned first] in first.step >= 3 }
+            try run(first, firstENAS)
+            let (second, secondENAS) = try make(run: partRun, steps: 6, buffer: buffer)
+            try second.prepare(resume: true)
+            try secondENAS.search.attach(to: second)
+            XCTAssertEqual(second.step, 3)
+            try run(second, secondENAS)
+            XCTAssertEqual(whole.model.parameters.map(\.value.scalars), second.model.parameters.map(\.value.scalars))
+            XCTAssertEqual(wholeENAS.events, secondENAS.events)
+            XCTAssertEqual(wholeENAS.controller.baseline, secondENAS.controller.baseline)
+            let genome = wholeENAS.events.last!.genome
+            XCTAssertEqual(wholeENAS.controller.logProbability(of: genome), secondENAS.controller.logProbability(of: genome))
+        }
+    }
+}

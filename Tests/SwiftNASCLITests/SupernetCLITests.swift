@@ -140,6 +140,15 @@ final class SupernetCLITests: XCTestCase {
         XCTAssertEqual(status, 0, output)
         let candidates = try String(contentsOf: spos.appendingPathComponent("selection.json"), encoding: .utf8)
         XCTAssertEqual(candidates.components(separatedBy: "\"heldOutLoss\"").count - 1, 6, candidates)
+        // ENAS: the controller's children trained in alternation with the controller, then the best of 3 derived.
+        let enas = folder.appendingPathComponent("enas")
+        (status, output) = try self.run(["supernet", "search", "--space", space.path, "--method", "enas-buffer", "--controller-every", "2",
+                                         "--controller-steps", "2", "--derive-samples", "3", "--corpus", corpus.path, "--tokenizer", "char",
+                                         "--out", enas.path, "--steps", "4", "--warmup", "1", "--log-every", "1", "--batch-size", "2", "--sequence-length", "16",
+                                         "--eval-windows", "2", "--threads", "1"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(try String(contentsOf: enas.appendingPathComponent("metrics.jsonl"), encoding: .utf8).contains("controller_loss"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: enas.appendingPathComponent("architecture.json").path))
         (status, output) = try self.run(["supernet", "search", "--space", space.path, "--method", "spos-re", "--select", "pt",
                                          "--out", folder.appendingPathComponent("x").path])
         XCTAssertNotEqual(status, 0)

@@ -30,8 +30,11 @@ public final class GradientSearch {
     public static let alphaClip: Float = 5
     /// Dimensions decided by selection (DARTS-PT): their weights are one-hot and their α rests.
     public var fixed: [ArchitectureParameters.Dimension: Int] = [:]
-    /// Whether steps make the α step (off while DARTS-PT fine-tunes the weights).
+    /// Whether steps make the α step (off while DARTS-PT fine-tunes the weights, and under ENAS).
     public var trainsAlpha = true
+    /// More state for the checkpoints (e.g. `ENASTraining`'s controller history): saved under
+    /// `search.attachment`, restored on resume after α.
+    public var attachment: (save: () -> JSONValue, restore: (JSONValue) throws -> Void)?
     let seed: UInt64
 
     public var parameters: ArchitectureParameters { superposition.parameters }
@@ -114,7 +117,8 @@ public final class GradientSearch {
     /// and `search --objective supernet` read it) with the sampler, α and α's optimizer under `search`.
     public var task: JSONValue {
         .object(["kind": .string("supernet"), "objective": .string("causal"), "space": parameters.space.json,
-                 "search": .object(["sampler": .string(sampler.name), "state": state])])
+                 "search": .object(["sampler": .string(sampler.name), "state": state,
+                                    "attachment": attachment?.save() ?? .null])])
     }
 
     /// Makes `trainer`'s checkpoints carry `task`, and, when the trainer resumed (call after `prepare`),
@@ -130,6 +134,7 @@ public final class GradientSearch {
                                 message: "the run is not a \(sampler.name) search of space \(parameters.space.name); resume with the same")
         }
         try restore(state)
+        if let attachment { try attachment.restore(search["attachment"] ?? .null) }
     }
 
     struct State: Codable {

@@ -6,27 +6,31 @@ import NASTensor
 import NASText
 import NASTrain
 
-/// The methods of `supernet search`: gradient-based (the sampler that turns α into mixing weights), or
+/// The methods of `supernet search`: gradient-based (the sampler that turns α into mixing weights);
 /// SPOS — weights trained on one uniformly drawn sub-network per step (the `uniform` rule), then random
-/// search or regularized evolution scored by the inherited weights (the non-gradient baselines).
+/// search or regularized evolution scored by the inherited weights (the non-gradient baselines); or ENAS —
+/// the controller's children trained in alternation with the controller (`ENASTraining`).
 enum SearchMethod: String, CaseIterable, ExpressibleByArgument {
-    case darts, drnas, gdas, sposRS = "spos-rs", sposRE = "spos-re"
+    case darts, drnas, gdas, sposRS = "spos-rs", sposRE = "spos-re", enas, enasBuffer = "enas-buffer"
 
     var sampler: any ArchitectureSampler {
         switch self {
         case .darts: return ArchitectureSamplerKind.darts.make()
         case .drnas: return ArchitectureSamplerKind.drnas.make()
         case .gdas: return ArchitectureSamplerKind.gdas.make()
-        case .sposRS, .sposRE: return ArchitectureSamplerKind.spos.make()
+        case .sposRS, .sposRE, .enas, .enasBuffer: return ArchitectureSamplerKind.spos.make()
         }
     }
+
+    var isGradient: Bool { [.darts, .drnas, .gdas].contains(self) }
+    var isENAS: Bool { self == .enas || self == .enasBuffer }
 
     /// The search strategy of the SPOS methods (nil: gradient-based).
     var strategy: String? {
         switch self {
         case .sposRS: return "random"
         case .sposRE: return "regularized-evolution"
-        case .darts, .drnas, .gdas: return nil
+        case .darts, .drnas, .gdas, .enas, .enasBuffer: return nil
         }
     }
 }
@@ -57,7 +61,7 @@ struct SupernetSearch: ParsableCommand {
 
     @Option(help: ArgumentHelp("A built-in decoder space name or a space JSON file.", valueName: "name|file"))
     var space: String
-    @Option(help: "darts, drnas, gdas (gradient-based), or spos-rs / spos-re (uniform single-path training, then random search / evolution).")
+    @Option(help: "darts, drnas, gdas (gradient-based); spos-rs / spos-re (uniform single-path training, then random search / evolution); enas / enas-buffer.")
     var method: SearchMethod = .drnas
     @Option(help: "Selection: argmax, or pt (DARTS-PT, perturbation-based).")
     var select: ArchitectureSelection = .argmax
@@ -75,12 +79,19 @@ struct SupernetSearch: ParsableCommand {
     @Option(parsing: .unconditional, help: "spos-rs, spos-re: candidates scored with the inherited weights.",
             transform: NumberArgument.positive)
     var trials = 100
+    @Option(parsing: .unconditional, help: "enas: weight steps between controller phases.", transform: NumberArgument.positive)
+    var controllerEvery = 50
+    @Option(parsing: .unconditional, help: "enas: children per controller phase.", transform: NumberArgument.positive)
+    var controllerSteps = 20
+    @Option(parsing: .unconditional, help: "enas: children sampled at the end, the best by held-out loss chosen.",
+            transform: NumberArgument.positive)
+    var deriveSamples = 10
     @OptionGroup var data: PretrainDataOptions
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
 
     func validate() throws {
-        guard method.strategy == nil || select == .argmax else {
+        guard method.isGradient || select == .argmax else {
             throw ValidationError("--select pt needs a gradient method (darts, drnas, gdas); \(method.rawValue) selects by its search")
         }
     }
@@ -104,7 +115,10 @@ struct SupernetSearch: ParsableCommand {
                                         alphaTokens: Array(text.corpus.tokens[split...]), batchSize: batchSize,
                                         sequenceLength: length, totalSteps: schedule.steps, seed: training.seed)
         search.budget = maxParams.map { (parameters: $0, lambda: budgetWeight) }
-        search.trainsAlpha = method.strategy == nil
+        search.trainsAlpha = method.isGradient
+        let enas = method.isENAS ? ENASTraining(
+            search: search, controller: ENASController(space: space, seed: training.seed, bufferSize: method == .enasBuffer ? 50 : 0),
+            controllerEvery: controllerEvery, controllerSteps: controllerSteps, maxParams: maxParams) : nil
         let options = training.trainingOptions(
             steps: schedule.steps, warmupSteps: schedule.warmup, schedule: schedule.schedule,
             defaults: .init(learningRate: 5e-4, logEvery: 10),
@@ -134,8 +148,9 @@ struct SupernetSearch: ParsableCommand {
         let progress = TextModelSupport.attach(trainer, label: "search", timeBudget: training.timeBudget)
         try trainer.train({ rng in
             let input = try weightText.decoderBatch(batchSize: batchSize, length: length, seed: rng.next())
+            if let enas { return try enas.step(trainer.step, input: input, tokens: batchSize * length, rng: &rng) }
             return search.step(trainer.step, input: input, tokens: batchSize * length, rng: &rng)
-        }, evaluate: method.strategy != nil ? nil : {
+        }, evaluate: !method.isGradient ? nil : {
             let arch = parameters.argmax()
             var values: [String: Double] = ["argmax_params": Double(arch.parameterCount),
                                             "argmax_loss": heldOutLoss(.oneHot(parameters, parameters.argmaxChoice))]
@@ -154,7 +169,10 @@ struct SupernetSearch: ParsableCommand {
         var pick: (ArchitectureParameters.Dimension) -> Int = parameters.argmaxChoice
         var decisions: [PerturbationSelection.Decision] = []
         var scored: [JSONValue] = []
-        if let name = method.strategy {
+        if let enas {
+            let (genome, _) = try enas.derive(samples: deriveSamples, loss: heldOutLoss)
+            pick = parameters.choices(of: space.decode(genome))!
+        } else if let name = method.strategy {
             // SPOS: the strategy's candidates (inside --max-params) scored by their held-out loss with inherited weights.
             let strategy = try SearchStrategies.named(name, space: space, seed: training.seed)
             var seen = Set<Genome>(), best = (loss: Double.infinity, pick: pick)
