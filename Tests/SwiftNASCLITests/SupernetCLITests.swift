@@ -118,7 +118,8 @@ final class SupernetCLITests: XCTestCase {
         var (status, output) = try self.run(["supernet", "search", "--space", space.path, "--method", "drnas", "--select", "pt",
                                              "--pt-steps", "1", "--corpus", corpus.path, "--tokenizer", "char", "--out", run.path,
                                              "--steps", "6", "--warmup", "1", "--batch-size", "2", "--sequence-length", "16",
-                                             "--eval-every", "3", "--eval-windows", "2", "--threads", "1", "--max-params", "20000"])
+                                             "--eval-every", "3", "--eval-windows", "2", "--threads", "1", "--max-params", "20000",
+                                             "--study", folder.appendingPathComponent("study.db").path])
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("selected (pt)"), output)
         let log = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
@@ -136,10 +137,15 @@ final class SupernetCLITests: XCTestCase {
         (status, output) = try self.run(["supernet", "search", "--space", space.path, "--method", "spos-rs", "--trials", "5",
                                          "--corpus", corpus.path, "--tokenizer", "char", "--out", spos.path, "--steps", "4",
                                          "--warmup", "1", "--batch-size", "2", "--sequence-length", "16", "--eval-windows", "2",
-                                         "--threads", "1"])
+                                         "--threads", "1", "--max-params", "20000", "--study", folder.appendingPathComponent("study.db").path])
         XCTAssertEqual(status, 0, output)
         let candidates = try String(contentsOf: spos.appendingPathComponent("selection.json"), encoding: .utf8)
         XCTAssertEqual(candidates.components(separatedBy: "\"heldOutLoss\"").count - 1, 6, candidates)
+        // Both searches' choices are trials of one study.
+        (status, output) = try self.run(["study", "show", folder.appendingPathComponent("study.db").path])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("2 trials") || output.contains("trials: 2"), output)
+
         // ENAS: the controller's children trained in alternation with the controller, then the best of 3 derived.
         let enas = folder.appendingPathComponent("enas")
         (status, output) = try self.run(["supernet", "search", "--space", space.path, "--method", "enas-buffer", "--controller-every", "2",

@@ -86,6 +86,10 @@ struct SupernetSearch: ParsableCommand {
     @Option(parsing: .unconditional, help: "enas: children sampled at the end, the best by held-out loss chosen.",
             transform: NumberArgument.positive)
     var deriveSamples = 10
+    @Option(help: ArgumentHelp("A study (SQLite file or postgresql:// URL) the selected architecture joins as a trial, "
+                               + "objective `supernet` (held-out loss); `study show` lists every search's choice.", valueName: "file|url"),
+            transform: { try StudyLocation(parsing: $0) })
+    var study: StudyLocation?
     @OptionGroup var data: PretrainDataOptions
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
@@ -216,8 +220,34 @@ struct SupernetSearch: ParsableCommand {
             "decisions": .array(decisions.map { .object(["dimension": .string("\($0.dimension)"), "choice": .int($0.choice),
                                                         "losses": .array($0.losses.map { .double($0) })]) })])
         try AtomicFile.write(try selection.serializedData(pretty: true), to: runURL.appendingPathComponent("selection.json"))
+        if let study { try record(chosen, loss: loss, space: space, in: study) }
         print(String(format: "selected (%@): %d layers, hidden %d, %.2fM parameters, held-out loss %.4f → %@",
                      select.rawValue, chosen.depth, chosen.hidden, Double(chosen.parameterCount) / 1e6, loss,
                      runURL.appendingPathComponent("architecture.json").path))
+    }
+
+    /// Adds the selected architecture to `location` as a finished trial (objective `supernet`: the held-out
+    /// loss, minimised; worker `<method>+<selection>`), so that searches of the same space and budget — any
+    /// method, seed or selection — compare in one study.
+    func record(_ arch: Architecture, loss: Double, space: SearchSpace, in location: StudyLocation) throws {
+        guard let genome = space.encode(arch) else { return }
+        let settings = StudySettings(space: space.json, strategy: "supernet-search", objectives: [ObjectiveSpec(name: "supernet", maximize: false)],
+                                     constraints: maxParams.map { [Constraint(.params, max: $0)] } ?? [], seed: 0,
+                                     sequenceLength: data.sequenceLength)
+        let worker = "\(method.rawValue)+\(select.rawValue)"
+        let store = try StudyStorages.openOrCreate(location, settings: settings, heartbeatTimeout: nil)
+        defer { store.close() }
+        let costs = Costs(arch, sequenceLength: data.sequenceLength)
+        switch try store.createTrial(genome: genome, architecture: arch, costs: costs, worker: worker, limit: .max) {
+        case .created(let number):
+            var trial = Trial(number: number, genome: genome, architecture: arch, objectives: ["supernet": loss], costs: costs,
+                              state: .complete, seconds: 0)
+            trial.worker = worker
+            _ = try store.finishTrial(trial, worker: worker)
+        case .taken(let other):
+            print("study \(location): the selected architecture is already trial \(other)")
+        case .full:
+            break
+        }
     }
 }
