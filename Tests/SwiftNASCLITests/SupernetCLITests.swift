@@ -122,6 +122,7 @@ final class SupernetCLITests: XCTestCase {
                                              "--study", folder.appendingPathComponent("study.db").path])
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains("selected (pt)"), output)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("argmax-architecture.json").path))
         let log = try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
         XCTAssertTrue(log.contains("eval_argmax.hidden") && log.contains("alpha_loss") && log.contains("expected_params"), log)
         let selection = try String(contentsOf: run.appendingPathComponent("selection.json"), encoding: .utf8)

@@ -56,7 +56,7 @@ struct SupernetSearch: ParsableCommand {
             (0.5, 0.999), weight decay 1e-3, α-gradient clip 5) and one weight step on the training half. With --max-params,
             λ·max(0, E[params]/budget − 1) joins the α loss. The run folder gets the supernet checkpoints (with α), metrics.jsonl
             (the argmax architecture at every evaluation: argmax.<dimension>, argmax_params, argmax_loss) and, at the end,
-            architecture.json (the selected architecture) and selection.json.
+            architecture.json (the selected architecture; with --select pt also argmax-architecture.json) and selection.json.
             """)
 
     @Option(help: ArgumentHelp("A built-in decoder space name or a space JSON file.", valueName: "name|file"))
@@ -194,6 +194,8 @@ struct SupernetSearch: ParsableCommand {
             }
             pick = best.pick
         } else if select == .pt {
+            // α is left as trained (PT tunes only the weights), so the argmax choice of the same run is kept too.
+            try parameters.argmax().save(to: runURL.appendingPathComponent("argmax-architecture.json"))
             let optimizer = AdamW(parameters: supernet.model.parameters, learningRate: options.learningRate, weightDecay: options.weightDecay)
             // "PT": the order of the decisions, and the fine-tuning's batches and dropout.
             var order = RandomGenerator(seed: training.seed ^ 0x5054), tuning = RandomGenerator(seed: training.seed ^ 0x5054_5455)
