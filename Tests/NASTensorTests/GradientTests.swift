@@ -6,6 +6,24 @@ import XCTest
 final class GradientTests: XCTestCase {
     override func setUp() { Engine.threads = 2 }
 
+    /// y = x·(W ⊙ (A·Bᵀ))ᵀ + b ⊙ (A·1): gradients of x, W (also a strided slice), A and b; B is constant. And
+    /// the values equal the composed ops'.
+    func testMaskedLinear() {
+        let columns = Tensor(shape: [4, 3], scalars: [1, 1, 0, 1, 0, 1, 0.5, 1, 0, 1, 0, 0])
+        for sliced in [false, true] {
+            checkGradients([[2, 3, 4], [5, 4], [5, 3], [5]], sliced: sliced) {
+                $0[0].maskedLinear(weight: $0[1], rows: $0[2], columns: columns, bias: $0[3])
+            }
+            checkGradients([[6, 4], [5, 4], [5, 3]], sliced: sliced) { $0[0].maskedLinear(weight: $0[1], rows: $0[2], columns: columns, bias: nil) }
+        }
+        var rng = RandomGenerator(seed: 3)
+        let x = Tensor.randomNormal([6, 4], using: &rng), w = Tensor.randomNormal([5, 4], using: &rng)
+        let a = Tensor.randomNormal([5, 3], using: &rng), b = Tensor.randomNormal([5], using: &rng)
+        let fused = x.maskedLinear(weight: w, rows: a, columns: columns, bias: b).scalars
+        let composed = x.matmul(w * a.matmul(columns, transposeB: true), transposeB: true, bias: b * a.sum(axes: [1])).scalars
+        XCTAssertEqual(fused, composed)
+    }
+
     func testMatmulAllTransposes() {
         for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
             let a = ta ? [4, 3] : [3, 4], b = tb ? [5, 4] : [4, 5]

@@ -67,15 +67,15 @@ public struct Superposition {
 
     /// A mixed Linear: x · W̃ᵀ + b̃ with W̃ = W ⊙ (R·diag(ω)·Cᵀ), b̃ = b ⊙ (R·ω), over combinations with
     /// output widths `outs` and input widths `ins`; x is [..., in_max], the result [..., out_max]. Only
-    /// the block [:o, :i] the used combinations reach is multiplied (the rest of the output is zero).
+    /// the block [:o, :i] the used combinations reach is multiplied (the rest of the output is zero). One
+    /// `Tensor.maskedLinear`: the masked weight is not kept for the backward pass.
     static func linear(_ layer: Linear, _ x: Tensor, omega: Tensor, outs: [Int], ins: [Int]) -> Tensor {
         let use = used(omega), j = outs.count
         let o = zip(outs, use).filter(\.1).map(\.0).max() ?? 0, i = zip(ins, use).filter(\.1).map(\.0).max() ?? 0
         guard o > 0, i > 0 else { return Tensor(zeros: Array(x.shape.dropLast()) + [layer.maxOut]) }
         let rows = omega.reshaped([1, j]) * indicator(outs, size: o)
-        let weight = layer.weight.leading([o, i]) * rows.matmul(indicator(ins, size: i), transposeB: true)
-        let bias = layer.bias.map { $0.leading([o]) * rows.sum(axes: [1]) }
-        let y = x.slice(axis: -1, 0..<i).matmul(weight, transposeB: true, bias: bias)
+        let y = x.slice(axis: -1, 0..<i).maskedLinear(weight: layer.weight.leading([o, i]), rows: rows,
+                                                      columns: indicator(ins, size: i), bias: layer.bias?.leading([o]))
         return padded(y, to: layer.maxOut)
     }
 
