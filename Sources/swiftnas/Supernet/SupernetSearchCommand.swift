@@ -129,7 +129,8 @@ struct SupernetSearch: ParsableCommand {
             settings: data.settings.merging(["batch-size": "\(batchSize)", "method": method.rawValue,
                                              "space": (try? space.json.serialized(pretty: false)) ?? space.name,
                                              "train-portion": "\(trainPortion)", "max-params": maxParams.map { "\($0)" } ?? "",
-                                             "budget-weight": "\(budgetWeight)"]) { a, _ in a })
+                                             "budget-weight": "\(budgetWeight)", "controller-every": "\(controllerEvery)",
+                                             "controller-steps": "\(controllerSteps)"]) { a, _ in a })
         let trainer = Trainer(run: runURL, options: options, model: supernet.model)
         if case .characters(_, let file) = text.tokenizer { trainer.files = [file] } else { trainer.vocabulary = text.tokenizer.file }
         try trainer.prepare(resume: resume)
@@ -139,11 +140,12 @@ struct SupernetSearch: ParsableCommand {
                              tokenizer: text.tokenizer, family: .decoder, vocabSize: space.vocabSize,
                              batchSize: min(16, data.evalWindows - start), length: length, seed: UInt64(i)).input
         }
-        /// The held-out loss under weights `w` (token-weighted over the chunks).
+        /// The held-out loss under weights `w` (the chunks' losses weighted by their windows).
         func heldOutLoss(_ w: MixingWeights) -> Double {
             Autograd.noGrad {
                 var zero = RandomGenerator(seed: 0)
-                return heldOut.reduce(0) { $0 + Double(superposition.loss($1, weights: w, rng: &zero).item()) } / Double(heldOut.count)
+                return heldOut.reduce(0) { $0 + Double(superposition.loss($1, weights: w, rng: &zero).item()) * Double($1.batchSize) }
+                    / Double(heldOut.reduce(0) { $0 + $1.batchSize })
             }
         }
         let parameters = superposition.parameters
