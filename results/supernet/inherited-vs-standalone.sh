@@ -52,7 +52,7 @@ wait
 
 # 4. Held-out masked-LM loss on WikiText-2 valid (the same evaluation for both): stand-alone checkpoints,
 #    and each architecture extracted from each supernet (its inherited weights, no retraining).
-loss() { "$BIN" evaluate --checkpoint "$1" --corpus "$VALID" --max-windows 400 --threads 1 | sed -n 's/.*loss \([0-9.]*\).*/\1/p'; }
+loss() { "$BIN" evaluate --checkpoint "$1" --corpus "${CORPUS:-$VALID}" --max-windows 400 --threads 1 | sed -n 's/.*loss \([0-9.]*\).*/\1/p'; }
 losses() {  # the stand-alone loss, its steps, then the inherited loss under each rule
   local row; row="$(loss "$RUNS/alone-$1"),$(sed 's/checkpoint-//' "$RUNS/alone-$1/latest")"
   for rule in uniform sandwich complexity; do
@@ -69,5 +69,15 @@ for a in $ARCHS; do
 done
 echo "arch,standalone,standalone_steps,uniform,sandwich,complexity" > "$OUT/extremes.csv"
 for a in arch-smallest arch-largest; do echo "$a,$(losses "$a")" >> "$OUT/extremes.csv"; done
+python3 results/supernet/size_histogram.py "$RUNS"/super-{uniform,sandwich,complexity}/metrics.jsonl > "$OUT/size-histogram.txt"
 for rule in uniform sandwich complexity; do cp "$RUNS/super-$rule/metrics.jsonl" "$OUT/super-$rule-metrics.jsonl"; done
 python3 results/supernet/kendall_bootstrap.py "$OUT/losses.csv" | tee "$OUT/table.txt"
+# 5. The same checkpoints scored on the training text itself (in domain).
+echo "arch,params,standalone,standalone_steps,uniform,sandwich,complexity" > "$OUT/losses-training-text.csv"
+for a in $ARCHS; do
+  params=$(python3 -c "import json;print(json.load(open('$RUNS/band${a:5:1}.json'))['trials'][int('${a:6}')]['costs']['params'])")
+  row="$(CORPUS=../shared/data/web-bible/web.txt loss "$RUNS/alone-$a"),$ALONE_STEPS"
+  for rule in uniform sandwich complexity; do row="$row,$(CORPUS=../shared/data/web-bible/web.txt loss "$RUNS/ex-$rule-$a")"; done
+  echo "$a,$params,$row" >> "$OUT/losses-training-text.csv"
+done
+python3 results/supernet/kendall_bootstrap.py "$OUT/losses-training-text.csv" | tee "$OUT/table-training-text.txt"
