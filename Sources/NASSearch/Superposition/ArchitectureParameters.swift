@@ -108,26 +108,31 @@ public final class ArchitectureParameters {
     /// Σₑ wₑ·base(e) + Σ_l P(depth > l)·Σ_{e,q,f} wₑ·w_q·w_f·layer(e, q, f), with base(e) and layer(e, q, f)
     /// read off `Architecture.parameterCount` (a network's count is additive over its layers; heads add none).
     public func expectedParameters(_ w: MixingWeights) -> Tensor {
+        let wE = w[.hidden], active = Superposition.mask(w[.depth], widths: depths, size: depths.last!)
+        var total = (wE * Tensor(shape: [hiddens.count], scalars: parameterTables.base)).sum()
+        for l in 0..<depths.last! {
+            let s = slot(ofLayer: l), table = parameterTables.layer
+            let omega = Superposition.combinations([wE, w[.qkv(slot: s)], w[.ffn(slot: s)]])
+            total = total + (omega * Tensor(shape: [table.count], scalars: table)).sum() * active.slice(axis: 0, l..<(l + 1))
+        }
+        return total
+    }
+
+    /// base(e) per hidden width, and layer(e, q, f) over the (hidden, qkv, FFN) combinations (hidden slowest).
+    private lazy var parameterTables: (base: [Float], layer: [Float]) = {
         func count(_ e: Int, _ layers: [Architecture.Layer]) -> Double {
             var arch = space.largest
             arch.hidden = e; arch.layers = layers
             return Double(arch.parameterCount)
         }
         func layer(_ e: Int, _ q: Int, _ f: Int) -> Architecture.Layer { .init(heads: 1, qkv: q, ffn: f) }
-        let base = hiddens.map { e in 2 * count(e, [layer(e, e, e)]) - count(e, [layer(e, e, e), layer(e, e, e)]) }
-        let wE = w[.hidden], active = Superposition.mask(w[.depth], widths: depths, size: depths.last!)
-        var total = (wE * Tensor(shape: [hiddens.count], scalars: base.map(Float.init))).sum()
-        for l in 0..<depths.last! {
-            let s = slot(ofLayer: l)
-            let table = hiddens.flatMap { e in (qkvs ?? [e]).flatMap { q in ffns.indices.map { k -> Float in
-                let f = ffnWidth(k, hidden: e)
-                return Float(count(e, [layer(e, q, f), layer(e, q, f)]) - count(e, [layer(e, q, f)]))
-            } } }
-            let omega = Superposition.combinations([wE, w[.qkv(slot: s)], w[.ffn(slot: s)]])
-            total = total + (omega * Tensor(shape: [table.count], scalars: table)).sum() * active.slice(axis: 0, l..<(l + 1))
-        }
-        return total
-    }
+        let base = hiddens.map { e in Float(2 * count(e, [layer(e, e, e)]) - count(e, [layer(e, e, e), layer(e, e, e)])) }
+        let table = hiddens.flatMap { e in (qkvs ?? [e]).flatMap { q in ffns.indices.map { k -> Float in
+            let f = ffnWidth(k, hidden: e)
+            return Float(count(e, [layer(e, q, f), layer(e, q, f)]) - count(e, [layer(e, q, f)]))
+        } } }
+        return (base, table)
+    }()
 
     /// The choice of every dimension that gives `arch` (nil when the dimensions cannot express it: a
     /// value outside the choices, or layers that differ where the space shares one slot). Dimensions of
@@ -168,6 +173,18 @@ public struct MixingWeights {
     public static func oneHot(_ parameters: ArchitectureParameters, _ pick: (ArchitectureParameters.Dimension) -> Int) -> MixingWeights {
         MixingWeights(Dictionary(uniqueKeysWithValues: parameters.dimensions.map { d in
             let n = parameters.count(d), k = pick(d)
+            return (d, Tensor(shape: [n], scalars: (0..<n).map { $0 == k ? 1 : 0 }))
+        }))
+    }
+
+    /// The weights of every dimension with α: one-hot on the choice of a `fixed` (decided) dimension, `free(d, α)`
+    /// for the others.
+    public init(_ parameters: ArchitectureParameters, fixed: [ArchitectureParameters.Dimension: Int],
+                free: (ArchitectureParameters.Dimension, Parameter) -> Tensor) {
+        self.init(Dictionary(uniqueKeysWithValues: parameters.dimensions.compactMap { d in
+            guard let alpha = parameters.alphas[d] else { return nil }
+            guard let k = fixed[d] else { return (d, free(d, alpha)) }
+            let n = parameters.count(d)
             return (d, Tensor(shape: [n], scalars: (0..<n).map { $0 == k ? 1 : 0 }))
         }))
     }

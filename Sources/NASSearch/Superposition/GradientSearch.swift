@@ -54,11 +54,7 @@ public final class GradientSearch {
     /// The mixing weights of every dimension with α at `step` (in the graph when α records gradients);
     /// one-hot for the `fixed` ones.
     public func weights(step: Int, using rng: inout RandomGenerator) -> MixingWeights {
-        let decided = MixingWeights.oneHot(parameters) { fixed[$0] ?? 0 }
-        return MixingWeights(Dictionary(uniqueKeysWithValues: parameters.dimensions.compactMap { d in
-            guard let alpha = parameters.alphas[d] else { return nil }
-            return (d, fixed[d] != nil ? decided[d] : sampler.weights(alpha.tensor, step: step, totalSteps: totalSteps, using: &rng))
-        }))
+        MixingWeights(parameters, fixed: fixed) { _, alpha in sampler.weights(alpha.tensor, step: step, totalSteps: totalSteps, using: &rng) }
     }
 
     /// The α-split batch of `step`: `batchSize` windows at offsets drawn from a generator keyed by the step.

@@ -19,11 +19,7 @@ public struct PerturbationSelection {
 
     /// The weights with the decided dimensions one-hot and the rest softmax(α), without graph.
     public func weights(fixed: [ArchitectureParameters.Dimension: Int]) -> MixingWeights {
-        let oneHot = MixingWeights.oneHot(parameters) { fixed[$0] ?? 0 }
-        return MixingWeights(Dictionary(uniqueKeysWithValues: parameters.dimensions.compactMap { d in
-            guard let alpha = parameters.alphas[d] else { return nil }
-            return (d, fixed[d] != nil ? oneHot[d] : Autograd.noGrad { alpha.value.softmax() })
-        }))
+        MixingWeights(parameters, fixed: fixed) { _, alpha in Autograd.noGrad { alpha.value.softmax() } }
     }
 
     /// `weights` with choice `i` of `d` removed (zeroed, the rest renormalised).

@@ -4,6 +4,7 @@ import NASModels
 import NASSearch
 import NASTensor
 import NASText
+import NASTrain
 
 /// `swiftnas bench superposition`: one training step (forward and backward) of a decoder space's weight
 /// superposition under each sampler, against one plain step of the largest sub-network alone on the same
@@ -27,8 +28,8 @@ struct SuperpositionBench: ParsableCommand {
     func run() throws {
         Engine.threads = options.threadCount
         let space = try Search.resolveSpace(self.space)
-        let chars = CharTokenizer(training: try String(contentsOf: URL(fileURLWithPath: corpus), encoding: .utf8))
-        let text = try TextCorpus(tokens: chars.encode(try String(contentsOf: URL(fileURLWithPath: corpus), encoding: .utf8)), path: corpus)
+        let raw = try TrainingInputs.readCorpora([corpus])
+        let text = try TextCorpus(tokens: CharTokenizer(training: raw).encode(raw), path: corpus)
         let batch = try text.decoderBatch(batchSize: batchSize, length: sequenceLength, seed: 1)
         var rng = RandomGenerator(seed: 1)
         let supernet = try Supernet(space: space, rng: &rng)
