@@ -12,11 +12,16 @@ import NASTensor
 /// change width where the supernet does (checked when it runs). The DFT, DCT and convolution mixers
 /// have no attention mask: they mix over the full padded length (as FNet and ConvBERT do), so padding
 /// changes real tokens' outputs in those layers; decoders refuse them (they would see the future).
-/// A supernet may also hold several operations per layer (`OperationChoices`), one weight set each.
+/// A supernet may also hold several operations per layer (`OperationChoices`), one weight set each, and
+/// route its FFN weights by architecture (`ExpertRouting`, Mixture-of-Supernets): then every layer's
+/// FFN runs W = Σ_k α_k(a) ⊙ E_k with a the running architecture's vector, and `extract` collapses the
+/// experts into the plain model of that architecture.
 public final class Transformer: Module {
     public let maxArchitecture: Architecture
     /// The other operations every layer holds (nil: each layer holds its own only).
     public let choices: OperationChoices?
+    /// The FFN expert routing (nil: plain weights; never with fewer than 2 experts).
+    public let routing: ExpertRouting?
     public let wordEmbeddings: Embedding
     public let positionEmbeddings: Embedding
     public let tokenTypeEmbeddings: Embedding?
@@ -31,7 +36,7 @@ public final class Transformer: Module {
     public var hiddenDropout: Float = 0.1
     public var attentionDropout: Float = 0.1
 
-    public init(_ arch: Architecture, choices: OperationChoices? = nil, rng: inout RandomGenerator) {
+    public init(_ arch: Architecture, choices: OperationChoices? = nil, routing: ExpertRouting? = nil, rng: inout RandomGenerator) {
         let operations = arch.layers.map(\.operation) + (choices?.operations ?? [])
         if arch.family == .decoder, let op = operations.first(where: { !$0.isAttention }) {
             preconditionFailure("Transformer: a decoder layer would use \(op), which mixes "
@@ -39,6 +44,7 @@ public final class Transformer: Module {
         }
         maxArchitecture = arch
         self.choices = choices
+        self.routing = (routing?.experts ?? 0) > 1 ? routing : nil
         let e = arch.embeddingWidth, eps = arch.layerNormEps
         switch arch.family {
         case .encoder:
@@ -64,15 +70,20 @@ public final class Transformer: Module {
             projections.append(w != previous ? Linear(previous, w, name: name, rng: &rng) : nil)
             previous = w
             blocks.append(TransformerBlock(family: arch.family, activation: arch.activation, hidden: w, layer: layer,
-                                           index: i, eps: eps, choices: choices, rng: &rng))
+                                           index: i, eps: eps, choices: choices, routing: self.routing, rng: &rng))
         }
         inputProjections = projections
         self.blocks = blocks
     }
 
-    public convenience init(_ arch: Architecture, choices: OperationChoices? = nil, seed: UInt64) {
+    public convenience init(_ arch: Architecture, choices: OperationChoices? = nil, routing: ExpertRouting? = nil, seed: UInt64) {
         var rng = RandomGenerator(seed: seed)
-        self.init(arch, choices: choices, rng: &rng)
+        self.init(arch, choices: choices, routing: routing, rng: &rng)
+    }
+
+    /// The router input of each of `arch`'s layers (nil: a plain model).
+    func routes(_ arch: Architecture) -> [[Float]]? {
+        routing == nil ? nil : arch.layers.indices.map { ExpertRouting.input(arch, layer: $0, largest: maxArchitecture) }
     }
 
     /// Whether `arch` runs on these weights (`Architecture.fits(in:choices:)`).
@@ -92,7 +103,9 @@ public final class Transformer: Module {
 
     /// A standalone model of exactly `arch`, holding copies of this supernet's leading slices. Each
     /// layer's mixer is copied from the supernet's mixer of the same operation (matched by structure,
-    /// since the supernet names its other operations apart); every other weight by name.
+    /// since the supernet names its other operations apart); every other weight by name. A routed
+    /// supernet's FFN experts are first collapsed for `arch`: W = Σ_k α_k(a) ⊙ E_k and b likewise, over the
+    /// whole weight (whose leading slice is then the slice's mixture), so the result is a plain transformer.
     public func extract(_ arch: Architecture) -> Transformer {
         precondition(holds(arch), "extract: architecture does not fit in the supernet")
         var rng = RandomGenerator(seed: 0)
@@ -104,6 +117,16 @@ public final class Transformer: Module {
             let from = block.mixer(for: child.operation)!.parameters
             precondition(from.count == child.mixer.parameters.count, "extract: mixers of \(child.operation) differ in structure")
             for (c, s) in zip(child.mixer.parameters, from) { source[c.name] = s }
+        }
+        for (block, route) in zip(blocks, routes(arch) ?? []) {
+            Autograd.noGrad {
+                let routing = block.routing(route)!
+                for (linear, a) in [(block.intermediate, routing.intermediate), (block.output, routing.output)] {
+                    let (w, b) = linear.routed(a, out: linear.maxOut, in: linear.maxIn)
+                    source[linear.weight.name] = Parameter(w, name: linear.weight.name)
+                    if let b, let name = linear.bias?.name { source[name] = Parameter(b, name: name) }
+                }
+            }
         }
         model.loadLeadingSlices(from: source)
         return model
@@ -156,6 +179,7 @@ public final class Transformer: Module {
 
         var states = [x], results: [TransformerBlock.Result] = []
         var width = arch.hidden
+        let routes = routes(arch)
         for (i, layer) in arch.layers.enumerated() {
             let w = arch.width(ofLayer: i)
             if w != width {
@@ -165,7 +189,8 @@ public final class Transformer: Module {
                 x = project(x, out: w)
                 width = w
             }
-            let r = blocks[i](x, layer: layer, mask: mask, hiddenDropout: hiddenDrop, attentionDropout: attnDrop, rng: &rng)
+            let r = blocks[i](x, layer: layer, mask: mask, hiddenDropout: hiddenDrop, attentionDropout: attnDrop, route: routes?[i],
+                              rng: &rng)
             x = r.output
             states.append(x)
             results.append(r)

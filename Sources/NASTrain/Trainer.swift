@@ -149,6 +149,15 @@ public final class Trainer {
     public private(set) var optimizer: any Optimizer
     public var rng: RandomGenerator
     public private(set) var step = 0
+    /// Training seconds of the earlier processes of this run (from the checkpoint resumed from).
+    var priorSeconds = 0.0
+    /// When this process's `train` began (uptime nanoseconds; nil: not yet).
+    var trainStart: UInt64?
+    /// Wall-clock seconds spent training this run so far, summed over resumes: what `elapsed_s` logs,
+    /// checkpoints carry and a time budget counts.
+    public var trainingSeconds: Double {
+        priorSeconds + (trainStart.map { Double(DispatchTime.now().uptimeNanoseconds - $0) / 1e9 } ?? 0)
+    }
     public var vocabulary: URL?
     /// Further files copied into every checkpoint (e.g. a character tokenizer).
     public var files: [URL] = []
@@ -209,6 +218,7 @@ public final class Trainer {
             step = state.step
             lastSavedStep = state.step
             rng = state.rng
+            priorSeconds = state.seconds ?? 0
             resumedFrom = point.folder
         }
         var steps = [Double(step), -Double(step)]
@@ -225,13 +235,15 @@ public final class Trainer {
         let point = resume ? try TrainingCheckpoint.resumePoint(in: run) : nil
         if let point {
             notes = point.notes
-            let state = try TrainingCheckpoint.restore(from: point.folder, model: model, extra: extra, optimizer: &optimizer)
-            if let difference = state.options.firstDifference(from: options) {
-                throw Failure.optionsMismatch(run: run.path, difference: difference)
+            let state = try TrainingCheckpoint.restore(from: point.folder, model: model, extra: extra, optimizer: &optimizer) { state in
+                if let difference = state.options.firstDifference(from: options) {
+                    throw Failure.optionsMismatch(run: run.path, difference: difference)
+                }
             }
             step = state.step
             lastSavedStep = state.step
             rng = state.rng
+            priorSeconds = state.seconds ?? 0
             resumedFrom = point.folder
             owned = [point.folder.lastPathComponent]
             try truncateLog(after: step)
@@ -280,6 +292,7 @@ public final class Trainer {
                       evaluate: (() throws -> [String: Double])? = nil) throws -> [String: Double] {
         let schedule = options.lrSchedule
         let start = DispatchTime.now().uptimeNanoseconds
+        trainStart = start
         var tokens = 0, stepsNow = 0
         var lastEval: [String: Double] = [:]
         var stopAgreed = false
@@ -324,7 +337,7 @@ public final class Trainer {
             onProgress?(Progress(step: step, steps: options.steps, loss: loss, tokensPerSecond: rate, etaSeconds: eta))
             if isRoot && (step % options.logEvery == 0 || step == options.steps) {
                 var entry: [String: Double] = ["loss": loss, "lr": Double(optimizer.learningRate), "grad_norm": Double(norm),
-                                               "tokens_per_s": rate, "elapsed_s": seconds]
+                                               "tokens_per_s": rate, "elapsed_s": trainingSeconds]
                 entry.merge(result.metrics) { a, _ in a }
                 entry.merge(result.replicated) { a, _ in a }
                 try log(entry)
@@ -348,7 +361,8 @@ public final class Trainer {
         guard isRoot else { return }
         willCheckpoint?()
         try TrainingCheckpoint.save(run: run, step: step, model: model, extra: extra, optimizer: optimizer, rng: rng,
-                                    options: options, vocabulary: vocabulary, task: task, files: files, owned: owned)
+                                    options: options, vocabulary: vocabulary, task: task, files: files, owned: owned,
+                                    seconds: trainingSeconds)
         owned = ["checkpoint-\(step)"]
     }
 

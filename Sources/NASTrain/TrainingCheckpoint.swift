@@ -9,7 +9,7 @@ import NASTensor
 ///     RUN/checkpoint-<step>/model.safetensors  backbone, heads and projections by name
 ///     RUN/checkpoint-<step>/vocab.txt          the WordPiece vocabulary (or char-tokenizer.json)
 ///     RUN/checkpoint-<step>/optimizer.safetensors  moment buffers, `<index>.<buffer>` per parameter
-///     RUN/checkpoint-<step>/trainer.json       step, RNG state, optimizer scalars, options
+///     RUN/checkpoint-<step>/trainer.json       step, RNG state, optimizer scalars, options, training seconds
 ///     RUN/latest                               the name of the newest complete checkpoint folder
 ///
 /// The rules that keep checkpoints from being lost:
@@ -47,6 +47,9 @@ public enum TrainingCheckpoint {
         public var rng: RandomGenerator
         public var options: TrainingOptions
         public var optimizer: OptimizerScalars
+        /// Wall-clock seconds spent training up to this step, summed over resumes (nil in checkpoints
+        /// written before it was recorded: counted as 0), so that a time budget spans resumes.
+        public var seconds: Double?
     }
 
     /// OptimizerState without its buffers (those go to optimizer.safetensors).
@@ -223,7 +226,7 @@ public enum TrainingCheckpoint {
     /// replaced by it; a folder of this step that the run does not own is refused, never overwritten.
     public static func save(run: URL, step: Int, model: Transformer, extra: [Module], optimizer: Optimizer, rng: RandomGenerator,
                             options: TrainingOptions, vocabulary: URL?, task: JSONValue?, files: [URL] = [],
-                            owned: Set<String> = []) throws {
+                            owned: Set<String> = [], seconds: Double? = nil) throws {
         let fm = FileManager.default
         try OutputFolder.create(run)
         let name = "checkpoint-\(step)"
@@ -255,7 +258,7 @@ public enum TrainingCheckpoint {
                                        hyperparameters: state.hyperparameters,
                                        parameters: state.parameters.map { .init(name: $0.name, shape: $0.shape, step: $0.step,
                                                                                 buffers: $0.buffers.keys.sorted()) })
-        let trainer = State(format: format, step: step, rng: rng, options: options, optimizer: scalars)
+        let trainer = State(format: format, step: step, rng: rng, options: options, optimizer: scalars, seconds: seconds)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try encoder.encode(trainer), to: staging.appendingPathComponent("trainer.json"))
@@ -281,8 +284,11 @@ public enum TrainingCheckpoint {
         }
     }
 
-    /// Restores weights, optimizer state and returns the saved state (step, RNG, options).
-    public static func restore(from folder: URL, model: Transformer, extra: [Module], optimizer: inout any Optimizer) throws -> State {
+    /// Restores weights, optimizer state and returns the saved state (step, RNG, options). `check` sees the
+    /// state before any weight is read (e.g. to refuse other options with a message naming the option,
+    /// rather than a missing tensor).
+    public static func restore(from folder: URL, model: Transformer, extra: [Module], optimizer: inout any Optimizer,
+                               check: (State) throws -> Void = { _ in }) throws -> State {
         let trainerURL = folder.appendingPathComponent("trainer.json")
         let state: State
         do {
@@ -293,6 +299,7 @@ public enum TrainingCheckpoint {
         guard state.format == format else {
             throw Failure(path: trainerURL.path, message: "field 'format' is \(state.format), expected \(format)")
         }
+        try check(state)
         let weights = try SafeTensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors"))
         _ = try Checkpoint.load(model, from: weights)
         for module in extra { _ = try Checkpoint.load(module, from: weights) }

@@ -23,6 +23,8 @@ extension CostKind: ExpressibleByArgument {}
 
 extension Precision: ExpressibleByArgument {}
 
+extension ExpertRouting.Granularity: ExpressibleByArgument {}
+
 extension WeightQuantization: ExpressibleByArgument {}
 
 extension FlexiBERTProtocol: ExpressibleByArgument {}

@@ -24,6 +24,25 @@ final class ENASControllerTests: XCTestCase {
         }
     }
 
+    /// Hidden-state vs edit distance: genomes differing only in an absent layer's genes are one
+    /// architecture (edit distance 0, hidden distance 0 after canonicalisation), so with a third genome
+    /// at a positive edit distance from both the two rankings agree exactly.
+    func testHiddenStateDistanceIsComparedOnCanonicalArchitectures() {
+        let space = SearchSpace.tangleNASShakespeare
+        let controller = ENASController(space: space, seed: 1, hidden: 16)
+        var a = space.encode(space.decode([Int](repeating: 0, count: space.genes.count)))!
+        XCTAssertEqual(space.decode(a).depth, 4)
+        var b = a
+        b[space.genes.count - 1] = 1                          // the last slot's gene: layer 6, absent at depth 4
+        XCTAssertEqual(space.decode(a), space.decode(b))
+        a[1] = 0; var c = a; c[1] = 2                          // a different embedding width
+        let result = controller.hiddenStateEditDistanceCorrelation([a, b, c])
+        XCTAssertEqual(result.pairs, 3)
+        XCTAssertEqual(result.spearman, 1, accuracy: 1e-12)
+        XCTAssertEqual(result.kendall, 1, accuracy: 1e-12)
+        XCTAssertEqual(controller.hiddenState(of: a), controller.hiddenState(of: space.encode(space.decode(b))!))
+    }
+
     /// The same seed and fitnesses give the same proposals (a study resumes by replay).
     func testSameSeedSameProposals() throws {
         func trajectory() throws -> [Genome] {

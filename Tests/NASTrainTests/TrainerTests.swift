@@ -77,8 +77,15 @@ final class TrainerTests: XCTestCase {
         let second = makeTrainer(partRun, vocab: tokenizer.vocabSize, steps: 16)
         try second.prepare(resume: true)
         XCTAssertEqual(second.step, 7)
+        // The training time carries over: a time budget counts the seconds of both processes.
+        let saved = try JSONDecoder().decode(TrainingCheckpoint.State.self,
+                                             from: Data(contentsOf: partRun.appendingPathComponent("checkpoint-7/trainer.json")))
+        let before = try XCTUnwrap(saved.seconds)
+        XCTAssertGreaterThan(before, 0)
+        XCTAssertEqual(second.trainingSeconds, before)
         try second.train(causalStep(second, ids))
         XCTAssertEqual(second.step, 16)
+        XCTAssertGreaterThan(second.trainingSeconds, before)
         for (a, b) in zip(whole.model.parameters, second.model.parameters) {
             XCTAssertEqual(a.value.scalars, b.value.scalars, a.name)
         }

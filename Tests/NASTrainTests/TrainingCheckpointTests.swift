@@ -234,7 +234,7 @@ final class TrainingCheckpointTests: XCTestCase {
         }
         try SafeTensorsFile.write(tensors, to: url)
         let count = try file.tensor(damaged).count
-        XCTAssertThrowsError(try makeTrainer(run, steps: 6).prepare(resume: true)) { error in
+        XCTAssertThrowsError(try makeTrainer(run, steps: 6, checkpointEvery: 100).prepare(resume: true)) { error in
             XCTAssertEqual("\(error)", "\(url.path): tensor '\(damaged)' holds \(count) non-finite value\(count == 1 ? "" : "s") (NaN/±inf); "
                            + "the checkpoint is damaged")
         }

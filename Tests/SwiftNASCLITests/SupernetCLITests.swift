@@ -81,6 +81,46 @@ final class SupernetCLITests: XCTestCase {
         XCTAssertTrue(output.contains("--supernet"), output)
     }
 
+    /// Mixture-of-Supernets: `--experts 2 --routing neuron` trains a routed supernet whose checkpoint says so;
+    /// it resumes only with the same routing, scores members in a search, and a member extracts as a plain model.
+    func testARoutedSupernetTrainsResumesSearchesAndExtractsAPlainModel() throws {
+        let corpus = try CLIProcess.corpus(in: folder), space = try space()
+        let run = folder.appendingPathComponent("routed")
+        let arguments = trainArguments(space, corpus, run, rule: "sandwich") + ["--experts", "2", "--routing", "neuron", "--router-hidden", "8"]
+        var (status, output) = try self.run(arguments)
+        XCTAssertEqual(status, 0, output)
+        let config = try String(contentsOf: run.appendingPathComponent("checkpoint-12/config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("\"routing\"") && config.contains("\"neuron\""), config)
+        let weights = try SafeTensorsFile(contentsOf: run.appendingPathComponent("checkpoint-12/model.safetensors"))
+        XCTAssertTrue(weights.names.contains("h.0.mlp.c_fc.experts.1.weight") && weights.names.contains("h.0.mlp.router.fc1.2.weight"),
+                      weights.names.joined(separator: " "))
+        (status, output) = try self.run(trainArguments(space, corpus, run, rule: "sandwich")
+                                        + ["--experts", "3", "--routing", "neuron", "--router-hidden", "8", "--resume"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("experts"), output)
+
+        (status, output) = try self.run(["search", "--space", space.path, "--objective", "supernet", "--supernet", run.path,
+                                         "--strategy", "random", "--trials", "3", "--study", folder.appendingPathComponent("s.db").path,
+                                         "--corpus", corpus.path, "--sequence-length", "32", "--batch-size", "4", "--threads", "1"])
+        XCTAssertEqual(status, 0, output)
+        let member = try write("""
+            {"family": "decoder", "vocabSize": 22, "maxPositions": 64, "hidden": 16, "layers": [{"heads": 2, "qkv": 16, "ffn": 32}]}
+            """, "member.json")
+        let extracted = folder.appendingPathComponent("member")
+        (status, output) = try self.run(["supernet", "extract", "--supernet", run.path, "--arch", member.path, "--out", extracted.path])
+        XCTAssertEqual(status, 0, output)
+        // The routed supernet itself is not a plain model: refused with the command that makes one.
+        (status, output) = try self.run(["evaluate", "--checkpoint", run.appendingPathComponent("checkpoint-12").path, "--corpus", corpus.path,
+                                         "--sequence-length", "32", "--threads", "1"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("supernet extract"), output)
+        let plain = try SafeTensorsFile(contentsOf: extracted.appendingPathComponent("model.safetensors"))
+        XCTAssertFalse(plain.names.contains { $0.contains("experts") || $0.contains("router") }, plain.names.joined(separator: " "))
+        (status, output) = try self.run(["evaluate", "--checkpoint", extracted.path, "--corpus", corpus.path, "--sequence-length", "32",
+                                         "--threads", "1"])
+        XCTAssertEqual(status, 0, output)
+    }
+
     /// A run stopped by its wall-clock budget and resumed with `--resume` ends with the weights of an
     /// uninterrupted run (the complexity rule: its learned distribution is restored from the checkpoint).
     func testTimeBudgetStopThenResumeEqualsAnUninterruptedRun() throws {
@@ -156,6 +196,21 @@ final class SupernetCLITests: XCTestCase {
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(try String(contentsOf: enas.appendingPathComponent("metrics.jsonl"), encoding: .utf8).contains("controller_loss"))
         XCTAssertTrue(FileManager.default.fileExists(atPath: enas.appendingPathComponent("architecture.json").path))
+        let enasSelection = try JSONValue(parsing: String(contentsOf: enas.appendingPathComponent("selection.json"), encoding: .utf8))
+        guard case .object(let fields) = enasSelection, case .object(let trained)? = fields["hiddenStateVsEditDistance"],
+              case .int(let pairs)? = trained["pairs"], fields["hiddenStateVsEditDistanceAtInit"] != nil else {
+            return XCTFail("selection.json lacks the hidden-state analysis: \(enasSelection)")
+        }
+        XCTAssertEqual(pairs, 60 * 59 / 2)
+
+        // Out of --time-budget, the search still selects (from the checkpoint it stopped at).
+        let timed = folder.appendingPathComponent("timed")
+        (status, output) = try self.run(["supernet", "search", "--space", space.path, "--method", "darts", "--corpus", corpus.path,
+                                         "--tokenizer", "char", "--out", timed.path, "--steps", "50", "--warmup", "1", "--batch-size", "2",
+                                         "--sequence-length", "16", "--eval-windows", "2", "--threads", "1", "--time-budget", "0.0001"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("time budget reached") && output.contains("selected (argmax)"), output)
+        XCTAssertTrue(try String(contentsOf: timed.appendingPathComponent("selection.json"), encoding: .utf8).contains("selectionSeconds"))
         (status, output) = try self.run(["supernet", "search", "--space", space.path, "--method", "spos-re", "--select", "pt",
                                          "--out", folder.appendingPathComponent("x").path])
         XCTAssertNotEqual(status, 0)

@@ -138,7 +138,7 @@ public enum Checkpoint {
     }
 
     /// Loads the backbone of a model folder (a supernet's with the operation `choices` its layers hold).
-    public static func loadTransformer(from dir: URL, choices: OperationChoices? = nil) throws
+    public static func loadTransformer(from dir: URL, choices: OperationChoices? = nil, routing: ExpertRouting? = nil) throws
         -> (model: Transformer, config: ModelConfig, unused: [String]) {
         let configURL = dir.appendingPathComponent("config.json"), weightsURL = dir.appendingPathComponent("model.safetensors")
         for u in [configURL, weightsURL] where !FileManager.default.fileExists(atPath: u.path) {
@@ -155,8 +155,14 @@ public enum Checkpoint {
             throw Failure.invalidArchitecture(file: configURL.path, reason: "operation choice \(op) mixes all positions, "
                 + "expected sdp or wma in a decoder")
         }
-        let model = Transformer(arch, choices: choices, seed: 0)
+        let model = Transformer(arch, choices: choices, routing: routing, seed: 0)
         let unused = try load(model, from: try SafeTensorsFile(contentsOf: weightsURL))
+        // Run without its experts and routers, a Mixture-of-Supernets checkpoint would silently be expert 0 alone.
+        if routing == nil, let routed = unused.first(where: { $0.contains(".experts.") || $0.contains(".router") }) {
+            throw Failure.invalidArchitecture(file: weightsURL.path, reason: "tensor '\(routed)' belongs to a Mixture-of-Supernets "
+                + "supernet (routed FFN experts), which runs as a supernet only; take a plain model of one member with "
+                + "`swiftnas supernet extract`")
+        }
         return (model, config, unused)
     }
 

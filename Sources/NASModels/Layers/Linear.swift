@@ -4,6 +4,10 @@ import NASTensor
 /// runs the leading slice y = x · W[:out, :in]ᵀ + b[:out] (zero-copy, in = x's last dimension).
 /// Its `arithmetic` is replaceable (see `Module.updateLinears`): exact fp32, fake-quantized weights,
 /// bf16 mixed precision for training, or stored bf16 / int8 weights for inference.
+///
+/// A routed layer (Mixture-of-Supernets, `ArchitectureRouter`) also holds expert copies E_1…E_{m−1}
+/// (`experts`, named `<name>.experts.<k>`; E_0 is the layer's own weight) and, given mixture weights α
+/// ([1, m] layer-wise or [R, m] neuron-wise), runs W = Σ_k α_k ⊙ E_k[:out, :in], b = Σ_k α_k ⊙ c_k[:out].
 public final class Linear: Module {
     /// How a `Linear` multiplies.
     public enum Arithmetic: CustomStringConvertible {
@@ -43,28 +47,70 @@ public final class Linear: Module {
     public let weight: Parameter
     public let bias: Parameter?
     public var arithmetic = Arithmetic.exact
+    /// Expert copies E_1…E_{m−1} of a routed layer (empty: a plain layer).
+    public private(set) var experts: [Linear] = []
 
     public init(_ inMax: Int, _ outMax: Int, name: String, bias: Bool = true, rng: inout RandomGenerator) {
         weight = Init.normal([outMax, inMax], name + ".weight", &rng)
         self.bias = bias ? Init.zeros([outMax], name + ".bias") : nil
     }
 
+    /// Makes this a routed layer of `count` experts: `count − 1` copies of its weight and bias, named
+    /// `<name>.experts.<k>` (MoS initialises every expert from the same weights, so a routed supernet starts
+    /// as the plain one, Σ_k α_k = 1; the experts part as the architecture-dependent α weigh their gradients).
+    public func addExperts(_ count: Int) {
+        precondition(experts.isEmpty && count >= 2, "Linear \(weight.name): experts are added once, at least 2")
+        let name = String(weight.name.dropLast(".weight".count))
+        var unused = RandomGenerator(seed: 0)
+        experts = (1..<count).map { k in
+            let copy = Linear(maxIn, maxOut, name: name + ".experts.\(k)", bias: bias != nil, rng: &unused)
+            copy.weight.value = Tensor(shape: weight.shape, scalars: weight.value.scalars)
+            if let bias { copy.bias!.value = Tensor(shape: bias.shape, scalars: bias.value.scalars) }
+            return copy
+        }
+    }
+
     public var ownParameters: [Parameter] { [weight] + (bias.map { [$0] } ?? []) }
+    public var children: [(name: String, module: any Module)] { experts.enumerated().map { ("experts.\($0 + 1)", $1) } }
     public var maxIn: Int { weight.shape[1] }
     public var maxOut: Int { weight.shape[0] }
 
-    public func callAsFunction(_ x: Tensor, out: Int? = nil) -> Tensor {
+    /// The routed weight and bias of the slice [o, i]: Σ_k α_k ⊙ E_k[:o, :i] and Σ_k α_k ⊙ c_k[:o], for
+    /// mixture weights `routing` [1, m] (one per expert) or [R ≥ o, m] (one per expert and output row).
+    public func routed(_ routing: Tensor, out o: Int, in i: Int) -> (weight: Tensor, bias: Tensor?) {
+        let layers = [self] + experts, rows = routing.shape[0]
+        precondition(routing.shape == [rows, layers.count] && (rows == 1 || rows >= o),
+                     "Linear \(weight.name): routing \(routing.shape) for \(layers.count) experts and \(o) rows")
+        var w: Tensor?, b: Tensor?
+        for (k, layer) in layers.enumerated() {
+            var a = routing.slice(axis: 1, k..<(k + 1))              // [1, 1] or [R, 1]
+            if rows > 1 { a = a.slice(axis: 0, 0..<o) }
+            let term = a * layer.weight.leading([o, i])
+            w = w.map { $0 + term } ?? term
+            if let c = layer.bias {
+                let t = a.reshaped([rows > 1 ? o : 1]) * c.leading([o])
+                b = b.map { $0 + t } ?? t
+            }
+        }
+        return (w!, b)
+    }
+
+    /// y = x · W[:out, :in]ᵀ + b[:out]; with `routing` (a routed layer), W and b are the mixture `routed`.
+    public func callAsFunction(_ x: Tensor, out: Int? = nil, routing: Tensor? = nil) -> Tensor {
         let i = x.shape.last!, o = out ?? maxOut
         precondition(i <= maxIn && o <= maxOut, "Linear \(weight.name): slice [\(o), \(i)] exceeds [\(maxOut), \(maxIn)]")
-        let b = bias?.leading([o])
+        let mixture = routing.map { routed($0, out: o, in: i) }
+        let w = mixture?.weight ?? weight.leading([o, i]), b = mixture.map(\.bias) ?? bias?.leading([o])
         switch arithmetic {
-        case .exact: return x.matmul(weight.leading([o, i]), transposeB: true, bias: b)
-        case .fakeQuantized(let q): return x.matmul(weight.leading([o, i]).fakeQuantized(q), transposeB: true, bias: b)
-        case .bf16: return x.linearBF16(weight.leading([o, i]), bias: b)
+        case .exact: return x.matmul(w, transposeB: true, bias: b)
+        case .fakeQuantized(let q): return x.matmul(w.fakeQuantized(q), transposeB: true, bias: b)
+        case .bf16: return x.linearBF16(w, bias: b)
         case .bf16Weights(let w):
+            precondition(routing == nil, "Linear \(weight.name): stored bf16 weights are not routed")
             precondition(o == w.rows && i == w.cols, "Linear \(weight.name): bf16 weights are \(w.rows)×\(w.cols), a call asks for \(o)×\(i)")
             return x.matmulBF16(w, transposeB: true, bias: b)
         case .int8(let w):
+            precondition(routing == nil, "Linear \(weight.name): stored int8 weights are not routed")
             precondition(o == w.outFeatures && i == w.inFeatures,
                          "Linear \(weight.name): int8 weights are \(w.outFeatures)×\(w.inFeatures), a call asks for \(o)×\(i)")
             return x.matmulInt8(w, bias: b)

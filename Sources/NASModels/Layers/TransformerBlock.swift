@@ -7,6 +7,9 @@ import NASTensor
 /// (one for BERT; FlexiBERT stacks more), every weight its leading slice; a sub-network may run the first
 /// of the stacked layers only.
 /// The mixer is the layer's operation (`TokenMixer`): SDP or WMA attention, DFT, DCT or dynamic convolution.
+/// A routed block (Mixture-of-Supernets, `ExpertRouting`) holds m experts of W₁ and W_out and routers that
+/// turn the architecture vector into their mixture weights: one router shared by both (layer-wise) or one
+/// each (neuron-wise, `…mlp.router.fc1`/`.fc2`; encoders `…intermediate.router`/`output.router`).
 /// A supernet block may hold several operations (`OperationChoices`): one mixer each, sharing no weight;
 /// the block's own operation keeps the plain parameter names, every other one lives under
 /// `…layer.i.operations.<op>.` (e.g. `encoder.layer.0.operations.wma.attention.self.query.weight`).
@@ -30,11 +33,13 @@ public final class TransformerBlock: Module {
     public let outputNorm: LayerNorm
     /// Bottleneck layers: Linear(h → b), Linear(b → h) and the outer LayerNorm; nil otherwise.
     public let bottleneck: (input: Linear, output: Linear, norm: LayerNorm)?
+    /// A routed block's routers: [shared] layer-wise, [W₁'s, W_out's] neuron-wise; empty for a plain block.
+    public let routers: [ArchitectureRouter]
 
     /// `hidden` is this layer's own width (`Architecture.width(ofLayer:)`); `choices` adds the other
     /// operations a supernet layer holds.
     public init(family: Architecture.Family, activation: Architecture.Activation, hidden outer: Int, layer: Architecture.Layer,
-                index i: Int, eps: Float, choices: OperationChoices? = nil, rng: inout RandomGenerator) {
+                index i: Int, eps: Float, choices: OperationChoices? = nil, routing: ExpertRouting? = nil, rng: inout RandomGenerator) {
         let hidden = layer.bottleneck ?? outer
         self.family = family
         self.activation = activation
@@ -66,6 +71,21 @@ public final class TransformerBlock: Module {
             (Linear(outer, b, name: p + "bottleneck.input.dense", rng: &rng),
              Linear(b, outer, name: p + "bottleneck.output.dense", rng: &rng),
              LayerNorm(outer, name: p + "bottleneck.output.LayerNorm", eps: eps))
+        }
+        if let routing, routing.experts > 1 {
+            intermediate.addExperts(routing.experts)
+            output.addExperts(routing.experts)
+            let m = routing.experts, h = routing.hidden
+            switch routing.granularity {
+            case .layer:
+                routers = [ArchitectureRouter(experts: m, rows: 1, hidden: h, name: p + (family == .encoder ? "router" : "mlp.router"), rng: &rng)]
+            case .neuron:
+                let (a, b) = family == .encoder ? (p + "intermediate.router", p + "output.router") : (p + "mlp.router.fc1", p + "mlp.router.fc2")
+                routers = [ArchitectureRouter(experts: m, rows: widths[0], hidden: h, name: a, rng: &rng),
+                           ArchitectureRouter(experts: m, rows: hidden, hidden: h, name: b, rng: &rng)]
+            }
+        } else {
+            routers = []
         }
     }
 
@@ -112,6 +132,15 @@ public final class TransformerBlock: Module {
             + extraIntermediates.enumerated().map { ("extraIntermediates.\($0)", $1) }
             + [("output", output), ("outputNorm", outputNorm)]
             + (bottleneck.map { [("bottleneck.input", $0.input), ("bottleneck.output", $0.output), ("bottleneck.norm", $0.norm)] } ?? [])
+            + routers.enumerated().map { ("routers.\($0)", $1) }
+    }
+
+    /// A routed block's mixture weights for the architecture vector `route` (`ExpertRouting.input`): W₁'s
+    /// and W_out's (the same tensor layer-wise); nil for a plain block or without a vector.
+    public func routing(_ route: [Float]?) -> (intermediate: Tensor, output: Tensor)? {
+        guard let route, let first = routers.first else { return nil }
+        let a = first(route)
+        return (a, routers.count > 1 ? routers[1](route) : a)
     }
 
     /// The FFN's first linear output before the activation is `preActivation` (W-PCA and NASWOT read
@@ -123,17 +152,20 @@ public final class TransformerBlock: Module {
     }
 
     /// The FFN on h: (first pre-activation, output of width h's last dimension).
-    private func feedForward(_ h: Tensor, layer: Architecture.Layer) -> (pre: Tensor, out: Tensor) {
+    private func feedForward(_ h: Tensor, layer: Architecture.Layer, route: [Float]?) -> (pre: Tensor, out: Tensor) {
         precondition(layer.ffnStack.count <= extraIntermediates.count,
                      "TransformerBlock: \(layer.ffnStack.count) stacked FFN layers requested, block has \(extraIntermediates.count)")
-        let pre = intermediate(h, out: layer.ffn)
+        precondition(routers.isEmpty || route != nil, "TransformerBlock: a routed block runs with an architecture vector")
+        let routing = routing(route)
+        let pre = intermediate(h, out: layer.ffn, routing: routing?.intermediate)
         var y = activation(pre)
         for (dense, f) in zip(extraIntermediates, layer.ffnStack) { y = activation(dense(y, out: f)) }
-        return (pre, output(y, out: h.shape.last!))
+        return (pre, output(y, out: h.shape.last!, routing: routing?.output))
     }
 
+    /// `route`: a routed block's architecture vector (`ExpertRouting.input`; nil for a plain block).
     public func callAsFunction(_ x: Tensor, layer: Architecture.Layer, mask: Tensor?, hiddenDropout: Float,
-                               attentionDropout: Float, rng: inout RandomGenerator) -> Result {
+                               attentionDropout: Float, route: [Float]? = nil, rng: inout RandomGenerator) -> Result {
         guard let mixer = mixer(for: layer.operation) else {
             preconditionFailure("TransformerBlock: layer asks for \(layer.operation), block holds \(operations)")
         }
@@ -143,27 +175,27 @@ public final class TransformerBlock: Module {
         case .encoder:
             if let (input, output, norm) = bottleneck, let b = layer.bottleneck {
                 let inner = plainEncoder(input(x, out: b), mixer: mixer, layer: layer, mask: mask, hiddenDropout: hiddenDropout,
-                                         attentionDropout: attentionDropout, rng: &rng)
+                                         attentionDropout: attentionDropout, route: route, rng: &rng)
                 let y = norm(x + drop(output(inner.output, out: x.shape.last!)))
                 return Result(output: y, attention: inner.attention, preActivation: inner.preActivation)
             }
             return plainEncoder(x, mixer: mixer, layer: layer, mask: mask, hiddenDropout: hiddenDropout,
-                                attentionDropout: attentionDropout, rng: &rng)
+                                attentionDropout: attentionDropout, route: route, rng: &rng)
         case .decoder:
             let a = mixer.mix(attentionNorm(x), layer: layer, mask: mask, dropout: attentionDropout, rng: &rng)
             let h = x + drop(a.output)
-            let f = feedForward(outputNorm(h), layer: layer)
+            let f = feedForward(outputNorm(h), layer: layer, route: route)
             let y = h + drop(f.out)
             return Result(output: y, attention: a.attention, preActivation: f.pre)
         }
     }
 
     private func plainEncoder(_ x: Tensor, mixer: any TokenMixer, layer: Architecture.Layer, mask: Tensor?, hiddenDropout: Float,
-                              attentionDropout: Float, rng: inout RandomGenerator) -> Result {
+                              attentionDropout: Float, route: [Float]?, rng: inout RandomGenerator) -> Result {
         func drop(_ t: Tensor) -> Tensor { hiddenDropout > 0 ? t.dropout(p: hiddenDropout, using: &rng) : t }
         let a = mixer.mix(x, layer: layer, mask: mask, dropout: attentionDropout, rng: &rng)
         let h = attentionNorm(x + drop(a.output))
-        let f = feedForward(h, layer: layer)
+        let f = feedForward(h, layer: layer, route: route)
         let y = outputNorm(h + drop(f.out))
         return Result(output: y, attention: a.attention, preActivation: f.pre)
     }

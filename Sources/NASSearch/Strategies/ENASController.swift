@@ -109,6 +109,24 @@ public final class ENASController: SearchStrategy {
     /// the architecture's edit distance.
     public func hiddenState(of genome: Genome) -> [Float] { Autograd.noGrad { unroll(genome).hidden.scalars } }
 
+    /// Whether the controller's final hidden state tracks architecture similarity, the property the memory
+    /// buffer is meant to improve: over all pairs of `genomes`, Spearman's ρ and Kendall's τ-b between the
+    /// Euclidean distance ‖h(a) − h(b)‖ of the hidden states and the edit distance of the architectures —
+    /// the number of genes in which their canonical genomes (`encode(decode(·))`: genes of absent layers
+    /// zeroed) differ.
+    public func hiddenStateEditDistanceCorrelation(_ genomes: [Genome]) -> (spearman: Double, kendall: Double, pairs: Int) {
+        let canonical = genomes.map { space.encode(space.decode($0)) ?? $0 }
+        let states = canonical.map(hiddenState(of:))
+        var hidden: [Double] = [], edit: [Double] = []
+        for i in canonical.indices {
+            for j in canonical.indices where j > i {
+                hidden.append(Double(zip(states[i], states[j]).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()))
+                edit.append(Double(zip(canonical[i], canonical[j]).filter { $0 != $1 }.count))
+            }
+        }
+        return (RankCorrelation.spearman(hidden, edit), RankCorrelation.kendallTauB(hidden, edit), hidden.count)
+    }
+
     public func tell(_ genome: Genome, fitness: [Double]) {
         let r = reward(fitness[0])
         guard r.isFinite else { return }

@@ -22,8 +22,12 @@ public struct SupernetError: Error, CustomStringConvertible {
 /// layers choose among operations (FlexiBERT), every layer holds one mixer per operation, sharing
 /// nothing across operations (`OperationChoices`); the FFN, LayerNorms and embeddings stay shared.
 ///
+/// A Mixture-of-Supernets supernet (`ExpertRouting`: m FFN experts per layer, mixed by an architecture
+/// router) trains the same way; `extract` collapses its experts, so what ships is a plain transformer.
+///
 /// Checkpoints are training checkpoints (`TrainingCheckpoint`) whose config.json `swiftnas_task` is
-/// `{"kind": "supernet", "objective": "mlm"|"causal", "space": {…}, "rule": NAME, "ruleState": {…}}`.
+/// `{"kind": "supernet", "objective": "mlm"|"causal", "space": {…}, "rule": NAME, "ruleState": {…}}`,
+/// plus `"routing": {"experts": m, "granularity": "layer"|"neuron", "hidden": H}` for a routed one.
 public final class Supernet {
     public let space: SearchSpace
     public let model: Transformer
@@ -37,10 +41,10 @@ public final class Supernet {
 
     /// A fresh supernet of `space`, initialised from `rng`. Fails when some member of the space cannot be
     /// a leading slice of the largest (W-PCA's block choices share no weights here).
-    public init(space: SearchSpace, rng: inout RandomGenerator) throws {
+    public init(space: SearchSpace, routing: ExpertRouting? = nil, rng: inout RandomGenerator) throws {
         try Self.checkCoverage(space)
         self.space = space
-        model = Transformer(space.largest, choices: space.operationChoices, rng: &rng)
+        model = Transformer(space.largest, choices: space.operationChoices, routing: routing, rng: &rng)
         head = space.family == .encoder ? MaskedLMHead(space.largest, rng: &rng) : nil
     }
 
@@ -120,8 +124,10 @@ public final class Supernet {
 
     /// The `swiftnas_task` of a checkpoint of this supernet trained by `rule`.
     public func task(rule: SamplingRule) -> JSONValue {
-        .object(["kind": .string("supernet"), "objective": .string(objectiveName), "space": space.json,
-                 "rule": .string(rule.name), "ruleState": rule.state])
+        var task: [String: JSONValue] = ["kind": .string("supernet"), "objective": .string(objectiveName), "space": space.json,
+                                         "rule": .string(rule.name), "ruleState": rule.state]
+        if let routing = model.routing { task["routing"] = try? JSONValue(encoding: routing) }
+        return .object(task)
     }
 
     /// What a supernet checkpoint's config.json says of it.
@@ -132,6 +138,8 @@ public final class Supernet {
         public var ruleState: JSONValue
         /// A gradient search's sampler and state (`GradientSearch.task`).
         public var search: JSONValue?
+        /// The FFN expert routing of a Mixture-of-Supernets supernet (nil: plain).
+        public var routing: ExpertRouting?
     }
 
     /// Reads `swiftnas_task` of a supernet checkpoint folder.
@@ -151,17 +159,27 @@ public final class Supernet {
         guard let spaceJSON = task["space"] else { throw SupernetError(path: path, field: "swiftnas_task.space", message: "missing") }
         let space = try SearchSpace(json: spaceJSON, path: path + " (swiftnas_task.space)")
         if let search = task["search"] { return Stored(space: space, rule: nil, ruleState: .object([:]), search: search) }
+        var routing: ExpertRouting?
+        if let json = task["routing"] {
+            do { routing = try json.decode(ExpertRouting.self) } catch {
+                throw SupernetError(path: path, field: "swiftnas_task.routing",
+                                    message: "expected {\"experts\": m ≥ 2, \"granularity\": \"layer\"|\"neuron\", \"hidden\": H} (\(error))")
+            }
+            guard let r = routing, r.experts >= 2, r.hidden >= 1 else {
+                throw SupernetError(path: path, field: "swiftnas_task.routing", message: "expected at least 2 experts and a positive hidden width")
+            }
+        }
         guard case .string(let ruleName)? = task["rule"], let rule = SamplingRuleKind(rawValue: ruleName) else {
             throw SupernetError(path: path, field: "swiftnas_task.rule",
                                 message: "expected one of \(SamplingRuleKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        return Stored(space: space, rule: rule, ruleState: task["ruleState"] ?? .object([:]), search: nil)
+        return Stored(space: space, rule: rule, ruleState: task["ruleState"] ?? .object([:]), search: nil, routing: routing)
     }
 
     /// Loads a supernet checkpoint folder (weights, head and space).
     public static func load(from folder: URL) throws -> Supernet {
         let stored = try stored(in: folder)
-        let (model, _, _) = try Checkpoint.loadTransformer(from: folder, choices: stored.space.operationChoices)
+        let (model, _, _) = try Checkpoint.loadTransformer(from: folder, choices: stored.space.operationChoices, routing: stored.routing)
         guard model.maxArchitecture == stored.space.largest else {
             throw SupernetError(path: folder.appendingPathComponent("config.json").path, field: "swiftnas_architecture",
                                 message: "the weights' architecture is not the largest member of the stored space")

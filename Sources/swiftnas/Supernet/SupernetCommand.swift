@@ -26,6 +26,9 @@ struct SupernetTrain: ParsableCommand {
             Rules: uniform (one random sub-network per step, AutoTinyBERT), sandwich (largest + smallest + N random,
             in-place distillation from the largest, BigNAS), complexity (the sandwich with the random members drawn
             over complexity bins whose probabilities shift toward the sizes that still improve, after ShiftNAS).
+            With --experts m (Mixture-of-Supernets), every FFN holds m expert weights mixed by a router that reads the
+            architecture (--routing layer: one weight per expert; neuron: one per expert and unit); `supernet extract`
+            collapses them into a plain model of the member.
             Spaces: \(SearchSpace.builtinNames.joined(separator: ", ")), or a JSON space file.
             """)
 
@@ -53,6 +56,13 @@ struct SupernetTrain: ParsableCommand {
     @Option(parsing: .unconditional, help: "The learning rate the decay ends at and never goes below (BigNAS keeps a floor).",
             transform: NumberArgument.nonNegative)
     var lrFloor: Float = 0
+    @Option(parsing: .unconditional, help: "Mixture-of-Supernets: FFN experts per layer, mixed by an architecture router (1: a plain supernet).",
+            transform: NumberArgument.positive)
+    var experts = 1
+    @Option(help: "Mixture-of-Supernets routing: layer (one weight per expert) or neuron (one per expert and output unit).")
+    var routing: ExpertRouting.Granularity = .layer
+    @Option(parsing: .unconditional, help: "Mixture-of-Supernets: the router's hidden width.", transform: NumberArgument.positive)
+    var routerHidden = 64
     @OptionGroup var data: PretrainDataOptions
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
@@ -79,7 +89,8 @@ struct SupernetTrain: ParsableCommand {
         let (batchSize, length) = (training.batchSize, data.sequenceLength)
 
         var rng = RandomGenerator(seed: training.seed)
-        let supernet = try Supernet(space: space, rng: &rng)
+        let routing = experts > 1 ? ExpertRouting(experts: experts, granularity: self.routing, hidden: routerHidden) : nil
+        let supernet = try Supernet(space: space, routing: routing, rng: &rng)
         supernet.model.hiddenDropout = data.dropout
         supernet.model.attentionDropout = data.dropout
         let samplingRule = try rule.make(space: space, seed: training.seed, randomCount: randomCount, complexity: .init(
@@ -92,7 +103,9 @@ struct SupernetTrain: ParsableCommand {
                 "rule": rule.rawValue, "random-count": "\(randomCount)", "bins": "\(bins)",
                 "complexity-cost": complexityCost.rawValue, "update-every": "\(updateEvery)"]
                 // Added later: recorded for the complexity rule only, so older runs of the other rules still resume.
-                .merging(rule == .complexity ? ["bin-warmup": "\(binWarmup)", "max-ratio": "\(maxRatio)"] : [:]) { a, _ in a }) { a, _ in a })
+                .merging(rule == .complexity ? ["bin-warmup": "\(binWarmup)", "max-ratio": "\(maxRatio)"] : [:]) { a, _ in a }
+                .merging(routing.map { ["experts": "\($0.experts)", "routing": $0.granularity.rawValue, "router-hidden": "\($0.hidden)"] } ?? [:])
+                    { a, _ in a }) { a, _ in a })
 
         var distiller: Distiller?
         var masking: MaskedLanguageModeling?

@@ -168,8 +168,8 @@ struct SupernetSearch: ParsableCommand {
             }
             return values
         })
-        try TextModelSupport.finish(trainer, progress: progress)
-        guard !trainer.interrupted else { return }
+        try TextModelSupport.finish(trainer, progress: progress)   // Ctrl-C exits here; out of --time-budget, select
+        let trainingSeconds = trainer.trainingSeconds, selectionStart = DispatchTime.now().uptimeNanoseconds
 
         // Selection.
         var pick: (ArchitectureParameters.Dimension) -> Int = parameters.argmaxChoice
@@ -218,11 +218,24 @@ struct SupernetSearch: ParsableCommand {
         let chosen = parameters.architecture(pick)
         let loss = heldOutLoss(.oneHot(parameters, pick))
         try chosen.save(to: runURL.appendingPathComponent("architecture.json"))
-        let selection: JSONValue = .object([
+        var fields: [String: JSONValue] = [
             "method": .string(method.rawValue), "select": .string(select.rawValue), "heldOutLoss": .double(loss),
-            "params": .int(chosen.parameterCount), "candidates": .array(scored),
+            "params": .int(chosen.parameterCount), "steps": .int(trainer.step), "trainingSeconds": .double(trainingSeconds),
+            "candidates": .array(scored),
             "decisions": .array(decisions.map { .object(["dimension": .string("\($0.dimension)"), "choice": .int($0.choice),
-                                                        "losses": .array($0.losses.map { .double($0) })]) })])
+                                                        "losses": .array($0.losses.map { .double($0) })]) })]
+        if let enas {
+            // The controller's hidden-state distance vs edit distance, trained and as initialised (same seed).
+            var draw = RandomGenerator(seed: training.seed ^ 0xED17)
+            let genomes = (0..<60).map { _ in space.sample(using: &draw) }
+            let fresh = ENASController(space: space, seed: training.seed, bufferSize: enas.controller.bufferSize)
+            for (key, controller) in [("hiddenStateVsEditDistance", enas.controller), ("hiddenStateVsEditDistanceAtInit", fresh)] {
+                let c = controller.hiddenStateEditDistanceCorrelation(genomes)
+                fields[key] = .object(["spearman": .double(c.spearman), "kendall": .double(c.kendall), "pairs": .int(c.pairs)])
+            }
+        }
+        fields["selectionSeconds"] = .double(Double(DispatchTime.now().uptimeNanoseconds - selectionStart) / 1e9)
+        let selection: JSONValue = .object(fields)
         try AtomicFile.write(try selection.serializedData(pretty: true), to: runURL.appendingPathComponent("selection.json"))
         if let study { try record(chosen, loss: loss, space: space, in: study) }
         print(String(format: "selected (%@): %d layers, hidden %d, %.2fM parameters, held-out loss %.4f → %@",

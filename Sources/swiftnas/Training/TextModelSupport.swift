@@ -27,7 +27,8 @@ enum TextModelSupport {
     }
 
     /// Hooks a trainer to the terminal: a progress line, log lines when not a terminal, Ctrl-C, and an
-    /// optional wall-clock budget (minutes) after which the run stops with a checkpoint.
+    /// optional wall-clock budget (minutes of training, summed over resumes: `Trainer.trainingSeconds`)
+    /// after which the run stops with a checkpoint.
     /// The trainer's notes from `prepare` (e.g. which checkpoint a resume took) go to standard error first.
     static func attach(_ trainer: Trainer, label: String, unit: String = "tokens", timeBudget: Double? = nil) -> ProgressLine {
         for note in trainer.notes { FileHandle.standardError.write(Data((note + "\n").utf8)) }
@@ -36,9 +37,8 @@ enum TextModelSupport {
         // Under mpirun, Ctrl-C ends the ranks at once; mpirun forwards SIGUSR1 to every rank instead
         // (`kill -USR1 <mpirun's pid>`), which stops the job the way Ctrl-C stops one process: together, with a checkpoint.
         signal(SIGUSR1) { _ in Interrupt.requested = true }
-        let start = DispatchTime.now().uptimeNanoseconds
-        trainer.shouldStop = {
-            Interrupt.requested || timeBudget.map { Double(DispatchTime.now().uptimeNanoseconds - start) / 6e10 >= $0 } ?? false
+        trainer.shouldStop = { [unowned trainer] in
+            Interrupt.requested || timeBudget.map { trainer.trainingSeconds / 60 >= $0 } ?? false
         }
         trainer.onProgress = { p in
             var text = (progress.isTerminal ? ProgressLine.bar(Double(p.step) / Double(p.steps)) + " " : "")

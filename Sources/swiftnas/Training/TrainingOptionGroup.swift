@@ -39,7 +39,7 @@ struct TrainingOptionGroup: ParsableArguments {
     @Option(parsing: .unconditional, help: "Evaluate every N steps (and at the end).", transform: NumberArgument.nonNegative)
     var evalEvery = 0
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Wall-clock budget: stop with a checkpoint after this many minutes (e.g. to compare runs at equal time; pair with --schedule constant).",
+            help: ArgumentHelp("Wall-clock budget: stop with a checkpoint after this many minutes of training, counted over resumes (e.g. to compare runs at equal time; pair with --schedule constant). supernet search then selects.",
                                valueName: "minutes"),
             transform: NumberArgument.positive)
     var timeBudget: Double?
