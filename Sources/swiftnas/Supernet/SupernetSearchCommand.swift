@@ -217,11 +217,12 @@ struct SupernetSearch: ParsableCommand {
         }
         let chosen = parameters.architecture(pick)
         let loss = heldOutLoss(.oneHot(parameters, pick))
+        let selectionSeconds = Double(DispatchTime.now().uptimeNanoseconds - selectionStart) / 1e9
         try chosen.save(to: runURL.appendingPathComponent("architecture.json"))
         var fields: [String: JSONValue] = [
             "method": .string(method.rawValue), "select": .string(select.rawValue), "heldOutLoss": .double(loss),
             "params": .int(chosen.parameterCount), "steps": .int(trainer.step), "trainingSeconds": .double(trainingSeconds),
-            "candidates": .array(scored),
+            "selectionSeconds": .double(selectionSeconds), "candidates": .array(scored),
             "decisions": .array(decisions.map { .object(["dimension": .string("\($0.dimension)"), "choice": .int($0.choice),
                                                         "losses": .array($0.losses.map { .double($0) })]) })]
         if let enas {
@@ -234,7 +235,6 @@ struct SupernetSearch: ParsableCommand {
                 fields[key] = .object(["spearman": .double(c.spearman), "kendall": .double(c.kendall), "pairs": .int(c.pairs)])
             }
         }
-        fields["selectionSeconds"] = .double(Double(DispatchTime.now().uptimeNanoseconds - selectionStart) / 1e9)
         let selection: JSONValue = .object(fields)
         try AtomicFile.write(try selection.serializedData(pretty: true), to: runURL.appendingPathComponent("selection.json"))
         if let study { try record(chosen, loss: loss, space: space, in: study) }
