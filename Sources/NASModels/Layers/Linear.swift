@@ -55,18 +55,17 @@ public final class Linear: Module {
         self.bias = bias ? Init.zeros([outMax], name + ".bias") : nil
     }
 
+    private init(weight: Parameter, bias: Parameter?) { self.weight = weight; self.bias = bias }
+
     /// Makes this a routed layer of `count` experts: `count − 1` copies of its weight and bias, named
     /// `<name>.experts.<k>` (MoS initialises every expert from the same weights, so a routed supernet starts
     /// as the plain one, Σ_k α_k = 1; the experts part as the architecture-dependent α weigh their gradients).
     public func addExperts(_ count: Int) {
         precondition(experts.isEmpty && count >= 2, "Linear \(weight.name): experts are added once, at least 2")
         let name = String(weight.name.dropLast(".weight".count))
-        var unused = RandomGenerator(seed: 0)
+        func copy(_ p: Parameter, _ name: String) -> Parameter { Parameter(Tensor(shape: p.shape, scalars: p.value.scalars), name: name) }
         experts = (1..<count).map { k in
-            let copy = Linear(maxIn, maxOut, name: name + ".experts.\(k)", bias: bias != nil, rng: &unused)
-            copy.weight.value = Tensor(shape: weight.shape, scalars: weight.value.scalars)
-            if let bias { copy.bias!.value = Tensor(shape: bias.shape, scalars: bias.value.scalars) }
-            return copy
+            Linear(weight: copy(weight, name + ".experts.\(k).weight"), bias: bias.map { copy($0, name + ".experts.\(k).bias") })
         }
     }
 
