@@ -18,7 +18,7 @@ public struct Distiller {
     /// The distiller's trainable modules (the projection), to train beside the student.
     public var modules: [Module] { projection.map { [$0] } ?? [] }
 
-    /// Loads the teacher from the checkpoint folder `path` and checks it against the student: the same
+    /// Loads the teacher from the checkpoint folder `path` (or a training run's latest) and checks it against the student: the same
     /// vocabulary file as `vocabulary` (when both can be read), an encoder with the student's vocabulary
     /// size, and last layers that are attention with a qkv divisible by `relationHeads` (default: the
     /// teacher's head count). Mismatches are `TrainingInputError`s.
@@ -26,7 +26,7 @@ public struct Distiller {
     /// other widths are distilled through its leading columns).
     public init(teacher path: String, student: Architecture, vocabulary: URL, relationHeads: Int?, projectAlways: Bool = false,
                 rng: inout RandomGenerator) throws {
-        let folder = URL(fileURLWithPath: path)
+        let folder = try TrainingInputs.checkpointFolder(path)   // a checkpoint, or a run's latest
         let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
         let t = model.maxArchitecture
         let teacherVocab = folder.appendingPathComponent("vocab.txt")

@@ -68,10 +68,12 @@ struct StrategyName: RegisteredName {
 /// A search objective's name: one of `Proxies.names`, or `supernet` (inherited-weight loss, with --supernet).
 struct ObjectiveName: RegisteredName {
     static let supernet = "supernet"
+    static let distillation = "distillation"
     static let kind = "objective"
-    static var names: [String] { Proxies.names + [supernet] }
+    static var names: [String] { Proxies.names + [supernet, distillation] }
     let name: String
     init(checked name: String) { self.name = name }
 
-    var isSupernet: Bool { name == Self.supernet }
+    /// Scored with a trained supernet's weights (`--supernet`): its LM loss or its distillation loss.
+    var isSupernet: Bool { name == Self.supernet || name == Self.distillation }
 }

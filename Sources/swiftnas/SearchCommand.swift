@@ -24,11 +24,18 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("A built-in space name or a space JSON file.", valueName: "name|file"))
     var space: String
 
-    @Option(help: ArgumentHelp("Objective: a proxy (maximised) or 'supernet' (inherited-weight loss, minimised; needs --supernet); repeat for several.", valueName: "name"))
+    @Option(help: ArgumentHelp("Objective: a proxy (maximised), 'supernet' (inherited-weight LM loss, minimised; needs --supernet) or 'distillation' (inherited-weight attention-relation distillation loss, AutoDistil, minimised; needs --supernet and --teacher); repeat for several.", valueName: "name"))
     var objective: [ObjectiveName] = ["w-pca"]
 
-    @Option(help: "Supernet for --objective supernet: a `swiftnas supernet train` run or checkpoint folder.")
+    @Option(help: "Supernet for --objective supernet or distillation: a `swiftnas supernet train` run or checkpoint folder (a sub-space run: each member is scored by its sub-space's supernet).")
     var supernet: String?
+    @Option(help: "With a partition file as --space: search its sub-space N (1-based).", transform: NumberArgument.positive)
+    var subspace: Int?
+    @Option(help: "Teacher checkpoint for --objective distillation (the one the supernet was distilled from).")
+    var teacher: String?
+    @Option(parsing: .unconditional, help: "Relation heads of --objective distillation (default: the teacher's head count).",
+            transform: NumberArgument.positive)
+    var relationHeads: Int?
 
     @Option(parsing: .unconditional, help: "Budget: at most this many parameters (embeddings included).",
             transform: NumberArgument.positive)
@@ -103,6 +110,9 @@ struct Search: ParsableCommand {
         guard !objective.contains(where: \.isSupernet) || supernet != nil else {
             throw ValidationError("--objective supernet needs --supernet DIR (a `swiftnas supernet train` run)")
         }
+        guard !objective.contains(where: { $0.name == ObjectiveName.distillation }) || teacher != nil else {
+            throw ValidationError("--objective distillation needs --teacher DIR (the teacher the supernet was distilled from)")
+        }
         guard latencySamples >= 8 else { throw ValidationError("--latency-samples must be at least 8") }
         if case .file = study, heartbeatTimeout != nil {
             throw ValidationError("--heartbeat-timeout applies to a PostgreSQL study; an SQLite study has one writer")
@@ -117,7 +127,7 @@ struct Search: ParsableCommand {
         // The outputs first: a search must not run for an hour to fail on its first file.
         try OutputFolder.check(outputFolder)
         if case .file(let url) = study { try OutputFolder.check(url.deletingLastPathComponent()) }
-        let space = try Self.resolveSpace(self.space)
+        let space = try Self.resolveSpace(self.space, subspace: subspace)
         guard sequenceLength <= space.maxPositions else {
             throw ValidationError("--sequence-length \(sequenceLength) exceeds the space's maxPositions \(space.maxPositions)")
         }
@@ -134,7 +144,8 @@ struct Search: ParsableCommand {
             evaluation["latencySamples"] = String(latencySamples)
         }
         let objectives: [Objective] = try objective.map { name in
-            guard !name.isSupernet else { return try supernetObjective(space: space, evaluation: &evaluation) }
+            if name.name == ObjectiveName.distillation { return try distillationObjective(space: space, evaluation: &evaluation) }
+            if name.isSupernet { return try supernetObjective(space: space, evaluation: &evaluation) }
             return ProxyObjective(proxy: try Proxies.named(name.name), batch: batch, seed: seed, maskTokenId: mask, specialTokenIds: specials)
         }
         let settings = StudySettings(space: space.json, strategy: strategy.name, populationSize: population,
@@ -203,13 +214,66 @@ struct Search: ParsableCommand {
         return objective
     }
 
-    /// The space named by `--space`: a built-in name or a file.
-    static func resolveSpace(_ argument: String) throws -> SearchSpace {
-        if let builtin = SearchSpace.builtin(argument) { return builtin }
+    /// The distillation objective (AutoDistil): inherited-weight attention-relation KL to `--teacher` on a fixed
+    /// batch of the objectives' corpus and size, tokenised as the supernet was trained; a sub-space run's supernets
+    /// score the members of their sub-spaces, and every member of the searched space must belong to one.
+    func distillationObjective(space: SearchSpace, evaluation: inout [String: String]) throws -> DistillationObjective {
+        let root = URL(fileURLWithPath: supernet!)
+        let partitionFile = root.appendingPathComponent(SubspacePartition.fileName)
+        var folders = [root]
+        if FileManager.default.fileExists(atPath: partitionFile.path) {
+            let partition = try SubspacePartition.load(from: partitionFile)
+            folders = partition.subspaces.indices.map { root.appendingPathComponent(SubspacePartition.runName($0)) }
+        }
+        folders = try folders.map { try TrainingInputs.checkpointFolder($0.path) }
+        let nets = try folders.map { try Supernet.load(from: $0) }
+        let batch = try HeldOutBatch(supernet: nets[0], folder: folders[0], corpus: evaluation["corpus"]!,
+                                     batchSize: Int(evaluation["batchSize"]!)!, length: sequenceLength, seed: seed)
+        var rng = RandomGenerator(seed: 0)
+        let distiller = try Distiller(teacher: teacher!, student: nets[0].largest, vocabulary: folders[0].appendingPathComponent("vocab.txt"),
+                                      relationHeads: relationHeads, rng: &rng)
+        let objective = try DistillationObjective(supernets: nets, teacher: distiller.teacher, relationHeads: distiller.relationHeads,
+                                                  input: batch.input)
+        do {
+            for arch in [space.largest, space.smallest] { _ = try objective.supernet(for: arch) }
+        } catch { throw ValidationError("--space \(space.name): \(error); search a sub-space of the supernet run (--subspace)") }
+        evaluation["supernet"] = root.path
+        evaluation["teacher"] = teacher!
+        return objective
+    }
+
+    /// The space named by `--space`: a built-in name or a space file; for a partition file (`SubspacePartition`),
+    /// its sub-space `subspace` (1-based), which must then be given.
+    static func resolveSpace(_ argument: String, subspace: Int? = nil) throws -> SearchSpace {
+        if let builtin = SearchSpace.builtin(argument), subspace == nil { return builtin }
         guard FileManager.default.fileExists(atPath: argument) else {
             throw ValidationError("--space '\(argument)' is neither a built-in space (\(SearchSpace.builtinNames.joined(separator: ", "))) nor a file")
         }
-        return try SearchSpace.load(from: URL(fileURLWithPath: argument))
+        let url = URL(fileURLWithPath: argument)
+        guard try SubspacePartition.partitionJSON(at: url) != nil else {
+            guard subspace == nil else { throw ValidationError("--subspace needs a partition file as --space; \(argument) is one space") }
+            return try SearchSpace.load(from: url)
+        }
+        let partition = try SubspacePartition.load(from: url)
+        guard let subspace, (1...partition.subspaces.count).contains(subspace) else {
+            throw ValidationError("--space \(argument) holds \(partition.subspaces.count) sub-spaces; choose one with --subspace 1…\(partition.subspaces.count)")
+        }
+        return partition.subspaces[subspace - 1]
+    }
+
+    /// The sub-spaces `--space` and `--subspaces K` give: a partition file's (K, when given, must match), or the
+    /// space cut into K by `SubspacePartition.partition`; nil for one space without K > 1.
+    static func resolvePartition(_ argument: String, count: Int?) throws -> SubspacePartition? {
+        if SearchSpace.builtin(argument) == nil, FileManager.default.fileExists(atPath: argument),
+           try SubspacePartition.partitionJSON(at: URL(fileURLWithPath: argument)) != nil {
+            let partition = try SubspacePartition.load(from: URL(fileURLWithPath: argument))
+            if let count, count != partition.subspaces.count {
+                throw ValidationError("--subspaces \(count), but \(argument) holds \(partition.subspaces.count) sub-spaces")
+            }
+            return partition
+        }
+        guard let count, count > 1 else { return nil }
+        return try SubspacePartition.partition(try resolveSpace(argument), into: count)
     }
 
     /// The fixed batch of real text every candidate is scored on: WordPiece-tokenised WikiText-2 (or

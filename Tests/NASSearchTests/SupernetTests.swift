@@ -265,6 +265,55 @@ final class SupernetTests: XCTestCase {
     /// In-place distillation sends no gradient into the largest network's soft targets. End to end: the
     /// layer only the largest has gets exactly the gradient of the largest's own label loss. And the loss
     /// itself: soft targets computed from a parameter (with their graph kept) give that parameter no gradient.
+    /// AutoDistil's step: no label loss (weight 0, so no in-place distillation) and the teacher's relation loss on
+    /// every member — the step's gradient is the sum of each extracted member's relation-KL gradient.
+    func testTeacherForEveryMemberGradientIsTheSumOfItsSubNetworksRelationLosses() throws {
+        var rng = RandomGenerator(seed: 12)
+        let supernet = try Supernet(space: Self.encoderSpace, rng: &rng)
+        supernet.model.hiddenDropout = 0; supernet.model.attentionDropout = 0
+        for p in supernet.model.parameters { p.value = p.value * 10 }   // peaked attention: relations that differ
+        var teacherRNG = RandomGenerator(seed: 13)
+        let teacher = Transformer(Self.encoderSpace.largest, rng: &teacherRNG)
+        for p in teacher.parameters { p.value = p.value * 10 }
+        let (input, targets) = Self.encoderBatch()
+        let t = teacher(input).layers.last!.attention!
+        func relationLoss(_ out: Transformer.Output) -> Tensor {
+            let s = out.layers.last!.attention!
+            return Distillation.attentionRelationKL(student: (s.q, s.k, s.v), teacher: (t.q, t.k, t.v), relationHeads: 2, mask: nil)
+        }
+        let rule = SandwichRule(space: Self.encoderSpace, seed: 4, randomCount: 1)
+        let training = SupernetTraining(supernet: supernet, rule: rule)
+        training.labelWeight = 0
+        training.teacherForEveryMember = true
+        training.teacherLoss = { out, _ in let loss = relationLoss(out); return (loss, ["attention_kl": Double(loss.item())]) }
+        let result = try training.step(5, input: input, targets: targets, tokens: 16, rng: &rng)
+        XCTAssertNotNil(result.metrics["attention_kl_smallest"])
+        XCTAssertNotNil(result.metrics["attention_kl_2"])
+        XCTAssertNil(result.metrics["kd_smallest"], "no labels learnt: no in-place distillation")
+        let parents = Dictionary(uniqueKeysWithValues: supernet.model.parameters.map { ($0.name, $0) })
+        let stepGradients = parents.mapValues { $0.grad?.contiguous().scalars }
+
+        var sums: [String: [Float]] = [:]
+        let architectures = rule.architectures(step: 5)
+        XCTAssertEqual(architectures.count, 3)
+        for arch in architectures {
+            let model = supernet.model.extract(arch)
+            let loss = relationLoss(model(input, training: false, rng: &rng))
+            XCTAssertGreaterThan(loss.item(), 1e-4)
+            loss.backward()
+            paddedGradients([model], into: &sums, parents: parents)
+        }
+        var compared = 0
+        for (name, g) in stepGradients {
+            guard let g else { XCTAssertNil(sums[name], name); continue }
+            let expected = sums[name] ?? [Float](repeating: 0, count: g.count)
+            let scale = expected.map(abs).max()! + 1e-6
+            for (a, b) in zip(g, expected) { XCTAssertEqual(a, b, accuracy: 1e-4 * scale, name) }
+            if sums[name] != nil { compared += 1 }
+        }
+        XCTAssertGreaterThan(compared, 10)
+    }
+
     func testInPlaceDistillationSendsNoGradientIntoTheSoftTargets() throws {
         final class Pair: SamplingRule {
             let archs: [Architecture]

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import NASModels
+import NASSearch
 import NASTensor
 
 /// `swiftnas supernet train|extract`, `search --objective supernet` and `rank --supernet` as processes:
@@ -121,12 +122,102 @@ final class SupernetCLITests: XCTestCase {
         XCTAssertEqual(status, 0, output)
     }
 
+    /// AutoDistil: `--space PARTITION` trains one supernet per sub-space distilled from a teacher (relation KL in
+    /// the log), refuses a second run into the same folder, resumes; `search --objective distillation` scores a
+    /// sub-space's members with its supernet and needs --teacher and --subspace; `--subspaces 2` cuts a plain space.
+    func testSubspaceSupernetsTrainDistilledAndSearchByDistillationLoss() throws {
+        let corpus = try CLIProcess.corpus(in: folder)
+        let words = ["the", "king", "speaks", "to", "a", "quiet", "river", "and", "night", "falls", "over", "old", "town", ".",
+                     "sea", "sun", "moon", "star", "wind", "rain"]   // 25 entries: the corpus has 22 characters (the objectives' batch)
+        let vocab = try write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words).joined(separator: "\n") + "\n", "vocab.txt")
+        let teacherArch = try write("""
+            {"family": "encoder", "vocabSize": 25, "maxPositions": 32, "hidden": 24, "layers": [{"heads": 2, "qkv": 24, "ffn": 32}]}
+            """, "teacher.json")
+        let teacher = folder.appendingPathComponent("teacher")
+        let common = ["--corpus", corpus.path, "--tokenizer", vocab.path, "--batch-size", "4", "--sequence-length", "16",
+                      "--warmup", "0", "--threads", "1", "--log-every", "1"]
+        var (status, output) = try run(["pretrain", "--arch", teacherArch.path, "--out", teacher.path, "--steps", "2"] + common)
+        XCTAssertEqual(status, 0, output)
+        func space(_ name: String, depth: String, hidden: String) -> String {
+            #"{"name": "\#(name)", "family": "encoder", "vocabSize": 25, "maxPositions": 32, "depth": \#(depth), "hidden": \#(hidden), "layers": "shared", "heads": [1, 2], "ffn": [16, 32]}"#
+        }
+        let partition = try write(#"{"name": "tiny-2", "subspaces": [\#(space("small", depth: "[1]", hidden: "[8, 16]")), \#(space("large", depth: "[1, 2]", hidden: "[24]"))]}"#,
+                                  "partition.json")
+        let runFolder = folder.appendingPathComponent("subspaces")
+        let train = ["supernet", "train", "--space", partition.path, "--teacher", teacher.path, "--rule", "sandwich", "--steps", "8",
+                     "--teacher-for-every-member", "--lm-weight", "0", "--hidden-weight", "0",
+                     "--out", runFolder.path, "--checkpoint-every", "4"] + common
+        (status, output) = try run(train)
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("2 sub-spaces") && output.contains("4 steps each"), output)
+        for i in 1...2 {
+            let log = try String(contentsOf: runFolder.appendingPathComponent("subspace-\(i)/metrics.jsonl"), encoding: .utf8)
+            XCTAssertTrue(log.contains("attention_kl_smallest") && log.contains("\"step\":4") && !log.contains("kd_smallest"), log)
+        }
+        XCTAssertEqual(try SubspacePartition.load(from: runFolder.appendingPathComponent("subspaces.json")).subspaces.map(\.name), ["small", "large"])
+        (status, output) = try run(train)
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--resume"), output)
+        (status, output) = try run(train + ["--resume"])
+        XCTAssertEqual(status, 0, output)
+        (status, output) = try run(train + ["--resume", "--subspaces", "3"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("holds 2 sub-spaces"), output)
+
+        let search = ["search", "--space", partition.path, "--objective", "distillation", "--supernet", runFolder.path, "--strategy", "random",
+                      "--trials", "4", "--corpus", corpus.path, "--sequence-length", "16", "--batch-size", "4",
+                      "--threads", "1"]
+        (status, output) = try run(search + ["--subspace", "2", "--teacher", teacher.path, "--study", folder.appendingPathComponent("s.db").path])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("best of 4 trials (0 failed)"), output)
+        (status, output) = try run(search + ["--teacher", teacher.path, "--study", folder.appendingPathComponent("t.db").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--subspace 1…2"), output)
+        (status, output) = try run(search + ["--subspace", "1", "--study", folder.appendingPathComponent("u.db").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--teacher"), output)
+
+        // A member's held-out relation KL to the teacher: 0 for the teacher itself, more for a member.
+        let member = try write(#"{"family": "encoder", "vocabSize": 25, "maxPositions": 32, "hidden": 24, "layers": [{"heads": 2, "qkv": 24, "ffn": 16}]}"#,
+                               "member.json")
+        let extracted = folder.appendingPathComponent("member")
+        (status, output) = try run(["supernet", "extract", "--supernet", runFolder.appendingPathComponent("subspace-2").path, "--arch", member.path,
+                                    "--out", extracted.path])
+        XCTAssertEqual(status, 0, output)
+        func relationKL(_ checkpoint: URL) throws -> Double {
+            let json = folder.appendingPathComponent("eval-\(checkpoint.lastPathComponent).json")
+            let (status, output) = try run(["evaluate", "--checkpoint", checkpoint.path, "--corpus", corpus.path, "--teacher", teacher.path,
+                                            "--sequence-length", "16", "--max-windows", "20", "--threads", "1", "--json", json.path])
+            XCTAssertEqual(status, 0, output)
+            guard case .object(let o) = try JSONValue(parsing: try Data(contentsOf: json)), case .double(let kl)? = o["attention_relation_kl"] else {
+                XCTFail(output); return .nan
+            }
+            return kl
+        }
+        // (Near-uniform attention at this size keeps the member's KL small, but not 0.)
+        XCTAssertEqual(try relationKL(teacher), 0, accuracy: 1e-10)
+        XCTAssertGreaterThan(try relationKL(extracted), 1e-8)
+
+        // A plain space cut in two by --subspaces.
+        let plain = try write(space("plain", depth: "[1, 2]", hidden: "[8, 16]"), "plain.json")
+        let cut = folder.appendingPathComponent("cut")
+        (status, output) = try run(["supernet", "train", "--space", plain.path, "--subspaces", "2", "--rule", "uniform", "--steps", "2",
+                                    "--out", cut.path] + common)
+        XCTAssertEqual(status, 0, output)
+        let halves = try SubspacePartition.load(from: cut.appendingPathComponent("subspaces.json")).subspaces
+        XCTAssertEqual(halves.map(\.hidden), [[8], [16]])
+        XCTAssertEqual(halves.map(\.depth), [[1], [2]])
+    }
+
     /// A run stopped by its wall-clock budget and resumed with `--resume` ends with the weights of an
     /// uninterrupted run (the complexity rule: its learned distribution is restored from the checkpoint).
     func testTimeBudgetStopThenResumeEqualsAnUninterruptedRun() throws {
         let corpus = try CLIProcess.corpus(in: folder), space = try space()
         let whole = folder.appendingPathComponent("whole"), part = folder.appendingPathComponent("part")
-        let arguments = { (out: URL) in self.trainArguments(space, corpus, out, rule: "complexity") + ["--bins", "3", "--update-every", "2"] }
+        // Checkpoints every 3 steps: the resumed run prunes the checkpoint it resumed from, and must still save its characters.
+        let arguments = { (out: URL) in
+            self.trainArguments(space, corpus, out, rule: "complexity") + ["--bins", "3", "--update-every", "2", "--checkpoint-every", "3"]
+        }
         var (status, output) = try run(arguments(whole))
         XCTAssertEqual(status, 0, output)
         (status, output) = try run(arguments(part) + ["--time-budget", "0.0001"])

@@ -11,7 +11,12 @@ import NASTrain
 /// plus `teacherLoss` when distilling from a teacher. With in-place distillation (sandwich, complexity)
 /// every other sub-network learns, without dropout, from the first one's logits on the same batch,
 /// detached — KL(softmax(z_first) ‖ softmax(z_sub)) (BigNAS; Yu et al., ECCV 2020) — so no gradient
-/// flows into the soft targets. Without it (uniform: one sub-network per step) there are no others.
+/// flows into the soft targets. Without it (uniform: one sub-network per step) there are no others. With
+/// `labelWeight` 0 the first learns no labels, so its logits are no targets: in-place distillation is off.
+///
+/// With `teacherForEveryMember` (AutoDistil; Xu et al., NeurIPS 2022: every sampled student is distilled
+/// task-agnostically from the teacher), every other sub-network also takes `teacherLoss`, logged with its
+/// index (`attention_kl_smallest`, `attention_kl_2`, …).
 public final class SupernetTraining {
     public let supernet: Supernet
     public let rule: SamplingRule
@@ -20,6 +25,8 @@ public final class SupernetTraining {
     public var teacherLoss: ((Transformer.Output, TokenBatch) -> (loss: Tensor, metrics: [String: Double]))?
     /// The weight of the label loss of the first sub-network.
     public var labelWeight: Float = 1
+    /// Whether every sub-network of the step, not only the first, takes `teacherLoss` (AutoDistil).
+    public var teacherForEveryMember = false
     /// The data-parallel job this step runs on one rank of (nil: a single process).
     public var dataParallel: DataParallel?
 
@@ -92,21 +99,33 @@ public final class SupernetTraining {
         var losses = [metrics["lm"]!]
         var finite = value.isFinite
         if finite { loss?.backward() }
-        if rule.inPlaceDistillation && architectures.count > 1 {
+        let inPlace = rule.inPlaceDistillation && labelWeight > 0
+        let fromTeacher = teacherForEveryMember ? teacherLoss : nil
+        if (inPlace || fromTeacher != nil) && architectures.count > 1 {
             for (i, arch) in architectures.enumerated().dropFirst() {
-                let key = i == 1 ? "kd_smallest" : "kd_\(i)"
+                let suffix = i == 1 ? "_smallest" : "_\(i)"
                 // Every rank logs the same keys (the metrics are summed over ranks key by key).
-                metrics[key] = finite ? 0 : .nan
-                guard finite, let soft else { continue }
+                if inPlace { metrics["kd" + suffix] = finite ? 0 : .nan }
+                guard finite else { continue }
                 let sub = model(input, architecture: arch, training: false, rng: &rng)
-                let kd = DataParallel.share(
-                    Distillation.softLabelLoss(student: supernet.logits(sub, architecture: arch, input: input, targets: targets).logits,
-                                               teacher: soft), count: rows, of: rowsTotal)!
-                let value = Double(kd.item())
-                metrics[key] = value
+                var memberLoss: Tensor?
+                if inPlace, let soft {
+                    let kd = DataParallel.share(
+                        Distillation.softLabelLoss(student: supernet.logits(sub, architecture: arch, input: input, targets: targets).logits,
+                                                   teacher: soft), count: rows, of: rowsTotal)!
+                    metrics["kd" + suffix] = Double(kd.item())
+                    memberLoss = kd
+                }
+                if let fromTeacher {
+                    let (extra, values) = fromTeacher(sub, input)
+                    memberLoss = memberLoss.map { $0 + extra } ?? extra
+                    for (key, v) in values { metrics[key + suffix] = v }
+                }
+                guard let memberLoss else { continue }
+                let value = Double(memberLoss.item())
                 // The trainer stops on a non-finite loss before the update.
                 finite = value.isFinite
-                if finite { kd.backward() }
+                if finite { memberLoss.backward() }
                 losses.append(value)
             }
         }
@@ -114,7 +133,7 @@ public final class SupernetTraining {
         for (i, arch) in architectures.enumerated() { replicated["params_\(i)"] = Double(arch.parameterCount) }
         if let dataParallel {
             // Each rank's losses are shares (a rank without targets adds 0): their sums are the step's losses.
-            let expected = rule.inPlaceDistillation ? architectures.count : 1
+            let expected = inPlace || fromTeacher != nil ? architectures.count : 1
             losses += [Double](repeating: finite ? 0 : .nan, count: max(0, expected - losses.count))
             dataParallel.communicator.allReduceSum(&losses)
         }

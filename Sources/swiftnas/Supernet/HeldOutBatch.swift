@@ -30,6 +30,19 @@ struct HeldOutBatch {
     }
 }
 
+extension HeldOutBatch {
+    /// The batch of `corpus` for the supernet `net` stored in checkpoint `folder`, tokenised as it was trained.
+    init(supernet net: Supernet, folder: URL, corpus: String, batchSize: Int, length: Int, seed: UInt64) throws {
+        guard length <= net.largest.maxPositions else {
+            throw TrainingInputError(file: folder.path, field: "maxPositions",
+                                     "sequences of \(length) tokens exceed the supernet's \(net.largest.maxPositions) positions")
+        }
+        let tokenizer = try TextTokenizer.stored(in: folder)
+        try self.init(tokens: try tokenizer.encode(try TrainingInputs.readCorpora([corpus])), path: corpus, tokenizer: tokenizer,
+                      family: net.space.family, vocabSize: net.largest.vocabSize, batchSize: batchSize, length: length, seed: seed)
+    }
+}
+
 extension SupernetObjective {
     /// The objective of a trained supernet (a `supernet train` run or checkpoint folder) on a fixed batch of
     /// `corpus`, tokenised as the supernet was trained; also returns the checkpoint folder it read.
@@ -37,14 +50,7 @@ extension SupernetObjective {
         -> (objective: SupernetObjective, folder: URL) {
         let folder = try TrainingInputs.checkpointFolder(path)
         let net = try Supernet.load(from: folder)
-        guard length <= net.largest.maxPositions else {
-            throw TrainingInputError(file: folder.path, field: "maxPositions",
-                                     "sequences of \(length) tokens exceed the supernet's \(net.largest.maxPositions) positions")
-        }
-        let tokenizer = try TextTokenizer.stored(in: folder)
-        let batch = try HeldOutBatch(tokens: try tokenizer.encode(try TrainingInputs.readCorpora([corpus])), path: corpus,
-                                     tokenizer: tokenizer, family: net.space.family, vocabSize: net.largest.vocabSize,
-                                     batchSize: batchSize, length: length, seed: seed)
+        let batch = try HeldOutBatch(supernet: net, folder: folder, corpus: corpus, batchSize: batchSize, length: length, seed: seed)
         return (SupernetObjective(supernet: net, input: batch.input, targets: batch.targets), folder)
     }
 }

@@ -63,11 +63,18 @@ struct SupernetTrain: ParsableCommand {
     var routing: ExpertRouting.Granularity = .layer
     @Option(parsing: .unconditional, help: "Mixture-of-Supernets: the router's hidden width.", transform: NumberArgument.positive)
     var routerHidden = 64
+    @Flag(help: "With --teacher: distil every sub-network of a sandwich or complexity step from the teacher, not only the largest (AutoDistil; with --lm-weight 0 the in-place distillation from the largest is off).")
+    var teacherForEveryMember = false
+    @Option(parsing: .unconditional, help: ArgumentHelp(
+                "AutoDistil: cut the space into K sub-spaces by size (or take those of a partition file given as --space) and train one supernet per sub-space in OUT/subspace-1…K, each for a K-th of --steps and --time-budget.",
+                valueName: "K"), transform: NumberArgument.positive)
+    var subspaces: Int?
     @OptionGroup var data: PretrainDataOptions
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
 
     mutating func validate() throws {
+        if let subspaces, schedule.steps < subspaces { throw ValidationError("--steps \(schedule.steps) cannot be shared by \(subspaces) sub-spaces") }
         guard complexityCost != .latency else { throw ValidationError("--complexity-cost takes params or flops") }
         guard lrFloor <= (training.lr ?? 5e-4) else {
             throw ValidationError("--lr-floor must not exceed the peak --lr")
@@ -77,10 +84,38 @@ struct SupernetTrain: ParsableCommand {
     func run() throws {
         training.engine.apply()
         try OutputFolder.check(training.run)
-        let space = try Search.resolveSpace(self.space)
+        guard let partition = try Search.resolvePartition(space, count: subspaces) else {
+            return try train(space: try Search.resolveSpace(space), run: training.run, resume: training.resume,
+                             steps: schedule.steps, timeBudget: training.timeBudget)
+        }
+        // AutoDistil: one supernet per sub-space, each with a K-th of the budget, one after the other.
+        try DataParallelSupport.refuse("supernet train with sub-spaces")
+        let k = partition.subspaces.count
+        for space in partition.subspaces { try Supernet.checkCoverage(space) }   // before any text is read or file written
+        let file = training.run.appendingPathComponent(SubspacePartition.fileName)
+        if training.resume, FileManager.default.fileExists(atPath: file.path) {
+            guard try SubspacePartition.load(from: file) == partition else {
+                throw ValidationError("\(file.path): the run was trained on other sub-spaces than --space \(space) gives; resume with the same --space")
+            }
+        } else {
+            guard !FileManager.default.fileExists(atPath: file.path) else {
+                throw ValidationError("\(training.run.path) already holds a sub-space run; pass --resume to continue it or choose another --out")
+            }
+            try OutputFolder.create(training.run)
+            try AtomicFile.write(Data((try partition.json.serialized(pretty: true) + "\n").utf8), to: file)
+        }
+        print("supernet: \(k) sub-spaces of \(partition.name) (AutoDistil), \(schedule.steps / k) steps each")
+        for (i, space) in partition.subspaces.enumerated() {
+            let run = training.run.appendingPathComponent(SubspacePartition.runName(i))
+            try train(space: space, run: run, resume: training.resume && FileManager.default.fileExists(atPath: run.path),
+                      steps: schedule.steps / k, timeBudget: training.timeBudget.map { $0 / Double(k) })
+        }
+    }
+
+    /// Trains the supernet of `space` in `run` for `steps` steps (or `timeBudget` minutes).
+    func train(space: SearchSpace, run runURL: URL, resume: Bool, steps stepCount: Int, timeBudget: Double?) throws {
         try Supernet.checkCoverage(space)   // before any text is read or file written
         let largest = space.largest
-        let runURL = training.run, resume = training.resume
         try largest.requireMemory(batch: training.batchSize, sequenceLength: data.sequenceLength, outputs: largest.languageModelOutputs,
                                   training: true, source: "the largest member of --space \(space.name)")
         // Under `mpirun -np K`: one rank of a data-parallel job (rank 0 alone writes and prints).
@@ -96,7 +131,7 @@ struct SupernetTrain: ParsableCommand {
         let samplingRule = try rule.make(space: space, seed: training.seed, randomCount: randomCount, complexity: .init(
             bins: bins, cost: complexityCost, sequenceLength: length, updateEvery: updateEvery, warmupSteps: binWarmup, maxRatio: maxRatio))
         let options = training.trainingOptions(
-            steps: schedule.steps, warmupSteps: schedule.warmup, schedule: schedule.schedule,
+            steps: stepCount, warmupSteps: schedule.warmup, schedule: schedule.schedule,
             defaults: .init(learningRate: 5e-4, logEvery: 10), learningRateFloor: lrFloor,
             settings: data.settings.merging([
                 "batch-size": "\(batchSize)", "space": (try? space.json.serialized(pretty: false)) ?? space.name,
@@ -104,6 +139,7 @@ struct SupernetTrain: ParsableCommand {
                 "complexity-cost": complexityCost.rawValue, "update-every": "\(updateEvery)"]
                 // Added later: recorded for the complexity rule only, so older runs of the other rules still resume.
                 .merging(rule == .complexity ? ["bin-warmup": "\(binWarmup)", "max-ratio": "\(maxRatio)"] : [:]) { a, _ in a }
+                .merging(teacherForEveryMember ? ["teacher-for-every-member": "true"] : [:]) { a, _ in a }
                 .merging(routing.map { ["experts": "\($0.experts)", "routing": $0.granularity.rawValue, "router-hidden": "\($0.hidden)"] } ?? [:])
                     { a, _ in a }) { a, _ in a })
 
@@ -115,13 +151,18 @@ struct SupernetTrain: ParsableCommand {
             wordPiece = w
             masking = MaskedLanguageModeling(vocabSize: space.vocabSize, maskId: w.maskId, specialIds: w.specialIds)
             // Under the uniform rule members of every width are distilled, through the projection's leading columns.
-            distiller = try data.distiller(student: largest, vocabulary: vocabFile, projectAlways: rule == .uniform, rng: &rng)
+            distiller = try data.distiller(student: largest, vocabulary: vocabFile, projectAlways: rule == .uniform || teacherForEveryMember,
+                                           rng: &rng)
         case (.encoder, .characters):
             throw ValidationError("encoder spaces are trained with a WordPiece vocabulary (--tokenizer vocab.txt)")
         case (.decoder, _):
             guard data.teacher == nil else { throw ValidationError("--teacher distils into encoders only (the teacher is an encoder)") }
         }
-        if let distiller, rule == .uniform { try Self.checkRelationHeads(space, distiller.relationHeads) }
+        if let distiller, rule == .uniform || teacherForEveryMember { try Self.checkRelationHeads(space, distiller.relationHeads) }
+        if teacherForEveryMember {
+            guard distiller != nil else { throw ValidationError("--teacher-for-every-member needs --teacher") }
+            guard dataParallel == nil else { throw ValidationError("--teacher-for-every-member does not train data-parallel; run it without mpirun") }
+        }
 
         let trainer = Trainer(run: runURL, options: options, model: supernet.model, extra: supernet.modules + (distiller?.modules ?? []))
         if case .characters(_, let file) = text.tokenizer { trainer.files = [file] } else { trainer.vocabulary = text.tokenizer.file }
@@ -130,6 +171,7 @@ struct SupernetTrain: ParsableCommand {
         let steps = SupernetTraining(supernet: supernet, rule: samplingRule)
         steps.dataParallel = dataParallel
         steps.labelWeight = data.lmWeight
+        steps.teacherForEveryMember = teacherForEveryMember
         if let distiller {
             let (hiddenWeight, attentionWeight) = (data.hiddenWeight, data.attentionWeight)
             steps.teacherLoss = { out, input in
@@ -150,9 +192,9 @@ struct SupernetTrain: ParsableCommand {
         print("supernet: \(space.name), rule \(rule.rawValue), largest "
               + String(format: "%.2fM, smallest %.2fM parameters, ", Double(largest.parameterCount) / 1e6,
                        Double(space.smallest.parameterCount) / 1e6)
-              + "\(text.corpus.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(length)"
+              + "\(text.corpus.tokens.count) training tokens, \(stepCount) steps of \(batchSize) × \(length)"
               + (dataParallel.map { ", data-parallel over \($0.communicator.size) ranks" } ?? ""))
-        let progress = TextModelSupport.attach(trainer, label: "supernet", timeBudget: training.timeBudget)
+        let progress = TextModelSupport.attach(trainer, label: "supernet", timeBudget: timeBudget)
         try trainer.train({ rng in
             // Every rank draws (and corrupts) the whole batch, then keeps its rows.
             var input: TokenBatch, targets: [Int32]?
@@ -180,7 +222,7 @@ struct SupernetTrain: ParsableCommand {
         try TextModelSupport.finish(trainer, progress: progress)
     }
 
-    /// Under the uniform rule every sampled sub-network is distilled from the teacher, so the last layer's
+    /// Under the uniform rule (or --teacher-for-every-member) every sampled sub-network is distilled from the teacher, so the last layer's
     /// qkv of every member must split into the relation heads.
     static func checkRelationHeads(_ space: SearchSpace, _ heads: Int) throws {
         var rng = RandomGenerator(seed: 0)

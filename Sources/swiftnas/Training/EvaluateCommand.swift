@@ -26,6 +26,11 @@ struct Evaluate: ParsableCommand {
     @Option(parsing: .unconditional, help: "At most this many windows of the corpus (default: all).",
             transform: NumberArgument.positive)
     var maxWindows: Int?
+    @Option(help: "With --corpus, an encoder's teacher: also its held-out attention-relation distillation loss (MiniLMv2 relation KL of the last layer, AutoDistil's search objective) on --max-windows clean windows (default 64).")
+    var teacher: String?
+    @Option(parsing: .unconditional, help: "Relation heads of the --teacher loss (default: the teacher's head count).",
+            transform: NumberArgument.positive)
+    var relationHeads: Int?
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
     @OptionGroup var engine: EngineOptions
@@ -66,7 +71,13 @@ struct Evaluate: ParsableCommand {
                     masking: MaskedLanguageModeling(vocabSize: wordPiece.vocabSize, maskId: wordPiece.maskId, specialIds: wordPiece.specialIds),
                     length: sequenceLength, maxWindows: maxWindows)
                 figures["mlm_perplexity"] = .double(evaluation.perplexity)
+                if let teacher {
+                    let kl = try relationKL(model: model, teacher: teacher, wordPiece: wordPiece, tokens: ids, corpus: corpus)
+                    figures["attention_relation_kl"] = .double(kl)
+                    print(String(format: "%@: attention-relation KL to the teacher %.5f", corpus, kl))
+                }
             }
+            if teacher != nil, model.maxArchitecture.family == .decoder { throw ValidationError("--teacher distils into encoders only (the teacher is an encoder)") }
             guard evaluation.tokens > 0 else {
                 throw ValidationError("\(corpus): no token was predicted (no window of \(sequenceLength) tokens to evaluate)")
             }
@@ -92,7 +103,28 @@ struct Evaluate: ParsableCommand {
             print("\(taskModel.task.rawValue) \(split) (\(dataset.count) examples): "
                   + metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", "))
         }
+        if teacher != nil && corpus == nil { throw ValidationError("--teacher applies to language modelling on --corpus") }
         figures["seconds"] = .double(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         if let json { try AtomicFile.write(Data((try JSONValue.object(figures).serialized(pretty: true) + "\n").utf8), to: URL(fileURLWithPath: json)) }
+    }
+
+    /// The mean attention-relation KL of `model` to `--teacher` over clean `[CLS] … [SEP]` windows of the corpus
+    /// (batches of 16, batch i drawn with seed i), as `supernet train --teacher` distils and `search --objective
+    /// distillation` scores.
+    func relationKL(model: Transformer, teacher: String, wordPiece: WordPieceTokenizer, tokens: [Int32], corpus: String) throws -> Double {
+        var rng = RandomGenerator(seed: 0)
+        let folder = try TrainingInputs.checkpointFolder(checkpoint)
+        let distiller = try Distiller(teacher: teacher, student: model.maxArchitecture, vocabulary: folder.appendingPathComponent("vocab.txt"),
+                                      relationHeads: relationHeads, rng: &rng)
+        let text = try TextCorpus(tokens: tokens, path: corpus)
+        let windows = maxWindows ?? 64
+        var sum = 0.0
+        for (i, start) in stride(from: 0, to: windows, by: 16).enumerated() {
+            let batch = try text.encoderBatch(batchSize: min(16, windows - start), length: sequenceLength, cls: wordPiece.clsId,
+                                              sep: wordPiece.sepId, seed: UInt64(i))
+            let kl = Autograd.noGrad { distiller.losses(student: model(batch), input: batch).1 }
+            sum += Double(kl.item()) * Double(batch.batchSize)
+        }
+        return sum / Double(windows)
     }
 }

@@ -66,10 +66,18 @@ struct PretrainDataOptions: ParsableArguments {
         if tokenizer == "char" {
             let chars = CharTokenizer(training: text)
             let file = run.appendingPathComponent(TextTokenizer.characterFile)
+            func save(_ characters: CharTokenizer) throws {
+                do { try characters.save(to: file) } catch {
+                    throw OutputFolder.Failure(path: file.relativePath, message: "cannot write the character vocabulary: "
+                                               + OutputFolder.describe(error))
+                }
+            }
             if resume, let point = try TrainingCheckpoint.resumePoint(in: run) {
-                // The characters the run was started with (the copy in the checkpoint it resumes from).
-                let stored = point.folder.appendingPathComponent(TextTokenizer.characterFile)
-                tok = .characters(try CharTokenizer(contentsOf: stored), file: stored)
+                // The characters the run was started with (the copy in the checkpoint it resumes from), written back
+                // to the run folder: the checkpoint is pruned once newer ones exist, and they copy the run's file.
+                let stored = try CharTokenizer(contentsOf: point.folder.appendingPathComponent(TextTokenizer.characterFile))
+                if writes { try save(stored) }
+                tok = .characters(stored, file: file)
             } else if !writes {
                 tok = .characters(chars, file: file)
             } else {
@@ -78,10 +86,7 @@ struct PretrainDataOptions: ParsableArguments {
                     guard !TrainingCheckpoint.holdsRun(run) else { throw Trainer.Failure.existingRun(run.path) }
                 }
                 try OutputFolder.create(run)
-                do { try chars.save(to: file) } catch {
-                    throw OutputFolder.Failure(path: file.relativePath, message: "cannot write the character vocabulary: "
-                                               + OutputFolder.describe(error))
-                }
+                try save(chars)
                 tok = .characters(chars, file: file)
             }
         } else {
