@@ -125,19 +125,27 @@ final class SupernetCLITests: XCTestCase {
     /// AutoDistil: `--space PARTITION` trains one supernet per sub-space distilled from a teacher (relation KL in
     /// the log), refuses a second run into the same folder, resumes; `search --objective distillation` scores a
     /// sub-space's members with its supernet and needs --teacher and --subspace; `--subspaces 2` cuts a plain space.
-    func testSubspaceSupernetsTrainDistilledAndSearchByDistillationLoss() throws {
+    /// A WordPiece vocabulary of the test corpus (25 entries: the corpus has 22 characters, which the objectives'
+    /// batch reads), a teacher encoder (one layer, width 24) pretrained 2 steps on it, and the common options.
+    func encoderTeacher() throws -> (corpus: URL, vocab: URL, teacher: URL, common: [String]) {
         let corpus = try CLIProcess.corpus(in: folder)
         let words = ["the", "king", "speaks", "to", "a", "quiet", "river", "and", "night", "falls", "over", "old", "town", ".",
-                     "sea", "sun", "moon", "star", "wind", "rain"]   // 25 entries: the corpus has 22 characters (the objectives' batch)
+                     "sea", "sun", "moon", "star", "wind", "rain"]
         let vocab = try write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words).joined(separator: "\n") + "\n", "vocab.txt")
         let teacherArch = try write("""
-            {"family": "encoder", "vocabSize": 25, "maxPositions": 32, "hidden": 24, "layers": [{"heads": 2, "qkv": 24, "ffn": 32}]}
+            {"family": "encoder", "vocabSize": 25, "maxPositions": 32, "hidden": 24, "layers": [{"heads": 2, "qkv": 24, "ffn": 32}, {"heads": 2, "qkv": 24, "ffn": 32}]}
             """, "teacher.json")
         let teacher = folder.appendingPathComponent("teacher")
         let common = ["--corpus", corpus.path, "--tokenizer", vocab.path, "--batch-size", "4", "--sequence-length", "16",
                       "--warmup", "0", "--threads", "1", "--log-every", "1"]
-        var (status, output) = try run(["pretrain", "--arch", teacherArch.path, "--out", teacher.path, "--steps", "2"] + common)
+        let (status, output) = try run(["pretrain", "--arch", teacherArch.path, "--out", teacher.path, "--steps", "2"] + common)
         XCTAssertEqual(status, 0, output)
+        return (corpus, vocab, teacher, common)
+    }
+
+    func testSubspaceSupernetsTrainDistilledAndSearchByDistillationLoss() throws {
+        let (corpus, _, teacher, common) = try encoderTeacher()
+        var status: Int32, output: String
         func space(_ name: String, depth: String, hidden: String) -> String {
             #"{"name": "\#(name)", "family": "encoder", "vocabSize": 25, "maxPositions": 32, "depth": \#(depth), "hidden": \#(hidden), "layers": "shared", "heads": [1, 2], "ffn": [16, 32]}"#
         }
@@ -207,6 +215,60 @@ final class SupernetCLITests: XCTestCase {
         let halves = try SubspacePartition.load(from: cut.appendingPathComponent("subspaces.json")).subspaces
         XCTAssertEqual(halves.map(\.hidden), [[8], [16]])
         XCTAssertEqual(halves.map(\.depth), [[1], [2]])
+    }
+
+    /// DNA: `supernet blockwise train` logs each block's loss and a held-out rating, refuses a second run into the
+    /// same folder and a teacher its blocks do not divide; `rate` rates members (and refuses a non-member);
+    /// `combine` writes the best student within the budget, or says that none fits.
+    func testBlockwiseTrainRateAndCombine() throws {
+        let (corpus, _, teacher, common) = try encoderTeacher()
+        let space = try write(#"{"name": "tiny-enc", "family": "encoder", "vocabSize": 25, "maxPositions": 32, "depth": [1, 2, 3], "hidden": [8, 16], "layers": "shared", "heads": [1, 2], "ffn": [16, 32]}"#,
+                              "enc-space.json")
+        let runFolder = folder.appendingPathComponent("blockwise")
+        let train = ["supernet", "blockwise", "train", "--space", space.path, "--teacher", teacher.path, "--blocks", "2", "--steps", "6",
+                     "--validation", corpus.path, "--eval-every", "3", "--eval-windows", "4", "--out", runFolder.path] + common
+        var (status, output) = try run(train)
+        XCTAssertEqual(status, 0, output)
+        let log = try String(contentsOf: runFolder.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        XCTAssertTrue(log.contains("block_0") && log.contains("block_1") && log.contains("eval_largest_loss"), log)
+        (status, output) = try run(train)
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--resume"), output)
+        (status, output) = try run(train.map { $0 == "2" ? "3" : $0 } + ["--out", folder.appendingPathComponent("three").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("cannot be cut into 3"), output)
+
+        let members = try ["1 × 8": (1, 8), "3 × 16": (3, 16)].map { name, shape in
+            try write(#"{"family": "encoder", "vocabSize": 25, "maxPositions": 32, "hidden": \#(shape.1), "layers": [\#(Array(repeating: #"{"heads": 2, "qkv": \#(shape.1), "ffn": 16}"#, count: shape.0).joined(separator: ", "))]}"#,
+                      "member-\(shape.0).json")
+        }
+        let rated = folder.appendingPathComponent("rated.json")
+        let inputs = ["--supernet", runFolder.path, "--teacher", teacher.path, "--corpus", corpus.path, "--windows", "4", "--sequence-length", "16",
+                      "--threads", "1"]
+        (status, output) = try run(["supernet", "blockwise", "rate"] + inputs + members.flatMap { ["--arch", $0.path] } + ["--json", rated.path])
+        XCTAssertEqual(status, 0, output)
+        guard case .array(let rows) = try JSONValue(parsing: try Data(contentsOf: rated)) else { return XCTFail(output) }
+        XCTAssertEqual(rows.count, 2)
+        for row in rows {
+            guard case .object(let o) = row, case .array(let blocks)? = o["blocks"], case .double(let rating)? = o["rating"] else { return XCTFail("\(row)") }
+            XCTAssertEqual(blocks.count, 2)
+            XCTAssertTrue(rating.isFinite && rating > 0, "\(row)")
+        }
+        let outside = try write(#"{"family": "encoder", "vocabSize": 25, "maxPositions": 32, "hidden": 12, "layers": [{"heads": 2, "qkv": 12, "ffn": 16}]}"#, "outside.json")
+        (status, output) = try run(["supernet", "blockwise", "rate"] + inputs + ["--arch", outside.path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("not a member"), output)
+
+        let best = folder.appendingPathComponent("best.json")
+        (status, output) = try run(["supernet", "blockwise", "combine"] + inputs + ["--max-params", "5000", "--candidates", "30", "--out", best.path])
+        XCTAssertEqual(status, 0, output)
+        guard case .object(let choice) = try JSONValue(parsing: try Data(contentsOf: best)), case .int(let parameters)? = choice["parameters"],
+              case .array(let chosen)? = choice["blocks"] else { return XCTFail(output) }
+        XCTAssertLessThanOrEqual(parameters, 5000)
+        XCTAssertEqual(chosen.count, 2)
+        (status, output) = try run(["supernet", "blockwise", "combine"] + inputs + ["--max-params", "100", "--out", best.path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("no combination"), output)
     }
 
     /// A run stopped by its wall-clock budget and resumed with `--resume` ends with the weights of an

@@ -11,7 +11,7 @@ import NASTrain
 struct SupernetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "supernet", abstract: "Train a weight-entangled supernet of a space, or search it by gradient; extract its sub-networks.",
-        subcommands: [SupernetTrain.self, SupernetSearch.self, SupernetExtract.self])
+        subcommands: [SupernetTrain.self, SupernetSearch.self, SupernetExtract.self, SupernetBlockwise.self])
 }
 
 extension SamplingRuleKind: ExpressibleByArgument {}

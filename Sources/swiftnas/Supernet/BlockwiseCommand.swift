@@ -1,0 +1,225 @@
+import ArgumentParser
+import Foundation
+import NASModels
+import NASSearch
+import NASTensor
+import NASText
+import NASTrain
+
+/// `swiftnas supernet blockwise`: block-wise distillation search (DNA) — per-block supernets trained on a teacher's
+/// hidden states, members rated by their summed block losses, blocks combined under a parameter budget.
+struct SupernetBlockwise: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blockwise", abstract: "Block-wise distillation search (DNA): train, rate members, combine blocks under a budget.",
+        discussion: """
+            The teacher's layers are cut into --blocks equal blocks; block b of the student (its share of a member's layers,
+            the first blocks taking the extra ones) is a small elastic supernet trained to map the teacher's hidden states at
+            the block's input to those at its output, through learned linear adapters (block 0 reads the tokens through the
+            student's own embeddings). A member's rating is its summed normalised block loss (lower is better).
+            """,
+        subcommands: [BlockwiseTrain.self, BlockwiseRate.self, BlockwiseCombine.self])
+}
+
+/// `supernet blockwise train`.
+struct BlockwiseTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Train the per-block supernets of an encoder space on a teacher's hidden states (DNA).")
+
+    @Option(help: ArgumentHelp("A built-in space name or a space JSON file (encoder).", valueName: "name|file"))
+    var space: String
+    @Option(parsing: .unconditional, help: "Blocks (must divide the teacher's layers).", transform: NumberArgument.positive)
+    var blocks = 2
+    @OptionGroup var data: PretrainDataOptions
+    @OptionGroup var schedule: StepScheduleOptions
+    @OptionGroup var training: TrainingOptionGroup
+
+    func run() throws {
+        training.engine.apply()
+        try DataParallelSupport.refuse("supernet blockwise train")
+        try OutputFolder.check(training.run)
+        guard let teacherPath = data.teacher else { throw ValidationError("supernet blockwise train needs --teacher (the encoder its blocks learn from)") }
+        let space = try Search.resolveSpace(self.space)
+        let teacher = try BlockwiseInputs.teacher(teacherPath, vocabSize: space.vocabSize)
+        var rng = RandomGenerator(seed: training.seed)
+        let net = try BlockwiseSupernet(space: space, blocks: blocks, width: teacher.maxArchitecture.outputWidth, rng: &rng)
+        let steps = try BlockwiseTraining(supernet: net, teacher: teacher, seed: training.seed)
+        net.model.hiddenDropout = data.dropout
+        net.model.attentionDropout = data.dropout
+        let (batchSize, length) = (training.batchSize, data.sequenceLength)
+        try space.largest.requireMemory(batch: batchSize, sequenceLength: length, outputs: 0, training: true,
+                                        source: "the largest member of --space \(space.name)")
+        let text = try data.text(for: space.largest, run: training.run, resume: training.resume)
+        guard case .wordPiece(let wordPiece, let vocabFile) = text.tokenizer else {
+            throw ValidationError("block-wise distillation reads WordPiece text (--tokenizer vocab.txt, the teacher's)")
+        }
+        try BlockwiseInputs.checkVocabulary(vocabFile, teacher: teacherPath)
+        let options = training.trainingOptions(
+            steps: schedule.steps, warmupSteps: schedule.warmup, schedule: schedule.schedule, defaults: .init(learningRate: 5e-4, logEvery: 10),
+            settings: data.settings.merging(["batch-size": "\(batchSize)", "blocks": "\(blocks)",
+                                             "space": (try? space.json.serialized(pretty: false)) ?? space.name]) { a, _ in a })
+        let trainer = Trainer(run: training.run, options: options, model: net.model, extra: net.modules)
+        trainer.vocabulary = vocabFile
+        trainer.task = net.task
+        try trainer.prepare(resume: training.resume)
+        // Held-out: the largest's and the smallest's summed block losses on clean windows of --validation.
+        let heldOut = try text.heldOut.map { tokens -> (TokenBatch, [Tensor]) in
+            let batch = try TextCorpus(tokens: tokens, path: data.validation ?? "").encoderBatch(
+                batchSize: min(16, data.evalWindows), length: length, cls: wordPiece.clsId, sep: wordPiece.sepId, seed: 0)
+            return (batch, try BlockwiseSupernet.teacherStates(teacher, input: batch, blocks: blocks))
+        }
+        print("blockwise: \(space.name) in \(blocks) blocks (student layers per block at most \(net.depths)), teacher width "
+              + "\(net.width), \(text.corpus.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(length)")
+        let progress = TextModelSupport.attach(trainer, label: "blockwise", timeBudget: training.timeBudget)
+        try trainer.train({ rng in
+            let input = try text.corpus.encoderBatch(batchSize: batchSize, length: length, cls: wordPiece.clsId, sep: wordPiece.sepId,
+                                                     seed: rng.next())
+            return try steps.step(trainer.step, input: input, tokens: batchSize * length, rng: &rng)
+        }, evaluate: heldOut.map { batch, states in {
+            ["largest_loss": net.blockLosses(of: space.largest, input: batch, states: states).reduce(0, +),
+             "smallest_loss": net.blockLosses(of: space.smallest, input: batch, states: states).reduce(0, +)]
+        } })
+        try TextModelSupport.finish(trainer, progress: progress)
+    }
+}
+
+/// What rating and combining share: the trained supernet, the teacher, a held-out batch and its teacher states.
+struct BlockwiseInputs: ParsableArguments {
+    @Option(help: "A `supernet blockwise train` run or checkpoint folder.")
+    var supernet: String
+    @Option(help: "The teacher it was trained on.")
+    var teacher: String
+    @Option(help: "Held-out text the members are rated on.")
+    var corpus = "../shared/data/wikitext-2/valid.txt"
+    @Option(parsing: .unconditional, help: "Windows of held-out text (clean [CLS] … [SEP] windows).", transform: NumberArgument.positive)
+    var windows = 32
+    @Option(parsing: .unconditional, help: "Tokens per window.", transform: NumberArgument.positive)
+    var sequenceLength = 128
+    @OptionGroup var engine: EngineOptions
+
+    /// The supernet, the held-out batch (seed 0) and the teacher's states on it.
+    func load() throws -> (net: BlockwiseSupernet, input: TokenBatch, states: [Tensor]) {
+        engine.apply()
+        let folder = try TrainingInputs.checkpointFolder(supernet)
+        let net = try BlockwiseSupernet.load(from: folder)
+        let teacherModel = try Self.teacher(teacher, vocabSize: net.space.vocabSize)
+        guard teacherModel.maxArchitecture.outputWidth == net.width else {
+            throw ValidationError("--teacher \(teacher) is \(teacherModel.maxArchitecture.outputWidth) wide; the supernet was trained on a teacher of width \(net.width)")
+        }
+        let vocab = folder.appendingPathComponent("vocab.txt")
+        try Self.checkVocabulary(vocab, teacher: teacher)
+        let wordPiece = try WordPieceTokenizer(vocabularyURL: vocab)
+        guard sequenceLength <= net.space.maxPositions else {
+            throw ValidationError("--sequence-length \(sequenceLength) exceeds the space's maxPositions \(net.space.maxPositions)")
+        }
+        let text = try TextCorpus(tokens: try wordPiece.encode(try TrainingInputs.readCorpora([corpus])), path: corpus)
+        let input = try text.encoderBatch(batchSize: windows, length: sequenceLength, cls: wordPiece.clsId, sep: wordPiece.sepId, seed: 0)
+        return (net, input, try BlockwiseSupernet.teacherStates(teacherModel, input: input, blocks: net.blocks))
+    }
+
+    /// The teacher checkpoint (dropout off), an encoder of the space's vocabulary.
+    static func teacher(_ path: String, vocabSize: Int) throws -> Transformer {
+        let (model, _, _) = try Checkpoint.loadTransformer(from: try TrainingInputs.checkpointFolder(path))
+        guard model.maxArchitecture.family == .encoder, model.maxArchitecture.vocabSize == vocabSize else {
+            throw ValidationError("--teacher \(path): expected an encoder of vocabulary \(vocabSize), got a \(model.maxArchitecture.family) of \(model.maxArchitecture.vocabSize)")
+        }
+        model.hiddenDropout = 0
+        model.attentionDropout = 0
+        return model
+    }
+
+    /// The student's vocabulary file must be the teacher's (when the teacher has one): they read the same tokens.
+    static func checkVocabulary(_ vocab: URL, teacher: String) throws {
+        let theirs = try TrainingInputs.checkpointFolder(teacher).appendingPathComponent("vocab.txt")
+        if let a = try? Data(contentsOf: theirs), let b = try? Data(contentsOf: vocab), a != b {
+            throw ValidationError("vocabulary mismatch: \(vocab.path) differs from the teacher's \(theirs.path)")
+        }
+    }
+}
+
+/// `supernet blockwise rate`.
+struct BlockwiseRate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rate", abstract: "Rate members by their summed held-out block losses (lower is better).")
+
+    @OptionGroup var inputs: BlockwiseInputs
+    @Option(help: ArgumentHelp("Architecture file of a member; repeat for several.", valueName: "file"))
+    var arch: [String]
+    @Option(help: "Write the ratings as JSON to this file.")
+    var json: String?
+
+    func run() throws {
+        guard !arch.isEmpty else { throw ValidationError("give at least one --arch") }
+        let (net, input, states) = try inputs.load()
+        var rows: [JSONValue] = []
+        for path in arch {
+            let a = try Architecture.load(from: URL(fileURLWithPath: path))
+            guard net.space.encode(a) != nil else {
+                throw ValidationError("\(path): not a member of the supernet's space \(net.space.name)")
+            }
+            let losses = net.blockLosses(of: a, input: input, states: states)
+            let total = losses.reduce(0, +)
+            print(String(format: "%@  %.2fM parameters  blocks %@  rating %.5f", path, Double(a.parameterCount) / 1e6,
+                         losses.map { String(format: "%.5f", $0) }.joined(separator: " "), total))
+            rows.append(.object(["arch": .string(path), "parameters": .int(a.parameterCount),
+                                 "blocks": .array(losses.map(JSONValue.double)), "rating": .double(total)]))
+        }
+        if let json { try AtomicFile.write(Data((try JSONValue.array(rows).serialized(pretty: true) + "\n").utf8), to: URL(fileURLWithPath: json)) }
+    }
+}
+
+/// `supernet blockwise combine`.
+struct BlockwiseCombine: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "combine", abstract: "The student with the least summed block loss under a parameter budget (exact DP over rated block candidates).",
+        discussion: """
+            Each block's candidates are the block's parts of --candidates members drawn from the space (seeded), rated on the
+            held-out batch; the combination is exact over them. Its parameters count block 0's embeddings, every block's layers,
+            one linear adapter per boundary (h_b → h_{b+1}: the two adapters there compose into one map) and the last block's
+            adapter to the teacher's width.
+            """)
+
+    @OptionGroup var inputs: BlockwiseInputs
+    @Option(parsing: .unconditional, help: "Budget: at most this many parameters.", transform: NumberArgument.positive)
+    var maxParams: Double
+    @Option(parsing: .unconditional, help: "Members drawn per block for its candidates.", transform: NumberArgument.positive)
+    var candidates = 200
+    @Option(parsing: .unconditional, help: "Seed of the members drawn.", transform: NumberArgument.seed)
+    var seed: UInt64 = 0
+    @Option(help: "Write the chosen student (its blocks, rating and parameters) as JSON here.")
+    var out: String
+
+    func run() throws {
+        try OutputFolder.check(URL(fileURLWithPath: out).deletingLastPathComponent())
+        let (net, input, states) = try inputs.load()
+        var rng = RandomGenerator(seed: seed)
+        var perBlock: [[BlockwiseCombination.Candidate]] = []
+        for b in 0..<net.blocks {
+            var seen = Set<String>(), rated: [BlockwiseCombination.Candidate] = []
+            for _ in 0..<candidates {
+                let arch = net.space.decode(net.space.sample(using: &rng))
+                let part = Array(net.layers(of: arch, block: b))
+                guard seen.insert("\(arch.hidden) \(part)").inserted else { continue }
+                let loss = Autograd.noGrad {
+                    Double(BlockwiseSupernet.loss(net.prediction(block: b, of: arch, input: input, states: states[b], training: false, rng: &rng),
+                                                  target: states[b + 1]).item())
+                }
+                rated.append(.init(hidden: arch.hidden, layers: part, loss: loss))
+            }
+            perBlock.append(rated)
+            print("block \(b): \(rated.count) distinct candidates rated, best loss \(String(format: "%.5f", rated.map(\.loss).min() ?? .nan))")
+        }
+        guard let choice = BlockwiseCombination.best(perBlock, vocabSize: net.space.vocabSize, maxPositions: net.space.maxPositions,
+                                                     width: net.width, maxParameters: Int(maxParams)) else {
+            throw ValidationError("no combination of the rated candidates fits in \(Int(maxParams)) parameters")
+        }
+        let blocks: [JSONValue] = choice.candidates.map { c in
+            .object(["hidden": .int(c.hidden), "loss": .double(c.loss),
+                     "layers": .array(c.layers.map { .object(["heads": .int($0.heads), "qkv": .int($0.qkv), "ffn": .int($0.ffn)]) })])
+        }
+        let report = JSONValue.object(["rating": .double(choice.loss), "parameters": .int(choice.parameters), "width": .int(net.width),
+                                       "blocks": .array(blocks)])
+        try AtomicFile.write(Data((try report.serialized(pretty: true) + "\n").utf8), to: URL(fileURLWithPath: out))
+        print(String(format: "chosen: rating %.5f, %.2fM parameters (adapters included), widths %@ → %@", choice.loss,
+                     Double(choice.parameters) / 1e6, choice.candidates.map { "\($0.hidden)×\($0.layers.count)" }.joined(separator: ", "), out))
+    }
+}

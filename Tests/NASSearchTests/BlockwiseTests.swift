@@ -1,0 +1,182 @@
+import Foundation
+import XCTest
+import NASModels
+@testable import NASSearch
+import NASTensor
+import NASTrain
+
+/// Block-wise distillation search (DNA): the split of a member's layers into blocks, each block's prediction
+/// against a computation by hand, the normalised block loss in closed form, the blocks' independence (a block's
+/// loss reaches only its own weights, and a step's gradient is the sum of the blocks'), training that lowers the
+/// block losses, and the exact dynamic-programming combination against brute force.
+final class BlockwiseTests: XCTestCase {
+    static let space = SupernetTests.encoderSpace   // depth 1–2, hidden 8/12, heads 1/2, FFN 6/10, vocabulary 13
+
+    /// A teacher of 2 layers, width 16, the space's vocabulary.
+    static func teacher(seed: UInt64 = 21) -> Transformer {
+        var rng = RandomGenerator(seed: seed)
+        let arch = Architecture(family: .encoder, vocabSize: 13, maxPositions: 8, hidden: 16,
+                                layers: Array(repeating: .init(heads: 2, qkv: 16, ffn: 24), count: 2))
+        let t = Transformer(arch, rng: &rng)
+        t.hiddenDropout = 0; t.attentionDropout = 0
+        return t
+    }
+
+    func testSplitPutsTheExtraLayersInTheFirstBlocks() {
+        XCTAssertEqual(BlockwiseSupernet.split(depth: 5, blocks: 2), [3, 2])
+        XCTAssertEqual(BlockwiseSupernet.split(depth: 7, blocks: 3), [3, 2, 2])
+        XCTAssertEqual(BlockwiseSupernet.split(depth: 1, blocks: 2), [1, 0])
+        XCTAssertEqual(BlockwiseSupernet.split(depth: 4, blocks: 4), [1, 1, 1, 1])
+    }
+
+    func testLossIsTheMeanSquareErrorOverTheTargetsMeanSquare() {
+        let y = Tensor(shape: [1, 2, 2], scalars: [1, -2, 3, 0])
+        XCTAssertEqual(BlockwiseSupernet.loss(y, target: y).item(), 0)
+        XCTAssertEqual(BlockwiseSupernet.loss(Tensor(shape: [1, 2, 2], scalars: [0, 0, 0, 0]), target: y).item(), 1, accuracy: 1e-6)
+        // (1 + 0 + 1 + 4) / 4 over (1 + 4 + 9 + 0) / 4.
+        let p = Tensor(shape: [1, 2, 2], scalars: [0, -2, 2, 2])
+        XCTAssertEqual(BlockwiseSupernet.loss(p, target: y).item(), 6 / 14, accuracy: 1e-6)
+    }
+
+    /// Block 0 is the member's first layers on the tokens, then A_out; block 1 is A_in, its layers, A_out — each
+    /// equal to the same arithmetic on an extracted model and the adapters' leading slices; a block without layers
+    /// is A_out(A_in(x)).
+    func testPredictionsEqualTheExtractedLayersBetweenTheAdapters() throws {
+        var rng = RandomGenerator(seed: 5)
+        let net = try BlockwiseSupernet(space: Self.space, blocks: 2, width: 16, rng: &rng)
+        net.model.hiddenDropout = 0; net.model.attentionDropout = 0
+        let (input, _) = SupernetTests.encoderBatch()
+        let states = try BlockwiseSupernet.teacherStates(Self.teacher(), input: input, blocks: 2)
+        XCTAssertEqual(states.count, 3)
+        XCTAssertEqual(states[1].shape, [2, 8, 16])
+        func linear(_ x: Tensor, _ l: Linear, in i: Int, out o: Int) -> Tensor {
+            let w = l.weight.value.contiguous().scalars, bias = l.bias!.value.contiguous().scalars, cols = l.weight.shape[1]
+            let rows = x.count / i, xs = x.contiguous().scalars
+            var y = [Float](repeating: 0, count: rows * o)
+            for r in 0..<rows { for k in 0..<o {
+                var s = bias[k]
+                for j in 0..<i { s += xs[r * i + j] * w[k * cols + j] }
+                y[r * o + k] = s
+            } }
+            return Tensor(shape: Array(x.shape.dropLast()) + [o], scalars: y)
+        }
+        func assertClose(_ a: Tensor, _ b: Tensor, _ message: String) {
+            XCTAssertEqual(a.shape, b.shape, message)
+            for (u, v) in zip(a.contiguous().scalars, b.contiguous().scalars) { XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(v)), message) }
+        }
+        for genome in [[0, 0, 0, 0], [1, 0, 1, 1], [1, 1, 0, 1], [0, 1, 1, 0]] {
+            let arch = Self.space.decode(Self.space.repaired(genome))
+            let h = arch.hidden
+            var head = arch
+            head.layers = Array(net.layers(of: arch, block: 0))
+            let extracted = net.model.extract(head)
+            let y0 = linear(extracted(input).hidden, net.outputs[0], in: h, out: 16)
+            assertClose(net.prediction(block: 0, of: arch, input: input, states: nil, training: false, rng: &rng), y0, "block 0 of \(genome)")
+            var z = linear(states[1], net.inputs[0], in: 16, out: h)
+            let part = Array(net.layers(of: arch, block: 1))
+            XCTAssertEqual(part.count, arch.depth - 1)
+            for (j, layer) in part.enumerated() {
+                z = net.model.blocks[net.offsets[1] + j](z, layer: layer, mask: nil, hiddenDropout: 0, attentionDropout: 0, rng: &rng).output
+            }
+            assertClose(net.prediction(block: 1, of: arch, input: input, states: states[1], training: false, rng: &rng),
+                        linear(z, net.outputs[1], in: h, out: 16), "block 1 of \(genome)")
+        }
+    }
+
+    /// A step's gradient is the sum of each block's own: block b's loss reaches block b's weights only.
+    func testBlocksTrainIndependently() throws {
+        var rng = RandomGenerator(seed: 6)
+        let net = try BlockwiseSupernet(space: Self.space, blocks: 2, width: 16, rng: &rng)
+        net.model.hiddenDropout = 0; net.model.attentionDropout = 0
+        let teacher = Self.teacher()
+        let training = try BlockwiseTraining(supernet: net, teacher: teacher, seed: 3)
+        let (input, _) = SupernetTests.encoderBatch()
+        let all = net.model.parameters + net.modules.flatMap(\.parameters)
+        // A step whose two members both have a layer in block 1.
+        let step = try XCTUnwrap((0..<50).first { s in training.members(step: s).allSatisfy { $0.depth == 2 } })
+        let result = try training.step(step, input: input, tokens: 16, rng: &rng)
+        XCTAssertEqual(result.metrics.keys.sorted(), ["block_0", "block_1"])
+        let stepGradients = all.map { $0.grad?.contiguous().scalars }
+        for p in all { p.zeroGrad() }
+
+        let states = try BlockwiseSupernet.teacherStates(teacher, input: input, blocks: 2)
+        var blockGradients: [[[Float]?]] = []
+        for (b, arch) in training.members(step: step).enumerated() {
+            BlockwiseSupernet.loss(net.prediction(block: b, of: arch, input: input, states: states[b], training: true, rng: &rng),
+                                   target: states[b + 1]).backward()
+            blockGradients.append(all.map { $0.grad?.contiguous().scalars })
+            for p in all { p.zeroGrad() }
+        }
+        let blockOne = Set(net.model.blocks[1].parameters.map(ObjectIdentifier.init) + net.inputs[0].parameters.map(ObjectIdentifier.init)
+                           + net.outputs[1].parameters.map(ObjectIdentifier.init))
+        var reached = 0
+        for (i, p) in all.enumerated() {
+            if blockOne.contains(ObjectIdentifier(p)) { XCTAssertNil(blockGradients[0][i], "block 0's loss reached \(p.name)") }
+            else { XCTAssertNil(blockGradients[1][i], "block 1's loss reached \(p.name)") }
+            let parts = [blockGradients[0][i], blockGradients[1][i]].compactMap { $0 }
+            guard let g = stepGradients[i] else { XCTAssertTrue(parts.isEmpty, p.name); continue }
+            XCTAssertEqual(parts.count, 1, p.name)
+            for (a, e) in zip(g, parts[0]) { XCTAssertEqual(a, e, accuracy: 1e-5 * max(1, abs(e)), p.name) }
+            reached += 1
+        }
+        XCTAssertGreaterThan(reached, 20)
+    }
+
+    /// Training lowers every block's held-out loss for the members it samples (the largest and the smallest).
+    func testTrainingLowersTheBlockLosses() throws {
+        var rng = RandomGenerator(seed: 7)
+        let net = try BlockwiseSupernet(space: Self.space, blocks: 2, width: 16, rng: &rng)
+        net.model.hiddenDropout = 0; net.model.attentionDropout = 0
+        let training = try BlockwiseTraining(supernet: net, teacher: Self.teacher(), seed: 1)
+        let optimizer = AdamW(parameters: net.model.parameters + net.modules.flatMap(\.parameters), learningRate: 3e-3, weightDecay: 0)
+        let (input, _) = SupernetTests.encoderBatch()
+        let states = try BlockwiseSupernet.teacherStates(Self.teacher(), input: input, blocks: 2)
+        let before = [Self.space.largest, Self.space.smallest].map { net.blockLosses(of: $0, input: input, states: states) }
+        for s in 0..<150 {
+            _ = try training.step(s, input: input, tokens: 16, rng: &rng)
+            optimizer.step()
+            optimizer.zeroGrad()
+        }
+        let after = [Self.space.largest, Self.space.smallest].map { net.blockLosses(of: $0, input: input, states: states) }
+        for (b, a) in zip(before, after) {
+            for (x, y) in zip(b, a) { XCTAssertLessThan(y, 0.5 * x, "before \(b), after \(a)") }
+        }
+    }
+
+    /// The DP's choice equals the brute-force optimum over every combination, for random candidates and budgets.
+    func testCombinationIsTheExactOptimumUnderTheBudget() {
+        var rng = RandomGenerator(seed: 9)
+        func uniform(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+        var feasible = 0
+        for _ in 0..<40 {
+            let blocks = 1 + uniform(3)
+            let candidates: [[BlockwiseCombination.Candidate]] = (0..<blocks).map { _ in
+                (0..<(1 + uniform(5))).map { _ in
+                    let h = [8, 12, 16][uniform(3)]
+                    let layers = (0..<uniform(3)).map { _ in Architecture.Layer(heads: [1, 2, 4][uniform(3)], qkv: h, ffn: 4 * (1 + uniform(8))) }
+                    return .init(hidden: h, layers: layers, loss: Double(uniform(1000)) / 100)
+                }
+            }
+            var all: [[BlockwiseCombination.Candidate]] = [[]]
+            for block in candidates { all = all.flatMap { prefix in block.map { prefix + [$0] } } }
+            let costs = all.map { BlockwiseCombination.parameters($0, vocabSize: 13, maxPositions: 8, width: 16) }
+            let budget = costs.sorted()[uniform(costs.count)] + uniform(200) - 100
+            let brute = zip(all, costs).filter { $0.1 <= budget }.min { ($0.0.map(\.loss).reduce(0, +), $0.1) < ($1.0.map(\.loss).reduce(0, +), $1.1) }
+            let dp = BlockwiseCombination.best(candidates, vocabSize: 13, maxPositions: 8, width: 16, maxParameters: budget)
+            guard let brute else { XCTAssertNil(dp); continue }
+            let choice = try? XCTUnwrap(dp)
+            XCTAssertEqual(choice?.loss ?? .nan, brute.0.map(\.loss).reduce(0, +), accuracy: 1e-9)
+            XCTAssertLessThanOrEqual(choice?.parameters ?? .max, budget)
+            XCTAssertEqual(choice?.parameters, choice.map { BlockwiseCombination.parameters($0.candidates, vocabSize: 13, maxPositions: 8, width: 16) })
+            feasible += 1
+        }
+        XCTAssertGreaterThan(feasible, 20)
+        // The counting by hand: embeddings (13 + 8 + 2)·8 + 2·8, one layer of width 8 (Architecture's count), the
+        // boundary 8 → 12 and the last adapter 12 → 16; block 1 holds no layer.
+        let layer = Architecture.Layer(heads: 2, qkv: 8, ffn: 6)
+        let one = Architecture(family: .encoder, vocabSize: 13, maxPositions: 8, hidden: 8, layers: [layer]).parameterCount
+        XCTAssertEqual(BlockwiseCombination.parameters([.init(hidden: 8, layers: [layer], loss: 0), .init(hidden: 12, layers: [], loss: 0)],
+                                                       vocabSize: 13, maxPositions: 8, width: 16),
+                       one + (8 * 12 + 12) + (12 * 16 + 16))
+    }
+}
