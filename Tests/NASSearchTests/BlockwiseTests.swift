@@ -3,6 +3,7 @@ import XCTest
 import NASModels
 @testable import NASSearch
 import NASTensor
+import NASText
 import NASTrain
 
 /// Block-wise distillation search (DNA): the split of a member's layers into blocks, each block's prediction
@@ -178,5 +179,78 @@ final class BlockwiseTests: XCTestCase {
         XCTAssertEqual(BlockwiseCombination.parameters([.init(hidden: 8, layers: [layer], loss: 0), .init(hidden: 12, layers: [], loss: 0)],
                                                        vocabSize: 13, maxPositions: 8, width: 16),
                        one + (8 * 12 + 12) + (12 * 16 + 16))
+    }
+
+    // MARK: - BossNAS (self-supervised)
+
+    /// `views: false`: every id special, so nothing is masked and the two views are the batch itself.
+    static func bootstrapping(views: Bool = true, paths: Int = 2, seed: UInt64 = 8) throws -> BlockwiseBootstrapping {
+        var rng = RandomGenerator(seed: seed)
+        let masking = MaskedLanguageModeling(vocabSize: 13, maskId: 4, specialIds: views ? [0, 1, 2, 3, 4] : Set(0..<13), probability: 0.3)
+        let boss = try BlockwiseBootstrapping(space: space, blocks: 2, masking: masking, paths: paths, seed: 3, rng: &rng)
+        boss.online.model.hiddenDropout = 0; boss.online.model.attentionDropout = 0
+        return boss
+    }
+
+    /// The target starts as a copy under `target.` names and follows θ′ ← m·θ′ + (1 − m)·θ.
+    func testTargetIsAMovingAverageOfTheOnlineWeights() throws {
+        let boss = try Self.bootstrapping()
+        let online = BlockwiseBootstrapping.parameters(boss.online), target = BlockwiseBootstrapping.parameters(boss.target)
+        XCTAssertEqual(online.count, target.count)
+        for (o, t) in zip(online, target) {
+            XCTAssertEqual(t.name, "target." + o.name)
+            XCTAssertEqual(t.value.contiguous().scalars, o.value.contiguous().scalars)
+        }
+        let before = target.map { $0.value.contiguous().scalars }
+        for o in online { o.value = o.value + 1 }
+        boss.updateTarget()
+        for (t, (o, b)) in zip(target, zip(online, before)) {
+            for (x, (y, z)) in zip(t.value.contiguous().scalars, zip(o.value.contiguous().scalars, b)) {
+                XCTAssertEqual(x, 0.99 * z + 0.01 * y, accuracy: 1e-5)
+            }
+        }
+        // Every name is unique, so one checkpoint holds online, target and predictors.
+        let names = (boss.online.model.parameters + boss.modules.flatMap(\.parameters)).map(\.name)
+        XCTAssertEqual(Set(names).count, names.count)
+    }
+
+    /// With identical views (no masking), no dropout, one path and an identity predictor, the online prediction is
+    /// the target itself: the loss is 0; gradients reach the online weights and predictors, never the target.
+    func testBootstrappingLossIsZeroWhenOnlineEqualsTargetOnOneView() throws {
+        let boss = try Self.bootstrapping(views: false, paths: 1)
+        for p in boss.predictors {
+            let c = p.weight.shape[0]
+            p.weight.value = Tensor(shape: [c, c], scalars: (0..<(c * c)).map { $0 / c == $0 % c ? 1 : 0 })
+            p.bias!.value = Tensor(shape: [c], scalars: [Float](repeating: 0, count: c))
+        }
+        var rng = RandomGenerator(seed: 1)
+        let (input, _) = SupernetTests.encoderBatch()
+        let result = boss.step(0, input: input, tokens: 16, rng: &rng)
+        XCTAssertEqual(result.loss, 0, accuracy: 1e-5)
+        for p in boss.predictors { p.weight.value = p.weight.value * 0.5 }   // now the online side differs
+        for p in BlockwiseBootstrapping.parameters(boss.online) + boss.predictors.flatMap(\.parameters) { p.zeroGrad() }
+        let moved = boss.step(0, input: input, tokens: 16, rng: &rng)
+        XCTAssertEqual(moved.loss, 0, accuracy: 1e-5, "cosine ignores the scale")
+        let noisy = try Self.bootstrapping(views: true, paths: 2)
+        _ = noisy.step(0, input: input, tokens: 16, rng: &rng)
+        XCTAssertTrue(BlockwiseBootstrapping.parameters(noisy.target).allSatisfy { $0.grad == nil }, "no gradient into the target")
+        XCTAssertTrue(noisy.predictors.allSatisfy { $0.weight.grad != nil })
+        XCTAssertGreaterThan(BlockwiseBootstrapping.parameters(noisy.online).filter { $0.grad != nil }.count, 10)
+    }
+
+    /// Two members are equally far from their centre; the same member twice is at it (rating 0); a rating is a
+    /// mean of 1 − cos, so it lies in [0, 2].
+    func testRatingsMeasureTheDistanceToThePopulationCentre() throws {
+        let boss = try Self.bootstrapping()
+        let (input, _) = SupernetTests.encoderBatch()
+        let a = Self.space.largest, b = Self.space.smallest
+        let two = boss.ratings([a, b], input: input)
+        XCTAssertEqual(two.count, 2)
+        for block in 0..<2 { XCTAssertEqual(two[0][block], two[1][block], accuracy: 1e-5) }
+        XCTAssertGreaterThan(two[0].reduce(0, +), 1e-4)
+        let same = boss.ratings([a, a], input: input)
+        for r in same.flatMap({ $0 }) { XCTAssertEqual(r, 0, accuracy: 1e-5) }
+        let three = boss.ratings([a, b, Self.space.decode([1, 0, 1, 0])], input: input)
+        XCTAssertTrue(three.flatMap { $0 }.allSatisfy { $0 >= -1e-6 && $0 <= 2 })
     }
 }

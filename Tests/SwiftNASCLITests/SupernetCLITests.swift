@@ -271,6 +271,48 @@ final class SupernetCLITests: XCTestCase {
         XCTAssertTrue(output.contains("no combination"), output)
     }
 
+    /// BossNAS: `blockwise train --self-supervised` (no teacher) checkpoints the moving-average target with the
+    /// online weights, so a run stopped by its budget and resumed ends as an uninterrupted one; `rate` rates members
+    /// as a population without --teacher (and refuses one).
+    func testSelfSupervisedBlockwiseResumesBitIdenticallyAndRatesWithoutATeacher() throws {
+        let (corpus, _, teacher, common) = try encoderTeacher()
+        let space = try write(#"{"name": "tiny-enc", "family": "encoder", "vocabSize": 25, "maxPositions": 32, "depth": [1, 2, 3], "hidden": [8, 16], "layers": "shared", "heads": [1, 2], "ffn": [16, 32]}"#,
+                              "enc-space.json")
+        let train = { (out: URL) in
+            ["supernet", "blockwise", "train", "--space", space.path, "--self-supervised", "--blocks", "2", "--steps", "6", "--paths", "2",
+             "--checkpoint-every", "2", "--out", out.path] + common
+        }
+        let whole = folder.appendingPathComponent("whole"), part = folder.appendingPathComponent("part")
+        var (status, output) = try run(train(whole))
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("self-supervised"), output)
+        (status, output) = try run(train(part) + ["--time-budget", "0.0001"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: part.appendingPathComponent("checkpoint-6").path))
+        (status, output) = try run(train(part) + ["--resume"])
+        XCTAssertEqual(status, 0, output)
+        let a = try SafeTensorsFile(contentsOf: whole.appendingPathComponent("checkpoint-6/model.safetensors"))
+        let b = try SafeTensorsFile(contentsOf: part.appendingPathComponent("checkpoint-6/model.safetensors"))
+        XCTAssertEqual(a.names, b.names)
+        XCTAssertTrue(a.names.contains { $0.hasPrefix("target.") } && a.names.contains { $0.contains("predictor") }, a.names.joined(separator: " "))
+        for name in a.names { XCTAssertEqual(try a.tensor(name).scalars, try b.tensor(name).scalars, name) }
+        (status, output) = try run(train(folder.appendingPathComponent("both")) + ["--teacher", teacher.path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("without --teacher"), output)
+
+        let members = try [(1, 8), (3, 16), (2, 16)].map { depth, width in
+            try write(#"{"family": "encoder", "vocabSize": 25, "maxPositions": 32, "hidden": \#(width), "layers": [\#(Array(repeating: #"{"heads": 2, "qkv": \#(width), "ffn": 32}"#, count: depth).joined(separator: ", "))]}"#,
+                      "ss-member-\(depth).json")
+        }
+        let inputs = ["--supernet", whole.path, "--corpus", corpus.path, "--windows", "4", "--sequence-length", "16", "--threads", "1"]
+        (status, output) = try run(["supernet", "blockwise", "rate"] + inputs + members.flatMap { ["--arch", $0.path] })
+        XCTAssertEqual(status, 0, output)
+        XCTAssertEqual(output.components(separatedBy: "rating ").count, 4, output)
+        (status, output) = try run(["supernet", "blockwise", "rate"] + inputs + ["--teacher", teacher.path, "--arch", members[0].path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("without --teacher"), output)
+    }
+
     /// A run stopped by its wall-clock budget and resumed with `--resume` ends with the weights of an
     /// uninterrupted run (the complexity rule: its learned distribution is restored from the checkpoint).
     func testTimeBudgetStopThenResumeEqualsAnUninterruptedRun() throws {

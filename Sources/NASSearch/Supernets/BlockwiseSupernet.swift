@@ -123,8 +123,15 @@ public final class BlockwiseSupernet {
         .object(["kind": .string(Self.kind), "space": space.json, "blocks": .int(blocks), "width": .int(width)])
     }
 
-    /// Loads a block-wise supernet checkpoint folder (its space, blocks and width from config.json, then the weights).
-    public static func load(from folder: URL) throws -> BlockwiseSupernet {
+    /// What a block-wise checkpoint's config.json says of it; `bootstrapping` (momentum, paths) for a self-supervised one.
+    public struct Stored {
+        public var space: SearchSpace
+        public var blocks: Int
+        public var width: Int
+        public var bootstrapping: (momentum: Float, paths: Int)?
+    }
+
+    public static func stored(in folder: URL) throws -> Stored {
         let url = folder.appendingPathComponent("config.json"), path = url.path
         try MemoryBudget.requireFile(url, expansion: JSONValue.memoryPerByte, what: "the JSON file")
         let json: JSONValue
@@ -140,8 +147,26 @@ public final class BlockwiseSupernet {
         guard case .int(let blocks)? = task["blocks"], case .int(let width)? = task["width"], blocks >= 1, width >= 1 else {
             throw SupernetError(path: path, field: "swiftnas_task.blocks", message: "expected positive integers \"blocks\" and \"width\"")
         }
+        var bootstrapping: (Float, Int)?
+        if let b = task["bootstrapping"] {
+            var m = -1.0
+            if case .object(let o) = b { switch o["momentum"] { case .double(let d)?: m = d; case .int(let i)?: m = Double(i); default: break } }
+            guard case .object(let o) = b, case .int(let paths)? = o["paths"], paths >= 1, (0..<1).contains(m) else {
+                throw SupernetError(path: path, field: "swiftnas_task.bootstrapping", message: "expected {\"momentum\": m in [0, 1), \"paths\": K ≥ 1}")
+            }
+            bootstrapping = (Float(m), paths)
+        }
+        return Stored(space: space, blocks: blocks, width: width, bootstrapping: bootstrapping)
+    }
+
+    /// Loads a teacher-trained block-wise supernet checkpoint folder (the space, blocks and width from config.json, then the weights).
+    public static func load(from folder: URL) throws -> BlockwiseSupernet {
+        let stored = try stored(in: folder)
+        guard stored.bootstrapping == nil else {
+            throw SupernetError(path: folder.path, field: "swiftnas_task.bootstrapping", message: "a self-supervised supernet is rated without a teacher")
+        }
         var rng = RandomGenerator(seed: 0)
-        let net = try BlockwiseSupernet(space: space, blocks: blocks, width: width, rng: &rng)
+        let net = try BlockwiseSupernet(space: stored.space, blocks: stored.blocks, width: stored.width, rng: &rng)
         let file = try SafeTensorsFile(contentsOf: folder.appendingPathComponent("model.safetensors"))
         for module in [net.model as Module] + net.modules { try Checkpoint.load(module, from: file) }
         return net

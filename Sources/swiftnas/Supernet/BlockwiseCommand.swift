@@ -29,6 +29,12 @@ struct BlockwiseTrain: ParsableCommand {
     var space: String
     @Option(parsing: .unconditional, help: "Blocks (must divide the teacher's layers).", transform: NumberArgument.positive)
     var blocks = 2
+    @Flag(help: "BossNAS: no teacher — each block predicts the ensemble of a moving-average target's sampled members on a second view.")
+    var selfSupervised = false
+    @Option(parsing: .unconditional, help: "Self-supervised: the target's moving-average momentum.", transform: NumberArgument.unit)
+    var momentum: Float = 0.99
+    @Option(parsing: .unconditional, help: "Self-supervised: members per block per step (the ensemble's size).", transform: NumberArgument.positive)
+    var paths = 2
     @OptionGroup var data: PretrainDataOptions
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
@@ -37,57 +43,102 @@ struct BlockwiseTrain: ParsableCommand {
         training.engine.apply()
         try DataParallelSupport.refuse("supernet blockwise train")
         try OutputFolder.check(training.run)
-        guard let teacherPath = data.teacher else { throw ValidationError("supernet blockwise train needs --teacher (the encoder its blocks learn from)") }
+        guard selfSupervised == (data.teacher == nil) else {
+            throw ValidationError(selfSupervised ? "--self-supervised trains without --teacher"
+                                                 : "supernet blockwise train needs --teacher (the encoder its blocks learn from), or --self-supervised")
+        }
+        guard momentum < 1 else { throw ValidationError("--momentum must be below 1") }
         let space = try Search.resolveSpace(self.space)
-        let teacher = try BlockwiseInputs.teacher(teacherPath, vocabSize: space.vocabSize)
-        var rng = RandomGenerator(seed: training.seed)
-        let net = try BlockwiseSupernet(space: space, blocks: blocks, width: teacher.maxArchitecture.outputWidth, rng: &rng)
-        let steps = try BlockwiseTraining(supernet: net, teacher: teacher, seed: training.seed)
-        net.model.hiddenDropout = data.dropout
-        net.model.attentionDropout = data.dropout
+        let teacher = try data.teacher.map { try BlockwiseInputs.teacher($0, vocabSize: space.vocabSize) }
         let (batchSize, length) = (training.batchSize, data.sequenceLength)
         try space.largest.requireMemory(batch: batchSize, sequenceLength: length, outputs: 0, training: true,
                                         source: "the largest member of --space \(space.name)")
         let text = try data.text(for: space.largest, run: training.run, resume: training.resume)
         guard case .wordPiece(let wordPiece, let vocabFile) = text.tokenizer else {
-            throw ValidationError("block-wise distillation reads WordPiece text (--tokenizer vocab.txt, the teacher's)")
+            throw ValidationError("block-wise training reads WordPiece text (--tokenizer vocab.txt\(teacher == nil ? "" : ", the teacher's"))")
         }
-        try BlockwiseInputs.checkVocabulary(vocabFile, teacher: teacherPath)
+        if let path = data.teacher { try BlockwiseInputs.checkVocabulary(vocabFile, teacher: path) }
+        var rng = RandomGenerator(seed: training.seed)
+        // The trained weights, the step and the checkpoints' task: DNA's (teacher) or BossNAS's (bootstrapping).
+        let net: BlockwiseSupernet, extra: [Module], task: JSONValue
+        let step: (Int, TokenBatch, inout RandomGenerator) throws -> Trainer.StepResult
+        let rater: BlockwiseRater
+        if let teacher {
+            net = try BlockwiseSupernet(space: space, blocks: blocks, width: teacher.maxArchitecture.outputWidth, rng: &rng)
+            let dna = try BlockwiseTraining(supernet: net, teacher: teacher, seed: training.seed)
+            (extra, task) = (net.modules, net.task)
+            step = { try dna.step($0, input: $1, tokens: batchSize * length, rng: &$2) }
+            rater = .teacher(net, teacher)
+        } else {
+            let masking = MaskedLanguageModeling(vocabSize: space.vocabSize, maskId: wordPiece.maskId, specialIds: wordPiece.specialIds)
+            let boss = try BlockwiseBootstrapping(space: space, blocks: blocks, masking: masking, momentum: momentum, paths: paths,
+                                                  seed: training.seed, rng: &rng)
+            net = boss.online
+            (extra, task) = (boss.modules, boss.task)
+            step = { boss.step($0, input: $1, tokens: batchSize * length, rng: &$2) }
+            rater = .bootstrapping(boss)
+        }
+        net.model.hiddenDropout = data.dropout
+        net.model.attentionDropout = data.dropout
+        var settings = ["batch-size": "\(batchSize)", "blocks": "\(blocks)", "space": (try? space.json.serialized(pretty: false)) ?? space.name]
+        if selfSupervised { settings.merge(["momentum": "\(momentum)", "paths": "\(paths)"]) { a, _ in a } }
         let options = training.trainingOptions(
             steps: schedule.steps, warmupSteps: schedule.warmup, schedule: schedule.schedule, defaults: .init(learningRate: 5e-4, logEvery: 10),
-            settings: data.settings.merging(["batch-size": "\(batchSize)", "blocks": "\(blocks)",
-                                             "space": (try? space.json.serialized(pretty: false)) ?? space.name]) { a, _ in a })
-        let trainer = Trainer(run: training.run, options: options, model: net.model, extra: net.modules)
+            settings: data.settings.merging(settings) { a, _ in a })
+        let trainer = Trainer(run: training.run, options: options, model: net.model, extra: extra)
         trainer.vocabulary = vocabFile
-        trainer.task = net.task
+        trainer.task = task
         try trainer.prepare(resume: training.resume)
-        // Held-out: the largest's and the smallest's summed block losses on clean windows of --validation.
-        let heldOut = try text.heldOut.map { tokens -> (TokenBatch, [Tensor]) in
-            let batch = try TextCorpus(tokens: tokens, path: data.validation ?? "").encoderBatch(
+        // Held-out: the largest's and the smallest's ratings on clean windows of --validation (self-supervised: the
+        // distance of each to the centre of the two).
+        let heldOut = try text.heldOut.map { tokens in
+            try TextCorpus(tokens: tokens, path: data.validation ?? "").encoderBatch(
                 batchSize: min(16, data.evalWindows), length: length, cls: wordPiece.clsId, sep: wordPiece.sepId, seed: 0)
-            return (batch, try BlockwiseSupernet.teacherStates(teacher, input: batch, blocks: blocks))
         }
-        print("blockwise: \(space.name) in \(blocks) blocks (student layers per block at most \(net.depths)), teacher width "
-              + "\(net.width), \(text.corpus.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(length)")
+        print("blockwise: \(space.name) in \(blocks) blocks (student layers per block at most \(net.depths)), "
+              + (teacher == nil ? "self-supervised (BossNAS, \(paths) paths, momentum \(momentum))" : "teacher width \(net.width)")
+              + ", \(text.corpus.tokens.count) training tokens, \(schedule.steps) steps of \(batchSize) × \(length)")
         let progress = TextModelSupport.attach(trainer, label: "blockwise", timeBudget: training.timeBudget)
         try trainer.train({ rng in
             let input = try text.corpus.encoderBatch(batchSize: batchSize, length: length, cls: wordPiece.clsId, sep: wordPiece.sepId,
                                                      seed: rng.next())
-            return try steps.step(trainer.step, input: input, tokens: batchSize * length, rng: &rng)
-        }, evaluate: heldOut.map { batch, states in {
-            ["largest_loss": net.blockLosses(of: space.largest, input: batch, states: states).reduce(0, +),
-             "smallest_loss": net.blockLosses(of: space.smallest, input: batch, states: states).reduce(0, +)]
+            return try step(trainer.step, input, &rng)
+        }, evaluate: heldOut.map { batch in {
+            let r = try rater.ratings([space.largest, space.smallest], input: batch)
+            return ["largest_loss": r[0].reduce(0, +), "smallest_loss": r[1].reduce(0, +)]
         } })
         try TextModelSupport.finish(trainer, progress: progress)
     }
 }
 
-/// What rating and combining share: the trained supernet, the teacher, a held-out batch and its teacher states.
+/// A trained block-wise supernet's ratings of members: per member, per block (lower is better).
+enum BlockwiseRater {
+    /// DNA: the block losses against the teacher's states.
+    case teacher(BlockwiseSupernet, Transformer)
+    /// BossNAS: the distances of the target's outputs to the members' centre.
+    case bootstrapping(BlockwiseBootstrapping)
+
+    var supernet: BlockwiseSupernet {
+        switch self { case .teacher(let net, _): return net; case .bootstrapping(let boss): return boss.online }
+    }
+
+    func ratings(_ members: [Architecture], input: TokenBatch) throws -> [[Double]] {
+        switch self {
+        case .teacher(let net, let teacher):
+            let states = try BlockwiseSupernet.teacherStates(teacher, input: input, blocks: net.blocks)
+            return members.map { net.blockLosses(of: $0, input: input, states: states) }
+        case .bootstrapping(let boss):
+            return boss.ratings(members, input: input)
+        }
+    }
+}
+
+/// What rating and combining share: the trained supernet (with its teacher, or self-supervised) and a held-out batch.
 struct BlockwiseInputs: ParsableArguments {
     @Option(help: "A `supernet blockwise train` run or checkpoint folder.")
     var supernet: String
-    @Option(help: "The teacher it was trained on.")
-    var teacher: String
+    @Option(help: "The teacher it was trained on (none for a self-supervised supernet).")
+    var teacher: String?
     @Option(help: "Held-out text the members are rated on.")
     var corpus = "../shared/data/wikitext-2/valid.txt"
     @Option(parsing: .unconditional, help: "Windows of held-out text (clean [CLS] … [SEP] windows).", transform: NumberArgument.positive)
@@ -96,24 +147,32 @@ struct BlockwiseInputs: ParsableArguments {
     var sequenceLength = 128
     @OptionGroup var engine: EngineOptions
 
-    /// The supernet, the held-out batch (seed 0) and the teacher's states on it.
-    func load() throws -> (net: BlockwiseSupernet, input: TokenBatch, states: [Tensor]) {
+    /// The rater and the held-out batch (seed 0).
+    func load() throws -> (rater: BlockwiseRater, input: TokenBatch) {
         engine.apply()
         let folder = try TrainingInputs.checkpointFolder(supernet)
-        let net = try BlockwiseSupernet.load(from: folder)
-        let teacherModel = try Self.teacher(teacher, vocabSize: net.space.vocabSize)
-        guard teacherModel.maxArchitecture.outputWidth == net.width else {
-            throw ValidationError("--teacher \(teacher) is \(teacherModel.maxArchitecture.outputWidth) wide; the supernet was trained on a teacher of width \(net.width)")
-        }
+        let stored = try BlockwiseSupernet.stored(in: folder)
         let vocab = folder.appendingPathComponent("vocab.txt")
-        try Self.checkVocabulary(vocab, teacher: teacher)
         let wordPiece = try WordPieceTokenizer(vocabularyURL: vocab)
-        guard sequenceLength <= net.space.maxPositions else {
-            throw ValidationError("--sequence-length \(sequenceLength) exceeds the space's maxPositions \(net.space.maxPositions)")
+        let rater: BlockwiseRater
+        if stored.bootstrapping != nil {
+            guard teacher == nil else { throw ValidationError("\(folder.path) is self-supervised (BossNAS): it is rated without --teacher") }
+            rater = .bootstrapping(try BlockwiseBootstrapping.load(from: folder, masking: MaskedLanguageModeling(
+                vocabSize: stored.space.vocabSize, maskId: wordPiece.maskId, specialIds: wordPiece.specialIds)))
+        } else {
+            guard let teacher else { throw ValidationError("\(folder.path) was trained on a teacher: give it with --teacher") }
+            let teacherModel = try Self.teacher(teacher, vocabSize: stored.space.vocabSize)
+            guard teacherModel.maxArchitecture.outputWidth == stored.width else {
+                throw ValidationError("--teacher \(teacher) is \(teacherModel.maxArchitecture.outputWidth) wide; the supernet was trained on a teacher of width \(stored.width)")
+            }
+            try Self.checkVocabulary(vocab, teacher: teacher)
+            rater = .teacher(try BlockwiseSupernet.load(from: folder), teacherModel)
+        }
+        guard sequenceLength <= stored.space.maxPositions else {
+            throw ValidationError("--sequence-length \(sequenceLength) exceeds the space's maxPositions \(stored.space.maxPositions)")
         }
         let text = try TextCorpus(tokens: try wordPiece.encode(try TrainingInputs.readCorpora([corpus])), path: corpus)
-        let input = try text.encoderBatch(batchSize: windows, length: sequenceLength, cls: wordPiece.clsId, sep: wordPiece.sepId, seed: 0)
-        return (net, input, try BlockwiseSupernet.teacherStates(teacherModel, input: input, blocks: net.blocks))
+        return (rater, try text.encoderBatch(batchSize: windows, length: sequenceLength, cls: wordPiece.clsId, sep: wordPiece.sepId, seed: 0))
     }
 
     /// The teacher checkpoint (dropout off), an encoder of the space's vocabulary.
@@ -139,7 +198,8 @@ struct BlockwiseInputs: ParsableArguments {
 /// `supernet blockwise rate`.
 struct BlockwiseRate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "rate", abstract: "Rate members by their summed held-out block losses (lower is better).")
+        commandName: "rate", abstract: "Rate members by their summed held-out block losses (lower is better).",
+        discussion: "A self-supervised supernet rates the given members as one population: each by its distance to their centre.")
 
     @OptionGroup var inputs: BlockwiseInputs
     @Option(help: ArgumentHelp("Architecture file of a member; repeat for several.", valueName: "file"))
@@ -149,14 +209,15 @@ struct BlockwiseRate: ParsableCommand {
 
     func run() throws {
         guard !arch.isEmpty else { throw ValidationError("give at least one --arch") }
-        let (net, input, states) = try inputs.load()
-        var rows: [JSONValue] = []
-        for path in arch {
+        let (rater, input) = try inputs.load()
+        let space = rater.supernet.space
+        let members = try arch.map { path in
             let a = try Architecture.load(from: URL(fileURLWithPath: path))
-            guard net.space.encode(a) != nil else {
-                throw ValidationError("\(path): not a member of the supernet's space \(net.space.name)")
-            }
-            let losses = net.blockLosses(of: a, input: input, states: states)
+            guard space.encode(a) != nil else { throw ValidationError("\(path): not a member of the supernet's space \(space.name)") }
+            return a
+        }
+        var rows: [JSONValue] = []
+        for ((path, a), losses) in zip(zip(arch, members), try rater.ratings(members, input: input)) {
             let total = losses.reduce(0, +)
             print(String(format: "%@  %.2fM parameters  blocks %@  rating %.5f", path, Double(a.parameterCount) / 1e6,
                          losses.map { String(format: "%.5f", $0) }.joined(separator: " "), total))
@@ -173,7 +234,7 @@ struct BlockwiseCombine: ParsableCommand {
         commandName: "combine", abstract: "The student with the least summed block loss under a parameter budget (exact DP over rated block candidates).",
         discussion: """
             Each block's candidates are the block's parts of --candidates members drawn from the space (seeded), rated on the
-            held-out batch; the combination is exact over them. Its parameters count block 0's embeddings, every block's layers,
+            held-out batch (self-supervised: as one population, by the distance to its centre); the combination is exact over them. Its parameters count block 0's embeddings, every block's layers,
             one linear adapter per boundary (h_b → h_{b+1}: the two adapters there compose into one map) and the last block's
             adapter to the teacher's width.
             """)
@@ -190,20 +251,18 @@ struct BlockwiseCombine: ParsableCommand {
 
     func run() throws {
         try OutputFolder.check(URL(fileURLWithPath: out).deletingLastPathComponent())
-        let (net, input, states) = try inputs.load()
+        let (rater, input) = try inputs.load()
+        let net = rater.supernet
         var rng = RandomGenerator(seed: seed)
+        let members = (0..<candidates).map { _ in net.space.decode(net.space.sample(using: &rng)) }
+        let ratings = try rater.ratings(members, input: input)
         var perBlock: [[BlockwiseCombination.Candidate]] = []
         for b in 0..<net.blocks {
             var seen = Set<String>(), rated: [BlockwiseCombination.Candidate] = []
-            for _ in 0..<candidates {
-                let arch = net.space.decode(net.space.sample(using: &rng))
+            for (arch, r) in zip(members, ratings) {
                 let part = Array(net.layers(of: arch, block: b))
                 guard seen.insert("\(arch.hidden) \(part)").inserted else { continue }
-                let loss = Autograd.noGrad {
-                    Double(BlockwiseSupernet.loss(net.prediction(block: b, of: arch, input: input, states: states[b], training: false, rng: &rng),
-                                                  target: states[b + 1]).item())
-                }
-                rated.append(.init(hidden: arch.hidden, layers: part, loss: loss))
+                rated.append(.init(hidden: arch.hidden, layers: part, loss: r[b]))
             }
             perBlock.append(rated)
             print("block \(b): \(rated.count) distinct candidates rated, best loss \(String(format: "%.5f", rated.map(\.loss).min() ?? .nan))")
