@@ -52,11 +52,12 @@ public struct TaskModel {
         return TaskModel(model: model, head: head, task: task)
     }
 
-    /// Logits [B, C] of a batch (eval mode).
-    public func logits(_ batch: GLUEBatch) -> Tensor {
+    /// Logits [B, C] of a batch (eval mode), by `architecture` (a sub-network of the backbone of its width;
+    /// default: the whole backbone).
+    public func logits(_ batch: GLUEBatch, architecture: Architecture? = nil) -> Tensor {
         Autograd.noGrad {
             var rng = RandomGenerator(seed: 0)
-            let hidden = model(batch.tokens).hidden
+            let hidden = model(batch.tokens, architecture: architecture).hidden
             return head(hidden, attentionMask: batch.tokens.attentionMask, training: false, rng: &rng)
         }
     }
@@ -71,11 +72,11 @@ public struct TaskModel {
         }
     }
 
-    /// The task's metrics on batches.
-    public func evaluate(_ batches: [GLUEBatch]) -> [String: Double] {
+    /// The task's metrics on batches, of `architecture` (default: the whole backbone).
+    public func evaluate(_ batches: [GLUEBatch], architecture: Architecture? = nil) -> [String: Double] {
         var predictions: [Float] = [], labels: [Float] = []
         for batch in batches {
-            predictions += Self.predictions(logits(batch), regression: task.isRegression)
+            predictions += Self.predictions(logits(batch, architecture: architecture), regression: task.isRegression)
             labels += batch.labels
         }
         return task.evaluate(predictions: predictions, labels: labels)

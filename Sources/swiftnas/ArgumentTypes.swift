@@ -69,11 +69,13 @@ struct StrategyName: RegisteredName {
 struct ObjectiveName: RegisteredName {
     static let supernet = "supernet"
     static let distillation = "distillation"
+    static let taskAccuracy = "task-accuracy"
     static let kind = "objective"
-    static var names: [String] { Proxies.names + [supernet, distillation] }
+    static var names: [String] { Proxies.names + [supernet, distillation, taskAccuracy] }
     let name: String
     init(checked name: String) { self.name = name }
 
-    /// Scored with a trained supernet's weights (`--supernet`): its LM loss or its distillation loss.
-    var isSupernet: Bool { name == Self.supernet || name == Self.distillation }
+    /// Scored with a trained supernet's weights (`--supernet`): its LM loss, its distillation loss, or the task
+    /// metric of an elastically fine-tuned model.
+    var isSupernet: Bool { [Self.supernet, Self.distillation, Self.taskAccuracy].contains(name) }
 }

@@ -24,7 +24,7 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("A built-in space name or a space JSON file.", valueName: "name|file"))
     var space: String
 
-    @Option(help: ArgumentHelp("Objective: a proxy (maximised), 'supernet' (inherited-weight LM loss, minimised; needs --supernet) or 'distillation' (inherited-weight attention-relation distillation loss, AutoDistil, minimised; needs --supernet and --teacher); repeat for several.", valueName: "name"))
+    @Option(help: ArgumentHelp("Objective: a proxy (maximised), 'supernet' (inherited-weight LM loss, minimised; needs --supernet), 'distillation' (inherited-weight attention-relation distillation loss, AutoDistil, minimised; needs --supernet and --teacher) or 'task-accuracy' (the dev-set metric of a member of an elastically fine-tuned model, InstaTune, maximised; --supernet: a `finetune --elastic` run); repeat for several.", valueName: "name"))
     var objective: [ObjectiveName] = ["w-pca"]
 
     @Option(help: "Supernet for --objective supernet or distillation: a `swiftnas supernet train` run or checkpoint folder (a sub-space run: each member is scored by its sub-space's supernet).")
@@ -145,6 +145,7 @@ struct Search: ParsableCommand {
         }
         let objectives: [Objective] = try objective.map { name in
             if name.name == ObjectiveName.distillation { return try distillationObjective(space: space, evaluation: &evaluation) }
+            if name.name == ObjectiveName.taskAccuracy { return try taskAccuracyObjective(space: space, evaluation: &evaluation) }
             if name.isSupernet { return try supernetObjective(space: space, evaluation: &evaluation) }
             return ProxyObjective(proxy: try Proxies.named(name.name), batch: batch, seed: seed, maskTokenId: mask, specialTokenIds: specials)
         }
@@ -240,6 +241,27 @@ struct Search: ParsableCommand {
         evaluation["supernet"] = root.path
         evaluation["teacher"] = teacher!
         return objective
+    }
+
+    /// The task-accuracy objective (InstaTune): the dev-set metric of each member of a `finetune --elastic` model,
+    /// with its inherited weights; the searched space must lie inside the model's elastic space.
+    func taskAccuracyObjective(space: SearchSpace, evaluation: inout [String: String]) throws -> TaskAccuracyObjective {
+        let folder = try TrainingInputs.checkpointFolder(supernet!)
+        guard let elastic = try TaskAccuracyObjective.elasticSpace(in: folder) else {
+            throw ValidationError("--supernet \(folder.path) is not an elastic fine-tuning; make one with `finetune --elastic SPACE`")
+        }
+        let model = try TaskModel.load(folder)
+        guard TaskAccuracyObjective.misfit(space, in: elastic.largest) == nil, space.depth.allSatisfy(elastic.depth.contains) else {
+            throw ValidationError("--space \(space.name): not a part of the fine-tuned elastic space \(elastic.name) "
+                                  + "(\(TaskAccuracyObjective.misfit(space, in: elastic.largest) ?? "depth: \(space.depth) outside \(elastic.depth)"))")
+        }
+        let directory = "\(data)/glue/\(model.task.rawValue)"
+        let dev = try GLUEDataset.load(task: model.task, directory: URL(fileURLWithPath: directory), split: "dev")
+        let wordPiece = try WordPieceTokenizer(vocabularyURL: folder.appendingPathComponent("vocab.txt"))
+        let batches = try dev.batches(tokenizer: wordPiece, maxLength: sequenceLength, batchSize: 64, shuffleSeed: nil)
+        evaluation["supernet"] = folder.path
+        evaluation["task"] = directory
+        return TaskAccuracyObjective(model: model, space: elastic, batches: batches)
     }
 
     /// The space named by `--space`: a built-in name or a space file; for a partition file (`SubspacePartition`),

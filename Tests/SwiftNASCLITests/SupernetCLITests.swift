@@ -313,6 +313,47 @@ final class SupernetCLITests: XCTestCase {
         XCTAssertTrue(output.contains("without --teacher"), output)
     }
 
+    /// InstaTune: `finetune --elastic SPACE` trains the largest member on the labels and random members on its
+    /// logits, stores the space and reports the smallest's dev metric; a space that does not fit the checkpoint is
+    /// refused naming the dimension; `search --objective task-accuracy` (LINAS) scores members with the inherited
+    /// weights and writes the Pareto front against latency.
+    func testElasticFinetuneAndTaskAccuracySearch() throws {
+        let (corpus, _, teacher, _) = try encoderTeacher()
+        let sentences = ["the king speaks to a quiet river\t1", "night falls over old town\t0", "the old king falls\t0",
+                         "a quiet town and a river\t1", "the river speaks to the king\t1", "night falls and the town speaks\t0"]
+        _ = try write("sentence\tlabel\n" + sentences.joined(separator: "\n") + "\n", "glue/SST-2/train.tsv")
+        _ = try write("sentence\tlabel\n" + sentences.prefix(4).joined(separator: "\n") + "\n", "glue/SST-2/dev.tsv")
+        let elastic = try write(#"{"name": "elastic", "family": "encoder", "vocabSize": 25, "maxPositions": 32, "depth": [1, 2], "hidden": [24], "layers": "per-layer", "blocks": [{"heads": 1, "qkv": 12, "ffn": 16}, {"heads": 2, "qkv": 24, "ffn": 32}]}"#,
+                                "elastic.json")
+        let out = folder.appendingPathComponent("instatune")
+        let finetune = ["finetune", "--checkpoint", teacher.path, "--task", "sst-2", "--data", folder.appendingPathComponent("glue/SST-2").path,
+                        "--epochs", "2", "--batch-size", "2", "--max-length", "16", "--log-every", "1", "--threads", "1", "--out", out.path]
+        var (status, output) = try run(finetune + ["--elastic", elastic.path])
+        XCTAssertEqual(status, 0, output)
+        let log = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        XCTAssertTrue(log.contains("kd_1") && log.contains("kd_2"), log)
+        let eval = try String(contentsOf: out.appendingPathComponent("eval.json"), encoding: .utf8)
+        XCTAssertTrue(eval.contains("smallest_accuracy"), eval)
+        XCTAssertTrue(try String(contentsOf: out.appendingPathComponent("checkpoint-6/config.json"), encoding: .utf8).contains("\"space\""))
+        let wide = try write(#"{"name": "wide", "family": "encoder", "vocabSize": 25, "maxPositions": 32, "depth": [1, 2], "hidden": [24], "layers": "shared", "heads": [2], "ffn": [16, 64]}"#,
+                             "wide.json")
+        (status, output) = try run(finetune.map { $0 == out.path ? folder.appendingPathComponent("wide-ft").path : $0 } + ["--elastic", wide.path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("ffn: layer 0 up to 64"), output)
+
+        let study = folder.appendingPathComponent("instatune.db")
+        (status, output) = try run(["search", "--space", elastic.path, "--objective", "task-accuracy", "--supernet", out.path, "--data", folder.path,
+                                    "--strategy", "linas", "--trials", "5", "--pareto-cost", "params", "--sequence-length", "16", "--corpus", corpus.path,
+                                    "--study", study.path, "--threads", "1"])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("best of 5 trials (0 failed)") && output.contains("Pareto front"), output)
+        (status, output) = try run(["search", "--space", elastic.path, "--objective", "task-accuracy", "--supernet", teacher.path, "--data", folder.path,
+                                    "--trials", "2", "--sequence-length", "16", "--corpus", corpus.path,
+                                    "--study", folder.appendingPathComponent("x.db").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("finetune --elastic"), output)
+    }
+
     /// A run stopped by its wall-clock budget and resumed with `--resume` ends with the weights of an
     /// uninterrupted run (the complexity rule: its learned distribution is restored from the checkpoint).
     func testTimeBudgetStopThenResumeEqualsAnUninterruptedRun() throws {

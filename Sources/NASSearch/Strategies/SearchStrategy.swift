@@ -44,7 +44,7 @@ public enum SearchStrategyError: Error, CustomStringConvertible, Equatable {
 }
 
 public enum SearchStrategies {
-    public static let names = ["random", "ga", "evolver", "regularized-evolution", "nsga2", "enas", "enas-buffer"]
+    public static let names = ["random", "ga", "evolver", "regularized-evolution", "nsga2", "enas", "enas-buffer", "linas"]
 
     /// The strategy called `name` over `space`, seeded; `populationSize` overrides each one's default.
     public static func named(_ name: String, space: SearchSpace, seed: UInt64, populationSize: Int? = nil) throws -> SearchStrategy {
@@ -57,6 +57,7 @@ public enum SearchStrategies {
         case "nsga2": return NSGA2(space: space, seed: seed, populationSize: populationSize ?? 50)
         case "enas": return ENASController(space: space, seed: seed)
         case "enas-buffer": return ENASController(space: space, seed: seed, bufferSize: populationSize ?? 50)
+        case "linas": return LINAS(space: space, seed: seed, populationSize: populationSize ?? 50)
         default: throw SearchStrategyError.unknownName(name, valid: names)
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NASModels
+import NASSearch
 import NASTensor
 import NASText
 import NASTrain
@@ -44,6 +45,10 @@ struct Finetune: ParsableCommand {
 
     @Option(help: "A fine-tuned teacher checkpoint of the same task for soft-label distillation.")
     var teacher: String?
+    @Option(help: ArgumentHelp("InstaTune: fine-tune the members of this space (layers, heads, FFN inside the checkpoint's shape, its width kept) together — each step the largest on the labels and 2 random members distilled from its logits — and store the space, so that `search --objective task-accuracy --supernet OUT` searches it.", valueName: "space"))
+    var elastic: String?
+    @Option(parsing: .unconditional, help: "With --elastic: random members per step.", transform: NumberArgument.nonNegative)
+    var randomCount = 2
     @Option(parsing: .unconditional, help: "Softmax temperature of the soft labels.",
             transform: NumberArgument.positive)
     var temperature: Float = 2
@@ -89,6 +94,13 @@ struct Finetune: ParsableCommand {
         guard maxLength <= architecture.maxPositions else {
             throw ValidationError("--max-length \(maxLength) exceeds the model's maxPositions \(architecture.maxPositions)")
         }
+        let space = try elastic.map { name -> SearchSpace in
+            let space = try Search.resolveSpace(name)
+            if let misfit = TaskAccuracyObjective.misfit(space, in: architecture) {
+                throw ValidationError("--elastic \(name) does not fit the checkpoint: \(misfit)")
+            }
+            return space
+        }
         model.hiddenDropout = dropout
         model.attentionDropout = dropout
         var rng = RandomGenerator(seed: seed ^ 0x4845_4144)   // "HEAD"
@@ -117,10 +129,14 @@ struct Finetune: ParsableCommand {
                 "task": glue.rawValue, "data": folder.path, "batch-size": "\(batchSize)",
                 "max-length": "\(maxLength)", "dropout": "\(dropout)", "pooling": pooling.rawValue,
                 "limit": limit.map(String.init) ?? "", "teacher": teacher ?? "",
-                "temperature": "\(temperature)", "alpha": "\(alpha)", "epochs": "\(epochs)"])
+                "temperature": "\(temperature)", "alpha": "\(alpha)", "epochs": "\(epochs)"].merging(elasticSettings(space)) { a, _ in a })
         let trainer = Trainer(run: training.run, options: options, model: model, extra: [head])
         trainer.vocabulary = vocab
         trainer.task = TaskModel.taskJSON(glue, pooling: pooling)
+        if let space, case .object(var task) = trainer.task {
+            task["space"] = space.json
+            trainer.task = .object(task)
+        }
         try trainer.prepare(resume: training.resume)
         print("finetune \(glue.rawValue): \(train.count) training examples, \(dev.count) dev, \(epochs) epochs × \(perEpoch) steps of "
               + "\(batchSize)" + (teacherModel != nil ? ", soft labels from the teacher (T = \(temperature), α = \(alpha))" : ""))
@@ -136,18 +152,43 @@ struct Finetune: ParsableCommand {
                                                          shuffleSeed: seed &+ UInt64(epoch)))
             }
             let batch = epochBatches!.batches[trainer.step % perEpoch]
-            let hidden = model(batch.tokens, training: true, rng: &rng).hidden
+            let hidden = model(batch.tokens, architecture: space?.largest, training: true, rng: &rng).hidden
             let logits = head(hidden, attentionMask: batch.tokens.attentionMask, training: true, rng: &rng)
             let taskLoss = head.loss(logits, labels: batch.labels)
-            guard let teacherModel else { return .backward(taskLoss, tokens: batch.labels.count) }
+            var metrics: [String: Double] = [:]
+            if let space {
+                // InstaTune: random members learn the largest's logits (in-place distillation, no dropout), each its own backward.
+                var draw = RandomGenerator(seed: seed ^ (UInt64(trainer.step) &* 0x9E37_79B9_7F4A_7C15))
+                for i in 0..<randomCount {
+                    let member = space.decode(space.sample(using: &draw))
+                    let sub = head(model(batch.tokens, architecture: member, training: false, rng: &rng).hidden,
+                                   attentionMask: batch.tokens.attentionMask, training: false, rng: &rng)
+                    let kd = Distillation.softLabelLoss(student: sub, teacher: logits.detached())
+                    metrics["kd_\(i + 1)"] = Double(kd.item())
+                    if kd.item().isFinite { kd.backward() }
+                }
+            }
+            guard let teacherModel else { return .backward(taskLoss, tokens: batch.labels.count, metrics: metrics) }
             let soft = Distillation.softLabelLoss(student: logits, teacher: teacherModel.logits(batch), temperature: temperature)
             return .backward(taskLoss * (1 - alpha) + soft * alpha, tokens: batch.labels.count,
-                         metrics: ["task_loss": Double(taskLoss.item()), "soft_label_loss": Double(soft.item())])
-        }, evaluate: { evaluator.evaluate(devBatches) })
+                             metrics: metrics.merging(["task_loss": Double(taskLoss.item()), "soft_label_loss": Double(soft.item())]) { a, _ in a })
+        }, evaluate: {
+            var figures = evaluator.evaluate(devBatches, architecture: space?.largest)
+            if let smallest = space?.smallest {   // the elastic range's other end
+                figures["smallest_" + glue.primaryMetric] = evaluator.evaluate(devBatches, architecture: smallest)[glue.primaryMetric]
+            }
+            return figures
+        })
         try TextModelSupport.finish(trainer, progress: progress)
         let report = JSONValue.object(final.mapValues { $0.isFinite ? .double($0) : .null }.merging(
             ["task": .string(glue.rawValue), "examples": .int(dev.count)]) { a, _ in a })
         try AtomicFile.write(Data((try report.serialized(pretty: true) + "\n").utf8), to: trainer.run.appendingPathComponent("eval.json"))
         print("\(glue.rawValue) dev: " + final.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", "))
+    }
+
+    /// What --elastic adds to the run's settings (compared on resume).
+    func elasticSettings(_ space: SearchSpace?) -> [String: String] {
+        guard let space else { return [:] }
+        return ["elastic": (try? space.json.serialized(pretty: false)) ?? space.name, "random-count": "\(randomCount)"]
     }
 }
