@@ -31,11 +31,7 @@ struct Search: ParsableCommand {
     var supernet: String?
     @Option(help: "With a partition file as --space: search its sub-space N (1-based).", transform: NumberArgument.positive)
     var subspace: Int?
-    @Option(help: "Teacher checkpoint for --objective distillation (the one the supernet was distilled from).")
-    var teacher: String?
-    @Option(parsing: .unconditional, help: "Relation heads of --objective distillation (default: the teacher's head count).",
-            transform: NumberArgument.positive)
-    var relationHeads: Int?
+    @OptionGroup var distillation: RelationTeacherOptions
 
     @Option(parsing: .unconditional, help: "Budget: at most this many parameters (embeddings included).",
             transform: NumberArgument.positive)
@@ -110,7 +106,7 @@ struct Search: ParsableCommand {
         guard !objective.contains(where: \.isSupernet) || supernet != nil else {
             throw ValidationError("--objective supernet needs --supernet DIR (a `swiftnas supernet train` run)")
         }
-        guard !objective.contains(where: { $0.name == ObjectiveName.distillation }) || teacher != nil else {
+        guard !objective.contains(where: { $0.name == ObjectiveName.distillation }) || distillation.teacher != nil else {
             throw ValidationError("--objective distillation needs --teacher DIR (the teacher the supernet was distilled from)")
         }
         guard latencySamples >= 8 else { throw ValidationError("--latency-samples must be at least 8") }
@@ -231,15 +227,15 @@ struct Search: ParsableCommand {
         let batch = try HeldOutBatch(supernet: nets[0], folder: folders[0], corpus: evaluation["corpus"]!,
                                      batchSize: Int(evaluation["batchSize"]!)!, length: sequenceLength, seed: seed)
         var rng = RandomGenerator(seed: 0)
-        let distiller = try Distiller(teacher: teacher!, student: nets[0].largest, vocabulary: folders[0].appendingPathComponent("vocab.txt"),
-                                      relationHeads: relationHeads, rng: &rng)
+        let distiller = try Distiller(teacher: distillation.teacher!, student: nets[0].largest, vocabulary: folders[0].appendingPathComponent("vocab.txt"),
+                                      relationHeads: distillation.relationHeads, rng: &rng)
         let objective = try DistillationObjective(supernets: nets, teacher: distiller.teacher, relationHeads: distiller.relationHeads,
                                                   input: batch.input)
         do {
             for arch in [space.largest, space.smallest] { _ = try objective.supernet(for: arch) }
         } catch { throw ValidationError("--space \(space.name): \(error); search a sub-space of the supernet run (--subspace)") }
         evaluation["supernet"] = root.path
-        evaluation["teacher"] = teacher!
+        evaluation["teacher"] = distillation.teacher!
         return objective
     }
 

@@ -143,6 +143,12 @@ final class SupernetCLITests: XCTestCase {
         return (corpus, vocab, teacher, common)
     }
 
+    /// An encoder space of the teacher's vocabulary: 1–3 layers, hidden 8 or 16.
+    func encoderSpace() throws -> URL {
+        try write(#"{"name": "tiny-enc", "family": "encoder", "vocabSize": 25, "maxPositions": 32, "depth": [1, 2, 3], "hidden": [8, 16], "layers": "shared", "heads": [1, 2], "ffn": [16, 32]}"#,
+                  "enc-space.json")
+    }
+
     func testSubspaceSupernetsTrainDistilledAndSearchByDistillationLoss() throws {
         let (corpus, _, teacher, common) = try encoderTeacher()
         var status: Int32, output: String
@@ -222,8 +228,7 @@ final class SupernetCLITests: XCTestCase {
     /// `combine` writes the best student within the budget, or says that none fits.
     func testBlockwiseTrainRateAndCombine() throws {
         let (corpus, _, teacher, common) = try encoderTeacher()
-        let space = try write(#"{"name": "tiny-enc", "family": "encoder", "vocabSize": 25, "maxPositions": 32, "depth": [1, 2, 3], "hidden": [8, 16], "layers": "shared", "heads": [1, 2], "ffn": [16, 32]}"#,
-                              "enc-space.json")
+        let space = try encoderSpace()
         let runFolder = folder.appendingPathComponent("blockwise")
         let train = ["supernet", "blockwise", "train", "--space", space.path, "--teacher", teacher.path, "--blocks", "2", "--steps", "6",
                      "--validation", corpus.path, "--eval-every", "3", "--eval-windows", "4", "--out", runFolder.path] + common
@@ -276,8 +281,7 @@ final class SupernetCLITests: XCTestCase {
     /// as a population without --teacher (and refuses one).
     func testSelfSupervisedBlockwiseResumesBitIdenticallyAndRatesWithoutATeacher() throws {
         let (corpus, _, teacher, common) = try encoderTeacher()
-        let space = try write(#"{"name": "tiny-enc", "family": "encoder", "vocabSize": 25, "maxPositions": 32, "depth": [1, 2, 3], "hidden": [8, 16], "layers": "shared", "heads": [1, 2], "ffn": [16, 32]}"#,
-                              "enc-space.json")
+        let space = try encoderSpace()
         let train = { (out: URL) in
             ["supernet", "blockwise", "train", "--space", space.path, "--self-supervised", "--blocks", "2", "--steps", "6", "--paths", "2",
              "--checkpoint-every", "2", "--out", out.path] + common

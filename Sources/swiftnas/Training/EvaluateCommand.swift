@@ -26,11 +26,9 @@ struct Evaluate: ParsableCommand {
     @Option(parsing: .unconditional, help: "At most this many windows of the corpus (default: all).",
             transform: NumberArgument.positive)
     var maxWindows: Int?
-    @Option(help: "With --corpus, an encoder's teacher: also its held-out attention-relation distillation loss (MiniLMv2 relation KL of the last layer, AutoDistil's search objective) on --max-windows clean windows (default 64).")
-    var teacher: String?
-    @Option(parsing: .unconditional, help: "Relation heads of the --teacher loss (default: the teacher's head count).",
-            transform: NumberArgument.positive)
-    var relationHeads: Int?
+    /// With --corpus and an encoder: also the held-out attention-relation KL to --teacher (MiniLMv2's loss of the last
+    /// layer, AutoDistil's search objective) on --max-windows clean windows (default 64).
+    @OptionGroup var distillation: RelationTeacherOptions
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
     @OptionGroup var engine: EngineOptions
@@ -71,13 +69,13 @@ struct Evaluate: ParsableCommand {
                     masking: MaskedLanguageModeling(vocabSize: wordPiece.vocabSize, maskId: wordPiece.maskId, specialIds: wordPiece.specialIds),
                     length: sequenceLength, maxWindows: maxWindows)
                 figures["mlm_perplexity"] = .double(evaluation.perplexity)
-                if let teacher {
+                if let teacher = distillation.teacher {
                     let kl = try relationKL(model: model, teacher: teacher, wordPiece: wordPiece, tokens: ids, corpus: corpus)
                     figures["attention_relation_kl"] = .double(kl)
                     print(String(format: "%@: attention-relation KL to the teacher %.5f", corpus, kl))
                 }
             }
-            if teacher != nil, model.maxArchitecture.family == .decoder { throw ValidationError("--teacher distils into encoders only (the teacher is an encoder)") }
+            if distillation.teacher != nil, model.maxArchitecture.family == .decoder { throw ValidationError("--teacher distils into encoders only (the teacher is an encoder)") }
             guard evaluation.tokens > 0 else {
                 throw ValidationError("\(corpus): no token was predicted (no window of \(sequenceLength) tokens to evaluate)")
             }
@@ -103,7 +101,7 @@ struct Evaluate: ParsableCommand {
             print("\(taskModel.task.rawValue) \(split) (\(dataset.count) examples): "
                   + metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", "))
         }
-        if teacher != nil && corpus == nil { throw ValidationError("--teacher applies to language modelling on --corpus") }
+        if distillation.teacher != nil && corpus == nil { throw ValidationError("--teacher applies to language modelling on --corpus") }
         figures["seconds"] = .double(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
         if let json { try AtomicFile.write(Data((try JSONValue.object(figures).serialized(pretty: true) + "\n").utf8), to: URL(fileURLWithPath: json)) }
     }
@@ -115,7 +113,7 @@ struct Evaluate: ParsableCommand {
         var rng = RandomGenerator(seed: 0)
         let folder = try TrainingInputs.checkpointFolder(checkpoint)
         let distiller = try Distiller(teacher: teacher, student: model.maxArchitecture, vocabulary: folder.appendingPathComponent("vocab.txt"),
-                                      relationHeads: relationHeads, rng: &rng)
+                                      relationHeads: distillation.relationHeads, rng: &rng)
         let text = try TextCorpus(tokens: tokens, path: corpus)
         let windows = maxWindows ?? 64
         var sum = 0.0

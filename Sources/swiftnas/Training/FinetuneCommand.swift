@@ -164,8 +164,11 @@ struct Finetune: ParsableCommand {
                     let sub = head(model(batch.tokens, architecture: member, training: false, rng: &rng).hidden,
                                    attentionMask: batch.tokens.attentionMask, training: false, rng: &rng)
                     let kd = Distillation.softLabelLoss(student: sub, teacher: logits.detached())
-                    metrics["kd_\(i + 1)"] = Double(kd.item())
-                    if kd.item().isFinite { kd.backward() }
+                    let value = Double(kd.item())
+                    metrics["kd_\(i + 1)"] = value
+                    // A non-finite member stops the run as a non-finite loss does (the trainer reports it).
+                    guard value.isFinite else { return Trainer.StepResult(loss: value, tokens: batch.labels.count, metrics: metrics) }
+                    kd.backward()
                 }
             }
             guard let teacherModel else { return .backward(taskLoss, tokens: batch.labels.count, metrics: metrics) }
