@@ -181,6 +181,16 @@ struct Search: ParsableCommand {
         }
         let all = try runner.run(study: store, trials: trials)
         progress.finish()
+        if let linas = runner.strategy as? LINAS {
+            for (i, round) in linas.rounds.enumerated() {
+                print("LINAS round \(i + 1): predictors " + round.predictors.map { p in
+                    p.kind.rawValue + " (CV MSE " + p.errors.sorted { $0.key.rawValue < $1.key.rawValue }
+                        .map { String(format: "%@ %.3g", $0.key.rawValue, $0.value) }.joined(separator: ", ") + ")"
+                }.joined(separator: " / ") + (round.heldOut.map {
+                    String(format: "; the previous predictor's Kendall τ on the %d members measured since: %+.3f", $0.count, $0.tau)
+                } ?? ""))
+            }
+        }
         if Interrupt.requested {
             print("interrupted after \(all.count) trials; every finished trial is stored. Run the same command to resume.")
             throw ExitCode(130)

@@ -58,8 +58,15 @@ final class LINASTests: XCTestCase {
         let linas = LINAS(space: Self.space, seed: 4, initial: 20, batch: 5, populationSize: 20, generations: 10)
         let history = try run(linas, trials: 40)
         XCTAssertEqual(Set(history.map(\.0)).count, 40, "never a genome twice")
-        XCTAssertEqual(linas.selections.count, 4, "a round per 5 proposals after the first 20")
-        XCTAssertTrue(linas.selections.allSatisfy { $0[0].kind == .ridge }, "a linear fitness: the ridge predictor is chosen")
+        XCTAssertEqual(linas.rounds.count, 4, "a round per 5 proposals after the first 20")
+        XCTAssertTrue(linas.rounds.allSatisfy { $0.predictors[0].kind == .ridge }, "a linear fitness: the ridge predictor is chosen")
+        // Each later round scores the previous predictor on the 5 members measured since: a linear fitness is ranked
+        // nearly exactly (τ-b stays below 1 only where measured values tie).
+        XCTAssertNil(linas.rounds[0].heldOut)
+        for round in linas.rounds.dropFirst() {
+            XCTAssertEqual(round.heldOut?.count, 5)
+            XCTAssertGreaterThan(round.heldOut?.tau ?? 0, 0.8)
+        }
         // The same seed gives the same proposals.
         let again = try run(LINAS(space: Self.space, seed: 4, initial: 20, batch: 5, populationSize: 20, generations: 10), trials: 40)
         XCTAssertEqual(history.map(\.0), again.map(\.0))

@@ -107,11 +107,15 @@ public final class SearchRunner {
         return values + [cost]
     }
 
+    /// The strategy of the last `run` (e.g. to report what a LINAS search learnt).
+    public private(set) var strategy: SearchStrategy?
+
     /// Runs the study until it holds `trials` trials that count (or `shouldStop`), and returns all of its trials.
     @discardableResult
     public func run(study: StudyStorage, trials target: Int) throws -> [Trial] {
         let strategy = try SearchStrategies.named(settings.strategy, space: space, seed: settings.seed,
                                                   populationSize: settings.populationSize)
+        self.strategy = strategy
         return study.heartbeatTimeout == nil
             ? try runAlone(study, strategy: strategy, target: target)
             : try runAsWorker(study, strategy: strategy, target: target)

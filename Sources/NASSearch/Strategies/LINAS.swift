@@ -21,9 +21,16 @@ public final class LINAS: SearchStrategy {
     var rng: RandomGenerator
     var told: [(genome: Genome, fitness: [Double])] = []
     var queue: [Genome] = []
-    var asked = 0, rounds = 0
-    /// Per round: each fitness entry's predictor kind and every kind's cross-validated mean squared error.
-    public private(set) var selections: [[(kind: FitnessRegression.Kind, errors: [FitnessRegression.Kind: Double])]] = []
+    var asked = 0, round = 0
+    /// What one round learnt: each fitness entry's predictor (its kind, every kind's cross-validated mean squared
+    /// error) and, after the first round, the Kendall τ-b between the previous round's prediction of the first
+    /// entry and the measured values of the members told since (held out from that fit), with their count.
+    public struct Round {
+        public var predictors: [(kind: FitnessRegression.Kind, errors: [FitnessRegression.Kind: Double])]
+        public var heldOut: (tau: Double, count: Int)?
+    }
+    public private(set) var rounds: [Round] = []
+    var lastFit: (model: FitnessRegression, count: Int)?
 
     public init(space: SearchSpace, seed: UInt64, initial: Int = 50, batch: Int = 10, populationSize: Int = 50, generations: Int = 20) {
         self.space = space; self.seed = seed; self.initial = initial; self.batch = batch
@@ -46,14 +53,23 @@ public final class LINAS: SearchStrategy {
 
     /// One round: predictors fitted, NSGA-II run on them, the predicted first front queued.
     func refill() {
-        rounds += 1
+        round += 1
         let data = told.filter { $0.fitness.allSatisfy(\.isFinite) }
         guard data.count >= 2, let entries = data.first?.fitness.count else { return }
         let x = data.map { space.vector($0.genome) }
-        let fitted = (0..<entries).map { e in FitnessRegression.select(x: x, y: data.map { $0.fitness[e] }, seed: seed &+ UInt64(rounds)) }
-        selections.append(fitted.map { ($0.model.kind, $0.errors) })
+        var heldOut: (Double, Int)?
+        if let (model, count) = lastFit {
+            let fresh = told[count...].filter { $0.fitness.allSatisfy(\.isFinite) }
+            if fresh.count >= 2 {
+                heldOut = (RankCorrelation.kendallTauB(fresh.map { model.predict(space.vector($0.genome)) }, fresh.map { $0.fitness[0] }),
+                           fresh.count)
+            }
+        }
+        let fitted = (0..<entries).map { e in FitnessRegression.select(x: x, y: data.map { $0.fitness[e] }, seed: seed &+ UInt64(round)) }
+        lastFit = (fitted[0].model, told.count)
+        rounds.append(Round(predictors: fitted.map { ($0.model.kind, $0.errors) }, heldOut: heldOut))
         let predict = { (g: Genome) in fitted.map { $0.model.predict(self.space.vector(g)) } }
-        let inner = NSGA2(space: space, seed: seed ^ (UInt64(rounds) &* 0x9E37_79B9_7F4A_7C15), populationSize: populationSize)
+        let inner = NSGA2(space: space, seed: seed ^ (UInt64(round) &* 0x9E37_79B9_7F4A_7C15), populationSize: populationSize)
         for _ in 0..<(populationSize * (generations + 1)) {
             guard let g = try? inner.ask(accept: { _ in true }) else { break }
             inner.tell(g, fitness: predict(g))
