@@ -18,6 +18,14 @@ public struct Distiller {
     /// The distiller's trainable modules (the projection), to train beside the student.
     public var modules: [Module] { projection.map { [$0] } ?? [] }
 
+    /// The teacher's output on the last batch it saw: every member of a supernet step sees the same batch, so the
+    /// teacher runs once per step.
+    private let last = LastOutput()
+    private final class LastOutput {
+        var input: TokenBatch?
+        var output: Transformer.Output?
+    }
+
     /// Loads the teacher from the checkpoint folder `path` (or a training run's latest) and checks it against the student: the same
     /// vocabulary file as `vocabulary` (when both can be read), an encoder with the student's vocabulary
     /// size, and last layers that are attention with a qkv divisible by `relationHeads` (default: the
@@ -57,9 +65,21 @@ public struct Distiller {
             ? Linear(student.outputWidth, t.outputWidth, name: "distillation.projection", rng: &rng) : nil
     }
 
+    /// The teacher's output on `input`, a constant: no graph is recorded through the teacher, so no gradient flows
+    /// into it.
+    public func teacherOutput(_ input: TokenBatch) -> Transformer.Output {
+        if let seen = last.input, let output = last.output, seen.ids == input.ids, seen.typeIds == input.typeIds,
+           seen.attentionMask == input.attentionMask, seen.batchSize == input.batchSize {
+            return output
+        }
+        let output = Autograd.noGrad { teacher(input) }
+        (last.input, last.output) = (input, output)
+        return output
+    }
+
     /// (hidden MSE, attention-relation KL) for the student's output on `input`.
     public func losses(student out: Transformer.Output, input: TokenBatch) -> (Tensor, Tensor) {
-        let t = teacher(input)
+        let t = teacherOutput(input)
         let mask = input.attentionMask
         let hidden = Distillation.hiddenMSE(student: out.hidden, teacher: t.hidden, projection: projection, mask: mask)
         let s = out.layers.last!.attention!, a = t.layers.last!.attention!

@@ -273,16 +273,11 @@ struct Search: ParsableCommand {
     /// The space named by `--space`: a built-in name or a space file; for a partition file (`SubspacePartition`),
     /// its sub-space `subspace` (1-based), which must then be given.
     static func resolveSpace(_ argument: String, subspace: Int? = nil) throws -> SearchSpace {
-        if let builtin = SearchSpace.builtin(argument), subspace == nil { return builtin }
-        guard FileManager.default.fileExists(atPath: argument) else {
-            throw ValidationError("--space '\(argument)' is neither a built-in space (\(SearchSpace.builtinNames.joined(separator: ", "))) nor a file")
-        }
-        let url = URL(fileURLWithPath: argument)
-        guard try SubspacePartition.partitionJSON(at: url) != nil else {
+        guard let partition = try partitionFile(argument) else {
             guard subspace == nil else { throw ValidationError("--subspace needs a partition file as --space; \(argument) is one space") }
-            return try SearchSpace.load(from: url)
+            if let builtin = SearchSpace.builtin(argument) { return builtin }
+            return try SearchSpace.load(from: URL(fileURLWithPath: argument))
         }
-        let partition = try SubspacePartition.load(from: url)
         guard let subspace, (1...partition.subspaces.count).contains(subspace) else {
             throw ValidationError("--space \(argument) holds \(partition.subspaces.count) sub-spaces; choose one with --subspace 1…\(partition.subspaces.count)")
         }
@@ -292,9 +287,7 @@ struct Search: ParsableCommand {
     /// The sub-spaces `--space` and `--subspaces K` give: a partition file's (K, when given, must match), or the
     /// space cut into K by `SubspacePartition.partition`; nil for one space without K > 1.
     static func resolvePartition(_ argument: String, count: Int?) throws -> SubspacePartition? {
-        if SearchSpace.builtin(argument) == nil, FileManager.default.fileExists(atPath: argument),
-           try SubspacePartition.partitionJSON(at: URL(fileURLWithPath: argument)) != nil {
-            let partition = try SubspacePartition.load(from: URL(fileURLWithPath: argument))
+        if let partition = try partitionFile(argument) {
             if let count, count != partition.subspaces.count {
                 throw ValidationError("--subspaces \(count), but \(argument) holds \(partition.subspaces.count) sub-spaces")
             }
@@ -302,6 +295,16 @@ struct Search: ParsableCommand {
         }
         guard let count, count > 1 else { return nil }
         return try SubspacePartition.partition(try resolveSpace(argument), into: count)
+    }
+
+    /// The partition in `argument` when it names a partition file; nil for a built-in name or a space file. A name
+    /// that is neither built in nor a file is refused.
+    static func partitionFile(_ argument: String) throws -> SubspacePartition? {
+        if SearchSpace.builtin(argument) != nil { return nil }
+        guard FileManager.default.fileExists(atPath: argument) else {
+            throw ValidationError("--space '\(argument)' is neither a built-in space (\(SearchSpace.builtinNames.joined(separator: ", "))) nor a file")
+        }
+        return try SubspacePartition.partitionJSON(at: URL(fileURLWithPath: argument)).map { try SubspacePartition(json: $0, path: argument) }
     }
 
     /// The fixed batch of real text every candidate is scored on: WordPiece-tokenised WikiText-2 (or

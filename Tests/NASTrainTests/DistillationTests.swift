@@ -37,6 +37,36 @@ final class DistillationTests: XCTestCase {
         XCTAssertGreaterThan(Distillation.attentionRelationKL(student: (k, q, v), teacher: (q, k, v), relationHeads: 3).item(), 1e-3)
     }
 
+    /// The distiller's teacher is a constant: its losses back-propagate into the student (and the projection) only,
+    /// and equal the losses computed from a direct teacher pass; a second batch gets its own teacher pass.
+    func testDistillerSendsNoGradientIntoTheTeacher() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("distiller-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var rng = RandomGenerator(seed: 7)
+        let teacherArch = Architecture(family: .encoder, vocabSize: 13, maxPositions: 8, hidden: 12, layers: [.init(heads: 2, qkv: 12, ffn: 16)])
+        try Checkpoint.save(Transformer(teacherArch, rng: &rng), to: folder)
+        let studentArch = Architecture(family: .encoder, vocabSize: 13, maxPositions: 8, hidden: 8, layers: [.init(heads: 2, qkv: 8, ffn: 8)])
+        let student = Transformer(studentArch, rng: &rng)
+        let distiller = try Distiller(teacher: folder.path, student: studentArch, vocabulary: folder.appendingPathComponent("vocab.txt"),
+                                      relationHeads: nil, rng: &rng)
+        let first: [Int32] = (0..<16).map { Int32($0 % 13) }, second: [Int32] = (0..<16).map { Int32((3 * $0 + 1) % 13) }
+        for (n, ids) in [first, second].enumerated() {
+            let input = TokenBatch(ids: ids, batchSize: 2, length: 8)
+            let (hidden, relations) = distiller.losses(student: student(input, training: false, rng: &rng), input: input)
+            let total: Tensor = hidden + relations
+            total.backward()
+            XCTAssertTrue(distiller.teacher.parameters.allSatisfy { $0.grad == nil }, "batch \(n): a gradient reached the teacher")
+            XCTAssertTrue(distiller.projection!.weight.grad != nil && student.parameters.contains { $0.grad != nil })
+            let t = Autograd.noGrad { distiller.teacher(input) }, out = student(input)
+            let a = out.layers.last!.attention!, b = t.layers.last!.attention!
+            XCTAssertEqual(relations.item(), Distillation.attentionRelationKL(student: (a.q, a.k, a.v), teacher: (b.q, b.k, b.v),
+                                                                              relationHeads: 2, mask: nil).item(), accuracy: 1e-6)
+            XCTAssertEqual(hidden.item(), Distillation.hiddenMSE(student: out.hidden, teacher: t.hidden, projection: distiller.projection).item(),
+                           accuracy: 1e-6)
+            for p in student.parameters + distiller.projection!.parameters { p.zeroGrad() }
+        }
+    }
+
     /// By hand: teacher logits (0, 0), student (ln 3, 0), T = 1 → p_T = (½, ½), p_S = (¾, ¼),
     /// KL = ½ ln(½/¾) + ½ ln(½/¼) = 0.1438410; with T = 2 the logits halve: p_S ∝ (√3, 1) and the loss is
     /// 4 · [½ ln(½ / (√3/(1+√3))) + ½ ln(½ / (1/(1+√3)))] = 4 · 0.0358983 = 0.1435932.

@@ -75,6 +75,7 @@ struct SupernetTrain: ParsableCommand {
 
     mutating func validate() throws {
         if let subspaces, schedule.steps < subspaces { throw ValidationError("--steps \(schedule.steps) cannot be shared by \(subspaces) sub-spaces") }
+        if teacherForEveryMember, data.teacher == nil { throw ValidationError("--teacher-for-every-member needs --teacher") }
         guard complexityCost != .latency else { throw ValidationError("--complexity-cost takes params or flops") }
         guard lrFloor <= (training.lr ?? 5e-4) else {
             throw ValidationError("--lr-floor must not exceed the peak --lr")
@@ -120,6 +121,7 @@ struct SupernetTrain: ParsableCommand {
                                   training: true, source: "the largest member of --space \(space.name)")
         // Under `mpirun -np K`: one rank of a data-parallel job (rank 0 alone writes and prints).
         let dataParallel = try DataParallelSupport.join(batchSize: training.batchSize)
+        if teacherForEveryMember, dataParallel != nil { try DataParallelSupport.refuse("supernet train --teacher-for-every-member") }
         let text = try data.text(for: largest, run: runURL, resume: resume, writes: dataParallel?.isRoot ?? true)
         let (batchSize, length) = (training.batchSize, data.sequenceLength)
 
@@ -159,10 +161,6 @@ struct SupernetTrain: ParsableCommand {
             guard data.teacher == nil else { throw ValidationError("--teacher distils into encoders only (the teacher is an encoder)") }
         }
         if let distiller, rule == .uniform || teacherForEveryMember { try Self.checkRelationHeads(space, distiller.relationHeads) }
-        if teacherForEveryMember {
-            guard distiller != nil else { throw ValidationError("--teacher-for-every-member needs --teacher") }
-            guard dataParallel == nil else { throw ValidationError("--teacher-for-every-member does not train data-parallel; run it without mpirun") }
-        }
 
         let trainer = Trainer(run: runURL, options: options, model: supernet.model, extra: supernet.modules + (distiller?.modules ?? []))
         if case .characters(_, let file) = text.tokenizer { trainer.files = [file] } else { trainer.vocabulary = text.tokenizer.file }
