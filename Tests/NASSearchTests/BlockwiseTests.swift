@@ -238,19 +238,18 @@ final class BlockwiseTests: XCTestCase {
         XCTAssertGreaterThan(BlockwiseBootstrapping.parameters(noisy.online).filter { $0.grad != nil }.count, 10)
     }
 
-    /// Two members are equally far from their centre; the same member twice is at it (rating 0); a rating is a
-    /// mean of 1 − cos, so it lies in [0, 2].
+    /// A candidate's rating is its mean 1 − cos to the centre of a fixed population: the same alone as among others,
+    /// in [0, 2]; with a population of one member, that member itself rates 0.
     func testRatingsMeasureTheDistanceToThePopulationCentre() throws {
         let boss = try Self.bootstrapping()
         let (input, _) = SupernetTests.encoderBatch()
         let a = Self.space.largest, b = Self.space.smallest
-        let two = boss.ratings([a, b], input: input)
-        XCTAssertEqual(two.count, 2)
-        for block in 0..<2 { XCTAssertEqual(two[0][block], two[1][block], accuracy: 1e-5) }
-        XCTAssertGreaterThan(two[0].reduce(0, +), 1e-4)
-        let same = boss.ratings([a, a], input: input)
-        for r in same.flatMap({ $0 }) { XCTAssertEqual(r, 0, accuracy: 1e-5) }
-        let three = boss.ratings([a, b, Self.space.decode([1, 0, 1, 0])], input: input)
-        XCTAssertTrue(three.flatMap { $0 }.allSatisfy { $0 >= -1e-6 && $0 <= 2 })
+        let together = boss.ratings([a, b, Self.space.decode([1, 0, 1, 0])], input: input)
+        XCTAssertEqual(boss.ratings([b], input: input)[0], together[1])
+        XCTAssertNotEqual(together[0], together[1])
+        XCTAssertTrue(together.flatMap { $0 }.allSatisfy { $0 >= -1e-6 && $0 <= 2 })
+        var draw = RandomGenerator(seed: 0x504F_5055)
+        let only = Self.space.decode(Self.space.sample(using: &draw))
+        for r in boss.ratings([only], input: input, population: 1)[0] { XCTAssertEqual(r, 0, accuracy: 1e-5) }
     }
 }

@@ -15,10 +15,11 @@ import NASTrain
 ///
 ///     L_b = 1/K Σ_k mean_tokens (2 − 2·cos(P_b(ŷ_b,k), t)),   t = mean_k normalise(ŷ′_b,k)  (no gradient)
 ///
-/// and after every update θ′ ← m·θ′ + (1 − m)·θ (m = `momentum`). Rating: every candidate's target output on one
-/// clean batch, normalised; the population centre c_b is their mean; a candidate's rating is
-/// Σ_b mean_tokens (1 − cos(ŷ′_b, c_b)), lower being nearer the centre (better). The target's parameters are the
-/// online ones' names with a `target.` prefix, so one checkpoint holds both.
+/// and after every update θ′ ← m·θ′ + (1 − m)·θ (m = `momentum`). Rating: the population centre c_b is the mean of
+/// the normalised target outputs of a fixed population (`population` members drawn from the space, seeded) on one
+/// clean batch; a candidate's rating is Σ_b mean_tokens (1 − cos(ŷ′_b, c_b)), lower being nearer the centre (better),
+/// and does not depend on which other candidates are rated with it. The target's parameters are the online ones'
+/// names with a `target.` prefix, so one checkpoint holds both.
 public final class BlockwiseBootstrapping {
     public let online: BlockwiseSupernet
     public let target: BlockwiseSupernet
@@ -105,17 +106,20 @@ public final class BlockwiseBootstrapping {
         return .init(loss: total, tokens: tokens, metrics: metrics)
     }
 
-    /// Each block's distance of every candidate's target output to the candidates' centre, mean over tokens of
+    /// Each block's distance of every candidate's target output to the population's centre, mean over tokens of
     /// 1 − cos(ŷ′_b, c_b), on one clean batch: [candidate][block]. Lower is better.
-    public func ratings(_ candidates: [Architecture], input: TokenBatch) -> [[Double]] {
-        var rng = RandomGenerator(seed: 0)
+    public func ratings(_ candidates: [Architecture], input: TokenBatch, population: Int = 16) -> [[Double]] {
+        var rng = RandomGenerator(seed: 0), draw = RandomGenerator(seed: 0x504F_5055)   // "POPU"
+        let members = (0..<population).map { _ in target.space.decode(target.space.sample(using: &draw)) }
         let s = states(input)
         var out = [[Double]](repeating: [], count: candidates.count)
         Autograd.noGrad {
             for b in 0..<target.blocks {
-                let outputs = candidates.map { Self.normalised(target.prediction(block: b, of: $0, input: input, states: s[b], training: false, rng: &rng)) }
-                let centre = Self.normalised(outputs.dropFirst().reduce(outputs[0], +))
-                for (i, o) in outputs.enumerated() { out[i].append(Double((1 - (o * centre).sum(axes: [2])).mean().item())) }
+                func output(_ a: Architecture) -> Tensor {
+                    Self.normalised(target.prediction(block: b, of: a, input: input, states: s[b], training: false, rng: &rng))
+                }
+                let centre = Self.normalised(members.dropFirst().reduce(output(members[0])) { $0 + output($1) })
+                for (i, a) in candidates.enumerated() { out[i].append(Double((1 - (output(a) * centre).sum(axes: [2])).mean().item())) }
             }
         }
         return out

@@ -89,8 +89,8 @@ struct BlockwiseTrain: ParsableCommand {
         trainer.vocabulary = vocabFile
         trainer.task = task
         try trainer.prepare(resume: training.resume)
-        // Held-out: the largest's and the smallest's ratings on clean windows of --validation (self-supervised: the
-        // distance of each to the centre of the two).
+        // Held-out: the largest's and the smallest's ratings on clean windows of --validation (self-supervised: each
+        // one's distance to the population's centre).
         let heldOut = try text.heldOut.map { tokens in
             try TextCorpus(tokens: tokens, path: data.validation ?? "").encoderBatch(
                 batchSize: min(16, data.evalWindows), length: length, cls: wordPiece.clsId, sep: wordPiece.sepId, seed: 0)
@@ -115,7 +115,7 @@ struct BlockwiseTrain: ParsableCommand {
 enum BlockwiseRater {
     /// DNA: the block losses against the teacher's states.
     case teacher(BlockwiseSupernet, Transformer)
-    /// BossNAS: the distances of the target's outputs to the members' centre.
+    /// BossNAS: the distances of the target's outputs to the population's centre.
     case bootstrapping(BlockwiseBootstrapping)
 
     var supernet: BlockwiseSupernet {
@@ -199,7 +199,7 @@ struct BlockwiseInputs: ParsableArguments {
 struct BlockwiseRate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rate", abstract: "Rate members by their summed held-out block losses (lower is better).",
-        discussion: "A self-supervised supernet rates the given members as one population: each by its distance to their centre.")
+        discussion: "A self-supervised supernet rates each member by its distance to the centre of 16 members drawn from the space (seeded).")
 
     @OptionGroup var inputs: BlockwiseInputs
     @Option(help: ArgumentHelp("Architecture file of a member; repeat for several.", valueName: "file"))
@@ -234,7 +234,8 @@ struct BlockwiseCombine: ParsableCommand {
         commandName: "combine", abstract: "The student with the least summed block loss under a parameter budget (exact DP over rated block candidates).",
         discussion: """
             Each block's candidates are the block's parts of --candidates members drawn from the space (seeded), rated on the
-            held-out batch (self-supervised: as one population, by the distance to its centre); the combination is exact over them. Its parameters count block 0's embeddings, every block's layers,
+            held-out batch (self-supervised: by the distance to the centre of 16 members drawn from the space); the combination is
+            exact over them. Its parameters count block 0's embeddings, every block's layers,
             one linear adapter per boundary (h_b → h_{b+1}: the two adapters there compose into one map) and the last block's
             adapter to the teacher's width.
             """)
