@@ -39,15 +39,18 @@ struct BlockwiseTrain: ParsableCommand {
     @OptionGroup var schedule: StepScheduleOptions
     @OptionGroup var training: TrainingOptionGroup
 
-    func run() throws {
-        training.engine.apply()
-        try DataParallelSupport.refuse("supernet blockwise train")
-        try OutputFolder.check(training.run)
+    func validate() throws {
         guard selfSupervised == (data.teacher == nil) else {
             throw ValidationError(selfSupervised ? "--self-supervised trains without --teacher"
                                                  : "supernet blockwise train needs --teacher (the encoder its blocks learn from), or --self-supervised")
         }
         guard momentum < 1 else { throw ValidationError("--momentum must be below 1") }
+    }
+
+    func run() throws {
+        training.engine.apply()
+        try DataParallelSupport.refuse("supernet blockwise train")
+        try OutputFolder.check(training.run)
         let space = try Search.resolveSpace(self.space)
         let teacher = try data.teacher.map { try BlockwiseInputs.teacher($0, vocabSize: space.vocabSize) }
         let (batchSize, length) = (training.batchSize, data.sequenceLength)
