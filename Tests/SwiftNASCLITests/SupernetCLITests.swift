@@ -149,6 +149,25 @@ final class SupernetCLITests: XCTestCase {
                   "enc-space.json")
     }
 
+    /// A run into `part` stopped by its wall-clock budget before `checkpoint` and resumed ends with the weights of an
+    /// uninterrupted run into `whole` (every tensor equal); returns the tensor names.
+    func assertStopThenResumeEqualsUninterrupted(whole: URL, part: URL, checkpoint: String, _ arguments: (URL) -> [String],
+                                                 file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
+        var (status, output) = try run(arguments(whole))
+        XCTAssertEqual(status, 0, output, file: file, line: line)
+        (status, output) = try run(arguments(part) + ["--time-budget", "0.0001"])
+        XCTAssertEqual(status, 0, output, file: file, line: line)
+        XCTAssertTrue(output.contains("time budget reached at step"), output, file: file, line: line)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: part.appendingPathComponent(checkpoint).path), file: file, line: line)
+        (status, output) = try run(arguments(part) + ["--resume"])
+        XCTAssertEqual(status, 0, output, file: file, line: line)
+        let a = try SafeTensorsFile(contentsOf: whole.appendingPathComponent("\(checkpoint)/model.safetensors"))
+        let b = try SafeTensorsFile(contentsOf: part.appendingPathComponent("\(checkpoint)/model.safetensors"))
+        XCTAssertEqual(a.names, b.names, file: file, line: line)
+        for name in a.names { XCTAssertEqual(try a.tensor(name).scalars, try b.tensor(name).scalars, name, file: file, line: line) }
+        return a.names
+    }
+
     func testSubspaceSupernetsTrainDistilledAndSearchByDistillationLoss() throws {
         let (corpus, _, teacher, common) = try encoderTeacher()
         var status: Int32, output: String
@@ -286,21 +305,10 @@ final class SupernetCLITests: XCTestCase {
             ["supernet", "blockwise", "train", "--space", space.path, "--self-supervised", "--blocks", "2", "--steps", "6", "--paths", "2",
              "--checkpoint-every", "2", "--out", out.path] + common
         }
-        let whole = folder.appendingPathComponent("whole"), part = folder.appendingPathComponent("part")
-        var (status, output) = try run(train(whole))
-        XCTAssertEqual(status, 0, output)
-        XCTAssertTrue(output.contains("self-supervised"), output)
-        (status, output) = try run(train(part) + ["--time-budget", "0.0001"])
-        XCTAssertEqual(status, 0, output)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: part.appendingPathComponent("checkpoint-6").path))
-        (status, output) = try run(train(part) + ["--resume"])
-        XCTAssertEqual(status, 0, output)
-        let a = try SafeTensorsFile(contentsOf: whole.appendingPathComponent("checkpoint-6/model.safetensors"))
-        let b = try SafeTensorsFile(contentsOf: part.appendingPathComponent("checkpoint-6/model.safetensors"))
-        XCTAssertEqual(a.names, b.names)
-        XCTAssertTrue(a.names.contains { $0.hasPrefix("target.") } && a.names.contains { $0.contains("predictor") }, a.names.joined(separator: " "))
-        for name in a.names { XCTAssertEqual(try a.tensor(name).scalars, try b.tensor(name).scalars, name) }
-        (status, output) = try run(train(folder.appendingPathComponent("both")) + ["--teacher", teacher.path])
+        let whole = folder.appendingPathComponent("whole")
+        let names = try assertStopThenResumeEqualsUninterrupted(whole: whole, part: folder.appendingPathComponent("part"), checkpoint: "checkpoint-6", train)
+        XCTAssertTrue(names.contains { $0.hasPrefix("target.") } && names.contains { $0.contains("predictor") }, names.joined(separator: " "))
+        var (status, output) = try run(train(folder.appendingPathComponent("both")) + ["--teacher", teacher.path])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("without --teacher"), output)
 
@@ -364,21 +372,10 @@ final class SupernetCLITests: XCTestCase {
         let corpus = try CLIProcess.corpus(in: folder), space = try space()
         let whole = folder.appendingPathComponent("whole"), part = folder.appendingPathComponent("part")
         // Checkpoints every 3 steps: the resumed run prunes the checkpoint it resumed from, and must still save its characters.
-        let arguments = { (out: URL) in
+        let names = try assertStopThenResumeEqualsUninterrupted(whole: whole, part: part, checkpoint: "checkpoint-12") { out in
             self.trainArguments(space, corpus, out, rule: "complexity") + ["--bins", "3", "--update-every", "2", "--checkpoint-every", "3"]
         }
-        var (status, output) = try run(arguments(whole))
-        XCTAssertEqual(status, 0, output)
-        (status, output) = try run(arguments(part) + ["--time-budget", "0.0001"])
-        XCTAssertEqual(status, 0, output)
-        XCTAssertTrue(output.contains("time budget reached at step"), output)
-        XCTAssertFalse(FileManager.default.fileExists(atPath: part.appendingPathComponent("checkpoint-12").path))
-        (status, output) = try run(arguments(part) + ["--resume"])
-        XCTAssertEqual(status, 0, output)
-        let a = try SafeTensorsFile(contentsOf: whole.appendingPathComponent("checkpoint-12/model.safetensors"))
-        let b = try SafeTensorsFile(contentsOf: part.appendingPathComponent("checkpoint-12/model.safetensors"))
-        XCTAssertEqual(a.names, b.names)
-        for name in a.names { XCTAssertEqual(try a.tensor(name).scalars, try b.tensor(name).scalars, name) }
+        XCTAssertFalse(names.isEmpty)
         let state = { (run: URL) in try String(contentsOf: run.appendingPathComponent("checkpoint-12/config.json"), encoding: .utf8) }
         XCTAssertEqual(try state(whole), try state(part), "the same space, rule and rule state")
     }
