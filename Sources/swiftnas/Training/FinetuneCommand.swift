@@ -159,11 +159,12 @@ struct Finetune: ParsableCommand {
             if let space {
                 // InstaTune: random members learn the largest's logits (in-place distillation, no dropout), each its own backward.
                 var draw = RandomGenerator(seed: seed ^ (UInt64(trainer.step) &* 0x9E37_79B9_7F4A_7C15))
+                let largestLogits = logits.detached()
                 for i in 0..<randomCount {
                     let member = space.decode(space.sample(using: &draw))
                     let sub = head(model(batch.tokens, architecture: member, training: false, rng: &rng).hidden,
                                    attentionMask: batch.tokens.attentionMask, training: false, rng: &rng)
-                    let kd = Distillation.softLabelLoss(student: sub, teacher: logits.detached())
+                    let kd = Distillation.softLabelLoss(student: sub, teacher: largestLogits)
                     let value = Double(kd.item())
                     metrics["kd_\(i + 1)"] = value
                     // A non-finite member stops the run as a non-finite loss does (the trainer reports it).
