@@ -74,7 +74,7 @@ public final class BlockwiseBootstrapping {
 
     /// The members block b trains at `step`, K per block.
     public func members(step: Int) -> [[Architecture]] {
-        var rng = RandomGenerator(seed: seed ^ (UInt64(step) &* 0x9E37_79B9_7F4A_7C15))
+        var rng = stepGenerator(seed: seed, step: step)
         let space = online.space
         return (0..<online.blocks).map { _ in (0..<paths).map { _ in space.decode(space.sample(using: &rng)) } }
     }

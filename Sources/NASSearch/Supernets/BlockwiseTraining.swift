@@ -26,7 +26,7 @@ public final class BlockwiseTraining {
 
     /// The member each block trains at `step` (block b's part of members[b]).
     public func members(step: Int) -> [Architecture] {
-        var rng = RandomGenerator(seed: seed ^ (UInt64(step) &* 0x9E37_79B9_7F4A_7C15))
+        var rng = stepGenerator(seed: seed, step: step)
         return (0..<supernet.blocks).map { _ in supernet.space.decode(supernet.space.sample(using: &rng)) }
     }
 

@@ -47,7 +47,8 @@ public enum SamplingRuleKind: String, CaseIterable, Codable, Sendable {
     }
 }
 
-/// The generator of one step of a rule: a stream keyed by the seed, positioned by the step.
-func stepGenerator(seed: UInt64, step: Int) -> RandomGenerator {
+/// The generator of one step of a rule (or of any per-step draw that must repeat on resume): a stream keyed by
+/// the seed, positioned by the step.
+public func stepGenerator(seed: UInt64, step: Int) -> RandomGenerator {
     RandomGenerator(key: RandomGenerator(seed: seed).key ^ 0x53_414D_504C_45, counter: UInt64(step) << 32)
 }

@@ -158,7 +158,7 @@ struct Finetune: ParsableCommand {
             var metrics: [String: Double] = [:]
             if let space {
                 // InstaTune: random members learn the largest's logits (in-place distillation, no dropout), each its own backward.
-                var draw = RandomGenerator(seed: seed ^ (UInt64(trainer.step) &* 0x9E37_79B9_7F4A_7C15))
+                var draw = stepGenerator(seed: seed, step: trainer.step)
                 let largestLogits = logits.detached()
                 for i in 0..<randomCount {
                     let member = space.decode(space.sample(using: &draw))
