@@ -6,7 +6,13 @@ import COpenBLAS
 /// Work is split into a number of chunks that depends only on `Engine.threads` and the work size, and
 /// each chunk writes its own output range, so results are bit-identical for the same thread count.
 public enum Engine {
+    /// OpenBLAS's kernel set ("Cooperlake", "SkylakeX", …), chosen once before the first BLAS call: an OpenBLAS
+    /// older than the CPU falls back to its SSE3 "Prescott" kernels, and `swiftnas_openblas_select_core` then
+    /// picks the set the CPU's features support (5× faster sgemm on this machine's AVX-512 Xeon).
+    public static let blasCore: String = String(cString: swiftnas_openblas_select_core())
+
     nonisolated(unsafe) private static var _threads: Int = {
+        _ = blasCore
         // OpenBLAS stays single-threaded: the engine splits large GEMMs over its own threads, so no
         // BLAS worker busy-waits (sched_yield) on a core that an elementwise kernel needs.
         openblas_set_num_threads(1)

@@ -21,7 +21,7 @@ struct EngineBench: ParsableCommand {
     func run() throws {
         Engine.threads = options.threadCount
         let warmup = options.warmupRuns, runs = options.timedRuns
-        print("swiftnas bench engine: \(Engine.threads) thread(s), \(warmup) warm-up + median of \(runs) runs"
+        print("swiftnas bench engine: \(Engine.threads) thread(s), OpenBLAS kernels \(Engine.blasCore), \(warmup) warm-up + median of \(runs) runs"
               + (options.quick ? " (quick smoke run: not for reporting)" : ""))
         var results: [BenchResult] = []
         func report(_ r: BenchResult) {

@@ -138,7 +138,7 @@ struct ModelBench: ParsableCommand {
             print("PyTorch twin: torch does not import here; skipped (make bench installs it into .deps/torch-venv).")
         }
         print("BERT-tiny MLM (4 layers, hidden 256, 4 heads, FFN 1024, seq \(Self.length), batch \(Self.batch), vocab 30522, "
-              + "\(positions.count) masked positions, dropout 0.1, AdamW), \(Engine.threads) threads, median of \(options.timedRuns)")
+              + "\(positions.count) masked positions, dropout 0.1, AdamW), \(Engine.threads) threads, OpenBLAS kernels \(Engine.blasCore), median of \(options.timedRuns)")
         print(BenchReport.table(results))
         if let json = options.json { try BenchReport.writeJSON(results, to: json) }
     }
