@@ -30,13 +30,13 @@ wait
 
 ARCHS=$(cut -d, -f1 "$PLAIN" | tail -n +2)
 args=(); for a in $ARCHS; do args+=(--arch "$RUNS/$a.json"); done
-"$BIN" supernet blockwise rate --supernet "$RUNS/blockwise-dna" --teacher "$TEACHER" "${args[@]}" --threads 1 --json "$OUT/dna-ratings.json"
-"$BIN" supernet blockwise rate --supernet "$RUNS/blockwise-boss" "${args[@]}" --threads 1 --json "$OUT/bossnas-ratings.json"
-python3 - "$PLAIN" "$OUT" <<'PY'
+"$BIN" supernet blockwise rate --supernet "$RUNS/blockwise-dna" --teacher "$TEACHER" "${args[@]}" --threads 1 --json "$RUNS/dna-ratings.json"
+"$BIN" supernet blockwise rate --supernet "$RUNS/blockwise-boss" "${args[@]}" --threads 1 --json "$RUNS/bossnas-ratings.json"
+python3 - "$PLAIN" "$OUT" "$RUNS" <<'PY'
 import csv, json, os, sys
-plain, out = sys.argv[1:]
+plain, out, runs = sys.argv[1:]
 rows = list(csv.DictReader(open(plain)))
-rating = {k: {os.path.basename(r["arch"])[:-5]: r["rating"] for r in json.load(open(f"{out}/{k}-ratings.json"))} for k in ("dna", "bossnas")}
+rating = {k: {os.path.basename(r["arch"])[:-5]: r["rating"] for r in json.load(open(f"{runs}/{k}-ratings.json"))} for k in ("dna", "bossnas")}
 with open(f"{out}/ratings.csv", "w") as f:
     f.write("arch,params,standalone,standalone_steps,uniform,sandwich,complexity,dna,bossnas\n")
     for r in rows:
