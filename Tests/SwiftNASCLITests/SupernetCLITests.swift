@@ -150,11 +150,12 @@ final class SupernetCLITests: XCTestCase {
     }
 
     /// A run into `part` stopped by its wall-clock budget before `checkpoint` and resumed ends with the weights of an
-    /// uninterrupted run into `whole` (every tensor equal); returns the tensor names.
+    /// uninterrupted run into `whole` (every tensor equal); returns the tensor names and the uninterrupted run's output.
     func assertStopThenResumeEqualsUninterrupted(whole: URL, part: URL, checkpoint: String, _ arguments: (URL) -> [String],
-                                                 file: StaticString = #filePath, line: UInt = #line) throws -> [String] {
+                                                 file: StaticString = #filePath, line: UInt = #line) throws -> (names: [String], output: String) {
         var (status, output) = try run(arguments(whole))
         XCTAssertEqual(status, 0, output, file: file, line: line)
+        let wholeOutput = output
         (status, output) = try run(arguments(part) + ["--time-budget", "0.0001"])
         XCTAssertEqual(status, 0, output, file: file, line: line)
         XCTAssertTrue(output.contains("time budget reached at step"), output, file: file, line: line)
@@ -165,7 +166,7 @@ final class SupernetCLITests: XCTestCase {
         let b = try SafeTensorsFile(contentsOf: part.appendingPathComponent("\(checkpoint)/model.safetensors"))
         XCTAssertEqual(a.names, b.names, file: file, line: line)
         for name in a.names { XCTAssertEqual(try a.tensor(name).scalars, try b.tensor(name).scalars, name, file: file, line: line) }
-        return a.names
+        return (a.names, wholeOutput)
     }
 
     func testSubspaceSupernetsTrainDistilledAndSearchByDistillationLoss() throws {
@@ -306,7 +307,9 @@ final class SupernetCLITests: XCTestCase {
              "--checkpoint-every", "2", "--out", out.path] + common
         }
         let whole = folder.appendingPathComponent("whole")
-        let names = try assertStopThenResumeEqualsUninterrupted(whole: whole, part: folder.appendingPathComponent("part"), checkpoint: "checkpoint-6", train)
+        let (names, wholeOutput) = try assertStopThenResumeEqualsUninterrupted(whole: whole, part: folder.appendingPathComponent("part"),
+                                                                               checkpoint: "checkpoint-6", train)
+        XCTAssertTrue(wholeOutput.contains("self-supervised"), wholeOutput)
         XCTAssertTrue(names.contains { $0.hasPrefix("target.") } && names.contains { $0.contains("predictor") }, names.joined(separator: " "))
         var (status, output) = try run(train(folder.appendingPathComponent("both")) + ["--teacher", teacher.path])
         XCTAssertNotEqual(status, 0)
@@ -374,7 +377,7 @@ final class SupernetCLITests: XCTestCase {
         // Checkpoints every 3 steps: the resumed run prunes the checkpoint it resumed from, and must still save its characters.
         let names = try assertStopThenResumeEqualsUninterrupted(whole: whole, part: part, checkpoint: "checkpoint-12") { out in
             self.trainArguments(space, corpus, out, rule: "complexity") + ["--bins", "3", "--update-every", "2", "--checkpoint-every", "3"]
-        }
+        }.names
         XCTAssertFalse(names.isEmpty)
         let state = { (run: URL) in try String(contentsOf: run.appendingPathComponent("checkpoint-12/config.json"), encoding: .utf8) }
         XCTAssertEqual(try state(whole), try state(part), "the same space, rule and rule state")
