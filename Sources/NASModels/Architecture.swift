@@ -84,21 +84,26 @@ public struct Architecture: Codable, Hashable, Sendable {
         /// This layer's own hidden size when it differs from the architecture's (FlexiBERT). A linear
         /// projection joins consecutive layers of different widths.
         public var hidden: Int?
+        /// A linear input projection before this layer even where the width does not change: a block-wise
+        /// student's adapter at a block boundary (DNA, `BlockwiseStudent`). Nil or false: a projection only
+        /// where the width changes.
+        public var projected: Bool?
         /// MobileBERT's bottleneck (Sun et al., 2020): the block projects its input h → b, runs the mixer
         /// and FFN (with their residuals and LayerNorms) at width b, projects b → h and adds the block's
         /// input under one more LayerNorm. Encoders only. Nil: a plain block.
         public var bottleneck: Int?
 
         public init(heads: Int, qkv: Int, ffn: Int, operation: Operation = .sdp, ffnStack: [Int] = [], hidden: Int? = nil,
-                    bottleneck: Int? = nil) {
+                    bottleneck: Int? = nil, projected: Bool? = nil) {
             self.heads = heads; self.qkv = qkv; self.ffn = ffn
             self.operation = operation; self.ffnStack = ffnStack; self.hidden = hidden; self.bottleneck = bottleneck
+            self.projected = projected
         }
         public var headSize: Int { qkv / Swift.max(heads, 1) }
         /// All FFN dense widths before the projection back to hidden.
         public var ffnWidths: [Int] { [ffn] + ffnStack }
 
-        enum CodingKeys: String, CodingKey { case heads, qkv, ffn, operation, ffnStack, hidden, bottleneck }
+        enum CodingKeys: String, CodingKey { case heads, qkv, ffn, operation, ffnStack, hidden, bottleneck, projected }
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -109,6 +114,7 @@ public struct Architecture: Codable, Hashable, Sendable {
             ffnStack = try c.decodeIfPresent([Int].self, forKey: .ffnStack) ?? []
             hidden = try c.decodeIfPresent(Int.self, forKey: .hidden)
             bottleneck = try c.decodeIfPresent(Int.self, forKey: .bottleneck)
+            projected = try c.decodeIfPresent(Bool.self, forKey: .projected)
         }
 
         public func encode(to encoder: Encoder) throws {
@@ -120,6 +126,7 @@ public struct Architecture: Codable, Hashable, Sendable {
             if !ffnStack.isEmpty { try c.encode(ffnStack, forKey: .ffnStack) }
             try c.encodeIfPresent(hidden, forKey: .hidden)
             try c.encodeIfPresent(bottleneck, forKey: .bottleneck)
+            if projected == true { try c.encode(true, forKey: .projected) }
         }
     }
 
@@ -162,13 +169,18 @@ public struct Architecture: Codable, Hashable, Sendable {
     public var embeddingWidth: Int { embeddingSize ?? hidden }
     /// Layer i's hidden width.
     public func width(ofLayer i: Int) -> Int { layers[i].hidden ?? hidden }
+    /// Whether a linear input projection runs before layer i: where the width changes, or where the layer asks for one
+    /// (`Layer.projected`).
+    public func hasInputProjection(_ i: Int) -> Bool {
+        width(ofLayer: i) != (i == 0 ? hidden : width(ofLayer: i - 1)) || layers[i].projected == true
+    }
     /// The width of the network's output (its last layer's hidden size).
     public var outputWidth: Int { layers.last.map { $0.hidden ?? hidden } ?? hidden }
     /// Whether this is the plain homogeneous case every elastic mechanism supports (SDP attention,
     /// one FFN layer, one hidden size, no bottleneck, unfactorised embeddings).
     public var isPlain: Bool {
         embeddingSize == nil
-            && layers.allSatisfy { $0.operation == .sdp && $0.ffnStack.isEmpty && $0.hidden == nil && $0.bottleneck == nil }
+            && layers.allSatisfy { $0.operation == .sdp && $0.ffnStack.isEmpty && $0.hidden == nil && $0.bottleneck == nil && $0.projected != true }
     }
 
     // MARK: - Validation
@@ -233,12 +245,8 @@ public struct Architecture: Codable, Hashable, Sendable {
     /// the parent layer's q/k/v width over `choices.fewestHeads`.
     public func fits(in parent: Architecture, choices: OperationChoices? = nil) -> Bool {
         guard depth <= parent.depth else { return false }
-        // Projections exist only where the parent's width changes, so the child may change width only there.
-        let widthChangesFit = (0..<depth).allSatisfy { i in
-            let mine = width(ofLayer: i) != (i == 0 ? hidden : width(ofLayer: i - 1))
-            let theirs = parent.width(ofLayer: i) != (i == 0 ? parent.hidden : parent.width(ofLayer: i - 1))
-            return !mine || theirs
-        }
+        // Projections exist only where the parent has them, so the child may project (change width) only there.
+        let widthChangesFit = (0..<depth).allSatisfy { !hasInputProjection($0) || parent.hasInputProjection($0) }
         return widthChangesFit && (embeddingWidth == hidden || parent.embeddingWidth != parent.hidden)
             && (family == .encoder || outputWidth <= parent.outputWidth)
             && family == parent.family && vocabSize == parent.vocabSize && maxPositions <= parent.maxPositions
@@ -266,7 +274,7 @@ public struct Architecture: Codable, Hashable, Sendable {
     /// Parameters of the backbone (embeddings included, task heads excluded). With E the embedding
     /// width and h the layer width:
     /// embeddings (V + P + T)·E + 2E (LayerNorm; encoders) + E·H + H (projection, when E ≠ H);
-    /// per layer: an input projection h_prev·h + h when the width changes; the mixer —
+    /// per layer: an input projection h_prev·h + h when the width changes (or the layer is `projected`); the mixer —
     /// SDP 3(h·q + q) + q·h + h, WMA the same + heads·d², DFT/DCT 0, dynamic conv (k, heads)
     /// 2(h·q + q) + (k·h + h) + (h·q + q) + (q·heads·k + heads·k) + q·h + h;
     /// FFN Σ (in·f + f) over its dense layers + f_last·h + h; 2 × 2h for two LayerNorms. A bottleneck
@@ -285,7 +293,7 @@ public struct Architecture: Codable, Hashable, Sendable {
         var previous = hidden
         for (i, l) in layers.enumerated() {
             let h = width(ofLayer: i)
-            if h != previous { n += Size(previous) * h + h }
+            if hasInputProjection(i) { n += Size(previous) * h + h }
             previous = h
             let inner = l.bottleneck ?? h
             if l.bottleneck != nil { n += (Size(h) * inner + inner) + (Size(inner) * h + h) + Size(h) * 2 }
@@ -327,7 +335,7 @@ public struct Architecture: Codable, Hashable, Sendable {
         var previous = hidden
         for (i, l) in layers.enumerated() {
             let outer = width(ofLayer: i), q = l.qkv
-            if outer != previous { n += 2 * t * previous * outer }
+            if hasInputProjection(i) { n += 2 * t * previous * outer }
             previous = outer
             let h = l.bottleneck ?? outer
             if let b = l.bottleneck { n += 4 * t * outer * b }

@@ -9,7 +9,8 @@ import NASTensor
 /// DFT, DCT, dynamic convolution), stacked FFN dense layers, per-layer hidden widths joined by linear
 /// input projections, and factorised embeddings (E-wide tables and LayerNorm, then a Linear E → H,
 /// ELECTRA's `embeddings_project`). A sub-network can only use a projection the supernet has: it must
-/// change width where the supernet does (checked when it runs). The DFT, DCT and convolution mixers
+/// change width where the supernet does (checked when it runs). A layer may also be `projected` at an
+/// unchanged width (a block-wise student's adapter, `BlockwiseStudent`). The DFT, DCT and convolution mixers
 /// have no attention mask: they mix over the full padded length (as FNet and ConvBERT do), so padding
 /// changes real tokens' outputs in those layers; decoders refuse them (they would see the future).
 /// A supernet may also hold several operations per layer (`OperationChoices`), one weight set each, and
@@ -67,7 +68,7 @@ public final class Transformer: Module {
         for (i, layer) in arch.layers.enumerated() {
             let w = arch.width(ofLayer: i)
             let name = (arch.family == .encoder ? "encoder.layer.\(i)." : "h.\(i).") + "input_projection"
-            projections.append(w != previous ? Linear(previous, w, name: name, rng: &rng) : nil)
+            projections.append(arch.hasInputProjection(i) ? Linear(previous, w, name: name, rng: &rng) : nil)
             previous = w
             blocks.append(TransformerBlock(family: arch.family, activation: arch.activation, hidden: w, layer: layer,
                                            index: i, eps: eps, choices: choices, routing: self.routing, rng: &rng))
@@ -182,9 +183,9 @@ public final class Transformer: Module {
         let routes = routes(arch)
         for (i, layer) in arch.layers.enumerated() {
             let w = arch.width(ofLayer: i)
-            if w != width {
+            if arch.hasInputProjection(i) {
                 guard let project = inputProjections[i] else {
-                    preconditionFailure("Transformer: layer \(i) changes width \(width) → \(w) but the supernet has no input projection there")
+                    preconditionFailure("Transformer: layer \(i) projects its input \(width) → \(w) but the supernet has no input projection there")
                 }
                 x = project(x, out: w)
                 width = w

@@ -205,6 +205,11 @@ struct Search: ParsableCommand {
             print("finalists re-measured (batch \(latencyBatch) × \(sequenceLength), \(latencyThreads) thread(s)): "
                   + kept.map { String(format: "#%d %.2f ms", $0.number, $0.costs.measuredLatencyMs ?? .nan) }.joined(separator: ", "))
         }
+        if paretoCost == .latency {
+            let front = try runner.measureFront(study: store) { meter.measure($0) }
+            print("Pareto front re-measured (batch \(latencyBatch) × \(sequenceLength), \(latencyThreads) thread(s)): "
+                  + front.map { String(format: "#%d %.2f ms", $0.number, $0.costs.measuredLatencyMs ?? .nan) }.joined(separator: ", "))
+        }
         try report(store: store, settings: settings)
     }
 

@@ -36,6 +36,8 @@ final class FlexiBERTLayerTests: XCTestCase {
             encoder([Layer(heads: 2, qkv: 8, ffn: 20)], embedding: 12),                             // E = H: no projection
             encoder([Layer(heads: 2, qkv: 8, ffn: 20, hidden: 10), Layer(heads: 2, qkv: 8, ffn: 16),
                      Layer(heads: 4, qkv: 8, ffn: 16, hidden: 14)]),                                // per-layer widths
+            encoder([Layer(heads: 2, qkv: 8, ffn: 20), Layer(heads: 2, qkv: 8, ffn: 16, projected: true),
+                     Layer(heads: 2, qkv: 8, ffn: 16, hidden: 10, projected: true)]),              // projected at equal width
             encoder([Layer(heads: 2, qkv: 6, ffn: 12, bottleneck: 6), Layer(heads: 2, qkv: 8, ffn: 20)],
                     embedding: 8),                                                                  // MobileBERT bottleneck
             supernet, subnet,
@@ -323,6 +325,31 @@ final class FlexiBERTLayerTests: XCTestCase {
         // Decoders refuse it, naming the field.
         let decoder = Architecture(family: .decoder, vocabSize: 30, maxPositions: 16, hidden: 12, layers: [layer])
         XCTAssertThrowsError(try decoder.validate()) { XCTAssertTrue("\($0)".contains("layers[0].bottleneck")) }
+    }
+
+    /// A `projected` layer gets an input projection at an unchanged width (a block-wise student's adapter): it runs
+    /// (a changed projection changes the output), only a parent projected there holds it, and the JSON names it only
+    /// when set.
+    func testProjectedLayerHasAnInputProjectionAtAnEqualWidth() throws {
+        let plain = Self.encoder([Layer(heads: 2, qkv: 8, ffn: 20), Layer(heads: 2, qkv: 8, ffn: 16)])
+        var projected = plain
+        projected.layers[1].projected = true
+        XCTAssertEqual(projected.parameterCount, plain.parameterCount + 12 * 12 + 12)
+        XCTAssertFalse(projected.isPlain)
+        let model = Transformer(projected, seed: 4)
+        XCTAssertNil(model.inputProjections[0])
+        let projection = try XCTUnwrap(model.inputProjections[1])
+        XCTAssertEqual(projection.weight.name, "encoder.layer.1.input_projection.weight")
+        let x = batch(2, 6, vocab: 30)
+        let before = model(x).hidden.scalars
+        projection.weight.value = projection.weight.value * 2
+        XCTAssertNotEqual(model(x).hidden.scalars, before)
+        XCTAssertTrue(plain.fits(in: projected))
+        XCTAssertTrue(projected.fits(in: projected))
+        XCTAssertFalse(projected.fits(in: plain), "no projection to run in the plain parent")
+        let json = String(decoding: try JSONEncoder().encode(projected.layers), as: UTF8.self)
+        XCTAssertEqual(json.components(separatedBy: "projected").count, 2, json)
+        XCTAssertEqual(try JSONDecoder().decode([Layer].self, from: Data(json.utf8)), projected.layers)
     }
 
     // MARK: - Weight entanglement

@@ -144,12 +144,18 @@ final class BlockwiseTests: XCTestCase {
         }
     }
 
-    /// The DP's choice equals the brute-force optimum over every combination, for random candidates and budgets.
+    /// The DP's choice equals the brute-force optimum over every combination, for random candidates and budgets, under
+    /// the parameter count and under an arbitrary additive cost (as measured latencies are).
     func testCombinationIsTheExactOptimumUnderTheBudget() {
         var rng = RandomGenerator(seed: 9)
         func uniform(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+        let parameters = BlockwiseCombination.Cost.parameters(vocabSize: 13, maxPositions: 8)
+        let arbitrary = BlockwiseCombination.Cost(embeddings: { Double($0) * 0.3 },
+                                                  layers: { Double($0.layers.count) * 1.7 + Double($0.layers.map(\.ffn).reduce(0, +)) * 0.05 },
+                                                  adapter: { Double($0 + 2 * $1) * 0.01 })
         var feasible = 0
-        for _ in 0..<40 {
+        for trial in 0..<80 {
+            let cost = trial % 2 == 0 ? parameters : arbitrary
             let blocks = 1 + uniform(3)
             let candidates: [[BlockwiseCombination.Candidate]] = (0..<blocks).map { _ in
                 (0..<(1 + uniform(5))).map { _ in
@@ -160,25 +166,147 @@ final class BlockwiseTests: XCTestCase {
             }
             var all: [[BlockwiseCombination.Candidate]] = [[]]
             for block in candidates { all = all.flatMap { prefix in block.map { prefix + [$0] } } }
-            let costs = all.map { BlockwiseCombination.parameters($0, vocabSize: 13, maxPositions: 8, width: 16) }
-            let budget = costs.sorted()[uniform(costs.count)] + uniform(200) - 100
-            let brute = zip(all, costs).filter { $0.1 <= budget }.min { ($0.0.map(\.loss).reduce(0, +), $0.1) < ($1.0.map(\.loss).reduce(0, +), $1.1) }
-            let dp = BlockwiseCombination.best(candidates, vocabSize: 13, maxPositions: 8, width: 16, maxParameters: budget)
+            let costs: [Double] = all.map { cost.of($0, width: 16) }
+            let budget = costs.sorted()[uniform(costs.count)] * (0.9 + Double(uniform(20)) / 100)
+            let feasibleOnes = zip(all, costs).filter { $0.1 <= budget }
+            func total(_ c: [BlockwiseCombination.Candidate]) -> Double { c.map(\.loss).reduce(0, +) }
+            let brute = feasibleOnes.min { (total($0.0), $0.1) < (total($1.0), $1.1) }
+            let dp = BlockwiseCombination.best(candidates, cost: cost, width: 16, budget: budget)
             guard let brute else { XCTAssertNil(dp); continue }
-            let choice = try? XCTUnwrap(dp)
-            XCTAssertEqual(choice?.loss ?? .nan, brute.0.map(\.loss).reduce(0, +), accuracy: 1e-9)
-            XCTAssertLessThanOrEqual(choice?.parameters ?? .max, budget)
-            XCTAssertEqual(choice?.parameters, choice.map { BlockwiseCombination.parameters($0.candidates, vocabSize: 13, maxPositions: 8, width: 16) })
+            guard let choice = dp else { XCTFail("no choice where brute force found one"); continue }
+            XCTAssertEqual(choice.loss, total(brute.0), accuracy: 1e-9)
+            XCTAssertLessThanOrEqual(choice.cost, budget)
+            XCTAssertEqual(choice.cost, cost.of(choice.candidates, width: 16), accuracy: 1e-9)
             feasible += 1
         }
-        XCTAssertGreaterThan(feasible, 20)
-        // The counting by hand: embeddings (13 + 8 + 2)·8 + 2·8, one layer of width 8 (Architecture's count), the
-        // boundary 8 → 12 and the last adapter 12 → 16; block 1 holds no layer.
-        let layer = Architecture.Layer(heads: 2, qkv: 8, ffn: 6)
+        XCTAssertGreaterThan(feasible, 40)
+    }
+
+    /// Under a budget on the whole student's measurement (here 1.25 × the summed cost), a choice over the budget sends
+    /// the DP back with budget / 1.25: so at most two rounds, every round but the last over the budget, the second
+    /// cheaper than the first, and the last choice the optimum over every combination whose measurement fits.
+    func testMeasuredBudgetRerunsTheCombinationUntilTheWholeFits() {
+        var rng = RandomGenerator(seed: 4)
+        func uniform(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+        let cost = BlockwiseCombination.Cost(embeddings: { Double($0) * 0.3 }, layers: { Double($0.layers.map(\.ffn).reduce(0, +)) * 0.05 },
+                                             adapter: { Double($0 + $1) * 0.01 })
+        var rerun = 0
+        for _ in 0..<40 {
+            let candidates: [[BlockwiseCombination.Candidate]] = (0..<2).map { _ in
+                (0..<(2 + uniform(5))).map { _ in
+                    let h = [8, 12, 16][uniform(3)]
+                    return .init(hidden: h, layers: (0..<(1 + uniform(3))).map { _ in .init(heads: 1, qkv: h, ffn: 4 * (1 + uniform(30))) },
+                                 loss: Double(uniform(1000)) / 100)
+                }
+            }
+            var all: [[BlockwiseCombination.Candidate]] = [[]]
+            for block in candidates { all = all.flatMap { prefix in block.map { prefix + [$0] } } }
+            let costs = all.map { cost.of($0, width: 16) }
+            let budget = costs.sorted()[uniform(costs.count)] * 1.1
+            let rounds = BlockwiseCombination.best(candidates, cost: cost, width: 16, measuredBudget: budget, rounds: 8) { 1.25 * $0.cost }
+            XCTAssertTrue((1...2).contains(rounds.count))
+            XCTAssertTrue(rounds.dropLast().allSatisfy { $0.measured > budget })
+            XCTAssertTrue(zip(rounds, rounds.dropFirst()).allSatisfy { $1.choice.cost < $0.choice.cost })
+            if rounds.count > 1 { rerun += 1 }
+            let fitting = zip(all, costs).filter { 1.25 * $0.1 <= budget }.map { $0.0.map(\.loss).reduce(0, +) }
+            guard let last = rounds.last, last.measured <= budget else { XCTAssertTrue(fitting.isEmpty); continue }
+            XCTAssertEqual(last.choice.loss, fitting.min()!, accuracy: 1e-9)
+        }
+        XCTAssertGreaterThan(rerun, 5)
+    }
+
+    /// The parameter count by hand: embeddings (13 + 8 + 2)·8 + 2·8 and one layer of width 8 (Architecture's count);
+    /// block 1 holds no layer, so its adapters compose into the last map 8 → 16 (its width 12 never runs); with a
+    /// third block of width 12 the boundary 8 → 12 and the last map 12 → 16 count instead.
+    func testParameterCountByHand() {
+        let parameters = BlockwiseCombination.Cost.parameters(vocabSize: 13, maxPositions: 8)
+        let layer = Architecture.Layer(heads: 2, qkv: 8, ffn: 6), wide = Architecture.Layer(heads: 2, qkv: 12, ffn: 6)
         let one = Architecture(family: .encoder, vocabSize: 13, maxPositions: 8, hidden: 8, layers: [layer]).parameterCount
-        XCTAssertEqual(BlockwiseCombination.parameters([.init(hidden: 8, layers: [layer], loss: 0), .init(hidden: 12, layers: [], loss: 0)],
-                                                       vocabSize: 13, maxPositions: 8, width: 16),
-                       one + (8 * 12 + 12) + (12 * 16 + 16))
+        let empty = BlockwiseCombination.Candidate(hidden: 12, layers: [], loss: 0)
+        XCTAssertEqual(parameters.of([.init(hidden: 8, layers: [layer], loss: 0), empty], width: 16), Double(one + (8 * 16 + 16)))
+        let twelve = Architecture(family: .encoder, vocabSize: 13, maxPositions: 8, hidden: 12, layers: [wide])
+        let layer12 = twelve.parameterCount - Architecture(family: .encoder, vocabSize: 13, maxPositions: 8, hidden: 12, layers: []).parameterCount
+        XCTAssertEqual(parameters.of([.init(hidden: 8, layers: [layer], loss: 0), empty, .init(hidden: 12, layers: [wide], loss: 0)], width: 16),
+                       Double(one + (8 * 12 + 12) + layer12 + (12 * 16 + 16)))
+    }
+
+    // MARK: - The combined student
+
+    /// A member of `net` whose block-b part is `candidate` (earlier blocks padded with copies of its layers).
+    static func member(_ candidate: BlockwiseCombination.Candidate, block b: Int, of net: BlockwiseSupernet) -> Architecture {
+        var arch = Self.space.largest
+        arch.hidden = candidate.hidden
+        let pad = Architecture.Layer(heads: 1, qkv: candidate.hidden, ffn: 6)
+        arch.layers = Array(repeating: pad, count: net.depths[..<b].reduce(0, +)) + candidate.layers
+        precondition(Array(net.layers(of: arch, block: b)) == candidate.layers)
+        return arch
+    }
+
+    /// The student runs exactly the blocks chained, each fed its predecessor's prediction in place of the teacher's
+    /// states — through the composed boundary maps, a block without layers included — its tensors count what the
+    /// combination's parameter cost says, and a saved checkpoint loads back to the same outputs (a plain backbone
+    /// for the other commands, the output adapter beside it).
+    func testStudentIsTheBlocksChainedAndRoundTrips() throws {
+        var rng = RandomGenerator(seed: 12)
+        let net = try BlockwiseSupernet(space: Self.space, blocks: 2, width: 16, rng: &rng)
+        net.model.hiddenDropout = 0; net.model.attentionDropout = 0
+        for p in net.model.parameters + net.modules.flatMap(\.parameters) where p.name.hasSuffix("bias") || p.name.contains("LayerNorm") {
+            p.value = Tensor.randomNormal(p.shape, std: 0.3, using: &rng) + (p.name.hasSuffix("LayerNorm.weight") ? 1 : 0)
+        }
+        let (input, _) = SupernetTests.encoderBatch()
+        let cost = BlockwiseCombination.Cost.parameters(vocabSize: 13, maxPositions: 8)
+        let l8 = Architecture.Layer(heads: 2, qkv: 8, ffn: 6), l12 = Architecture.Layer(heads: 1, qkv: 12, ffn: 10)
+        let combinations: [[BlockwiseCombination.Candidate]] = [
+            [.init(hidden: 8, layers: [l8], loss: 0), .init(hidden: 12, layers: [l12], loss: 0)],
+            [.init(hidden: 12, layers: [l12], loss: 0), .init(hidden: 12, layers: [l12], loss: 0)],
+            [.init(hidden: 12, layers: [l12], loss: 0), .init(hidden: 8, layers: [], loss: 0)],
+        ]
+        for chosen in combinations {
+            let student = BlockwiseStudent(supernet: net, chosen: chosen)
+            var chained: Tensor?
+            var noise = RandomGenerator(seed: 0)
+            for (b, c) in chosen.enumerated() {
+                chained = net.prediction(block: b, of: Self.member(c, block: b, of: net), input: input, states: chained, training: false, rng: &noise)
+            }
+            let expected = chained!.contiguous().scalars, got = student(input).contiguous().scalars
+            XCTAssertEqual(got.count, expected.count)
+            let worst = zip(got, expected).map { abs($0 - $1) }.max()!, scale = expected.map(abs).max()!
+            XCTAssertLessThan(worst, 1e-4 * scale, "\(chosen.map(\.hidden))")
+            let count = (student.model.parameters + student.output.parameters).reduce(0) { $0 + $1.shape.reduce(1, *) }
+            XCTAssertEqual(Double(count), cost.of(chosen, width: 16))
+            XCTAssertEqual(student.model.maxArchitecture.parameterCount + 16 * student.model.maxArchitecture.outputWidth + 16, count)
+
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("student-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try student.save(to: dir, vocabulary: nil)
+            XCTAssertEqual(try BlockwiseStudent.load(from: dir)(input).contiguous().scalars, got)
+            let (backbone, _, unused) = try Checkpoint.loadTransformer(from: dir)
+            XCTAssertEqual(backbone(input).hidden.contiguous().scalars, student.model(input).hidden.contiguous().scalars)
+            XCTAssertEqual(Set(unused), ["blockwise.output.weight", "blockwise.output.bias"])
+        }
+        // A plain checkpoint is not a student: the error names the missing tensor.
+        let plain = FileManager.default.temporaryDirectory.appendingPathComponent("plain-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: plain) }
+        try Checkpoint.save(net.model.extract(Self.space.smallest), to: plain)
+        XCTAssertThrowsError(try BlockwiseStudent.load(from: plain)) { XCTAssertTrue("\($0)".contains("blockwise.output.weight"), "\($0)") }
+    }
+
+    /// The latency cost times each part once (memoised: a part asked again costs what it cost), every part positive,
+    /// more layers cost more, and the DP's choice under it stays within the budget.
+    func testLatencyCostTimesEachPartOnce() {
+        let meter = LatencyMeter(batchSize: 2, sequenceLength: 8, threads: 1, warmup: 1, runs: 3)
+        let latency = BlockwiseCombination.Cost.latency(meter: meter, like: Self.space.largest)
+        let big = Architecture.Layer(heads: 2, qkv: 12, ffn: 10)
+        let one = BlockwiseCombination.Candidate(hidden: 12, layers: [big], loss: 0.5)
+        let many = BlockwiseCombination.Candidate(hidden: 12, layers: Array(repeating: big, count: 8), loss: 0.1)
+        let first = latency.layers(many)
+        XCTAssertEqual(latency.layers(many), first)
+        XCTAssertGreaterThan(first, latency.layers(one))
+        for t in [latency.embeddings(8), latency.layers(one), latency.adapter(8, 12)] { XCTAssertTrue(t > 0 && t.isFinite, "\(t)") }
+        let budget = latency.of([one, one], width: 16) * 1.01
+        let choice = BlockwiseCombination.best([[one, many], [one, many]], cost: latency, width: 16, budget: budget)
+        XCTAssertEqual(choice?.candidates, [one, one])
+        XCTAssertLessThanOrEqual(choice?.cost ?? .infinity, budget)
     }
 
     // MARK: - BossNAS (self-supervised)

@@ -122,4 +122,40 @@ final class SearchRunnerTests: XCTestCase {
         XCTAssertTrue(stored.allSatisfy { ($0.costs.measuredLatencyMs ?? 0) > 1e-6 }, "every finalist measured and stored")
         XCTAssertTrue(StudyReport.best(stored, settings: s, top: 3).isEmpty)
     }
+
+    /// The latency front is re-measured until every member is measured, unmeasured trials taking part at their
+    /// prediction times the most the predictor has overestimated (r = min measured / predicted). Latencies (ms),
+    /// predicted → measured: #0 (objective 3) 10 → 3, #1 (2) 8 → 6, #2 (1.5) 9 → 2, #3 (1) 100 → never measured.
+    /// The predicted front {#1, #0} is measured first (r = 0.3); #2, dominated by #1 as predicted, is then
+    /// measured at 2.7 ms optimistic, which beats #0's 3; #3 at 30 ms stays out. The front: #2 (2 ms), #0 (3 ms).
+    func testParetoFrontIsRemeasuredUntilEveryMemberIsMeasured() throws {
+        let tiny = try SearchSpace(json: try JSONValue(parsing: """
+            {"name": "tiny", "family": "encoder", "vocabSize": 50, "maxPositions": 32, "depth": [1, 2],
+             "hidden": [16, 32], "layers": "shared", "heads": [2], "ffn": [32, 64]}
+            """), path: "tiny")
+        let s = StudySettings(space: tiny.json, strategy: "random", objectives: [ObjectiveSpec(name: "synthetic")],
+                              constraints: [], paretoCost: .latency, seed: 1, sequenceLength: 16)
+        let study = try SQLiteStudyStorage.create(at: folder.appendingPathComponent("front.db"), settings: s)
+        defer { study.close() }
+        let shapes = [(1, 16), (2, 16), (1, 32), (2, 32)]
+        let table: [(objective: Double, predicted: Double, measured: Double)] = [(3, 10, 3), (2, 8, 6), (1.5, 9, 2), (1, 100, 1)]
+        for (n, (depth, hidden)) in shapes.enumerated() {
+            let g = [depth - 1, hidden == 16 ? 0 : 1, 0, 0], arch = tiny.decode(g)
+            XCTAssertEqual([arch.depth, arch.hidden], [depth, hidden])
+            try study.append(Trial(number: n, genome: g, architecture: arch, objectives: ["synthetic": table[n].objective],
+                                   costs: Costs(params: arch.parameterCount, flops: 1, latencyMs: table[n].predicted), state: .complete, seconds: 0))
+        }
+        XCTAssertEqual(StudyReport.paretoFront(try study.trials(), settings: s).map(\.number), [1, 0])
+        let runner = try SearchRunner(space: tiny, objectives: [Synthetic()], settings: s)
+        var measured: [Int] = []
+        let front = try runner.measureFront(study: study) { arch in
+            let n = shapes.firstIndex { $0 == (arch.depth, arch.hidden) }!
+            measured.append(n)
+            return table[n].measured
+        }
+        XCTAssertEqual(measured, [1, 0, 2])
+        XCTAssertEqual(front.map(\.number), [2, 0])
+        XCTAssertEqual(front.map { $0.costs.measuredLatencyMs }, [2, 3])
+        XCTAssertEqual(try study.trials().filter { $0.costs.measuredLatencyMs != nil }.map(\.number).sorted(), [0, 1, 2])
+    }
 }

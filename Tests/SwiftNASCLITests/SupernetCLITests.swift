@@ -245,7 +245,7 @@ final class SupernetCLITests: XCTestCase {
 
     /// DNA: `supernet blockwise train` logs each block's loss and a held-out rating, refuses a second run into the
     /// same folder and a teacher its blocks do not divide; `rate` rates members (and refuses a non-member);
-    /// `combine` writes the best student within the budget, or says that none fits.
+    /// `combine` writes the best student within a parameter or latency budget (and its checkpoint), or says that none fits.
     func testBlockwiseTrainRateAndCombine() throws {
         let (corpus, _, teacher, common) = try encoderTeacher()
         let space = try encoderSpace()
@@ -294,6 +294,24 @@ final class SupernetCLITests: XCTestCase {
         (status, output) = try run(["supernet", "blockwise", "combine"] + inputs + ["--max-params", "100", "--out", best.path])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("no combination"), output)
+        (status, output) = try run(["supernet", "blockwise", "combine"] + inputs + ["--max-params", "5000", "--max-latency", "3", "--out", best.path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("one budget"), output)
+
+        // Under a latency budget: the parts' summed latency is within it, the student is re-measured whole and written as
+        // a checkpoint that `embed` reads like any other.
+        let student = folder.appendingPathComponent("student")
+        (status, output) = try run(["supernet", "blockwise", "combine"] + inputs + ["--max-latency", "1000", "--candidates", "30", "--out", best.path,
+                                                                                    "--student", student.path])
+        XCTAssertEqual(status, 0, output)
+        guard case .object(let timed) = try JSONValue(parsing: try Data(contentsOf: best)), case .double(let summed)? = timed["summed_latency_ms"],
+              case .double(let measured)? = timed["measured_latency_ms"], case .double(let loss)? = timed["student_loss"] else { return XCTFail(output) }
+        XCTAssertTrue(summed > 0 && summed <= 1000 && measured > 0 && measured <= 1000 && loss.isFinite, "\(timed)")
+        (status, output) = try run(["embed", "--checkpoint", student.path, "--max-length", "16", "a good film"])
+        XCTAssertEqual(status, 0, output)
+        (status, output) = try run(["supernet", "blockwise", "combine"] + inputs + ["--max-params", "5000", "--out", best.path, "--student", student.path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains(student.path), output)
     }
 
     /// BossNAS: `blockwise train --self-supervised` (no teacher) checkpoints the moving-average target with the

@@ -40,25 +40,27 @@ public struct LatencyMeter: Codable, Equatable, Sendable {
                      "LatencyMeter: sequence length \(sequenceLength) exceeds the architecture's maxPositions \(arch.maxPositions)")
         do { try arch.validate() } catch { preconditionFailure("LatencyMeter: \(error)") }
 
-        let savedThreads = Engine.threads
-        Engine.threads = threads
-        defer { Engine.threads = savedThreads }
-
         var rng = RandomGenerator(seed: seed)
         let model = Transformer(arch, rng: &rng)
         let vocab = UInt64(arch.vocabSize)
         let ids = (0..<(batchSize * sequenceLength)).map { _ in Int32(truncatingIfNeeded: rng.next() % vocab) }
         let batch = TokenBatch(ids: ids, batchSize: batchSize, length: sequenceLength)
+        return time { withExtendedLifetime(model(batch)) {} }
+    }
 
-        for _ in 0..<warmup { _ = model(batch) }
+    /// The median time (ms) of `runs` calls of `body` after `warmup` untimed ones, on a monotonic clock, with
+    /// `Engine.threads` set to `threads` throughout (restored afterwards).
+    public func time(_ body: () -> Void) -> Double {
+        let savedThreads = Engine.threads
+        Engine.threads = threads
+        defer { Engine.threads = savedThreads }
+        for _ in 0..<warmup { body() }
         var samples: [Double] = []
         samples.reserveCapacity(runs)
         for _ in 0..<runs {
             let start = DispatchTime.now().uptimeNanoseconds
-            let output = model(batch)
-            let end = DispatchTime.now().uptimeNanoseconds
-            withExtendedLifetime(output) {}
-            samples.append(Double(end - start) * 1e-6)
+            body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-6)
         }
         return LatencyMeter.median(samples)
     }

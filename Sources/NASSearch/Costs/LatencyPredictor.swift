@@ -93,7 +93,7 @@ public struct LatencyPredictor: Codable, Equatable, Sendable {
         for (i, l) in arch.layers.enumerated() {
             let w = Double(arch.width(ofLayer: i)), q = Double(l.qkv), nh = Double(l.heads), d = Double(l.headSize)
             widths += w
-            if w != previous { other += 2 * T * previous * w }
+            if arch.hasInputProjection(i) { other += 2 * T * previous * w }
             previous = w
             if let b = l.bottleneck { other += 4 * T * w * Double(b); bottlenecks += 1 }
             let h = Double(l.bottleneck ?? arch.width(ofLayer: i))

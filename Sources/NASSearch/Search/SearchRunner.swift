@@ -317,4 +317,32 @@ public final class SearchRunner {
         }
         return kept
     }
+
+    /// Re-measures the latency of the Pareto front in (primary objective, latency) until every member of the front is
+    /// measured. A predictor can be off by a common factor (another machine, other kernels), so an unmeasured trial
+    /// takes part at its prediction times r = min(measured / predicted) over the trials measured so far (at most 1):
+    /// the most the predictor has been seen to overestimate. Each round measures the unmeasured members of that
+    /// front and stores the measurements in the study; r only falls, so the rounds end. Returns the front, every
+    /// member measured (`Costs.value(.latency)` prefers the measurement). `measure` is the latency in ms of an
+    /// architecture (`LatencyMeter.measure`).
+    @discardableResult
+    public func measureFront(study: StudyStorage, measure: (Architecture) -> Double) throws -> [Trial] {
+        while true {
+            let trials = try study.trials()
+            let r = trials.compactMap { t in t.costs.measuredLatencyMs.flatMap { m in t.costs.latencyMs.map { m / $0 } } }
+                .filter(\.isFinite).reduce(1, min)
+            let optimistic = trials.map { t -> Trial in
+                var t = t
+                if t.costs.measuredLatencyMs == nil { t.costs.latencyMs = t.costs.latencyMs.map { $0 * r } }
+                return t
+            }
+            let unmeasured = StudyReport.paretoFront(optimistic, settings: settings).filter { $0.costs.measuredLatencyMs == nil }
+            if unmeasured.isEmpty { return StudyReport.paretoFront(trials, settings: settings) }
+            for number in unmeasured.map(\.number) {
+                var t = trials.first { $0.number == number }!
+                t.costs.measuredLatencyMs = measure(t.architecture)
+                try study.updateCosts(of: t.number, t.costs)
+            }
+        }
+    }
 }

@@ -174,7 +174,7 @@ struct BlockwiseInputs: ParsableArguments {
         guard sequenceLength <= stored.space.maxPositions else {
             throw ValidationError("--sequence-length \(sequenceLength) exceeds the space's maxPositions \(stored.space.maxPositions)")
         }
-        let text = try TextCorpus(tokens: try wordPiece.encode(try TrainingInputs.readCorpora([corpus])), path: corpus)
+        let text = try TextCorpus(tokens: wordPiece.encode(try TrainingInputs.readCorpora([corpus])), path: corpus)
         return (rater, try text.encoderBatch(batchSize: windows, length: sequenceLength, cls: wordPiece.clsId, sep: wordPiece.sepId, seed: 0))
     }
 
@@ -234,27 +234,45 @@ struct BlockwiseRate: ParsableCommand {
 /// `supernet blockwise combine`.
 struct BlockwiseCombine: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "combine", abstract: "The student with the least summed block loss under a parameter budget (exact DP over rated block candidates).",
+        commandName: "combine", abstract: "The student with the least summed block loss under a parameter or latency budget (exact DP over rated block candidates).",
         discussion: """
             Each block's candidates are the block's parts of --candidates members drawn from the space (seeded), rated on the
             held-out batch (self-supervised: by the distance to the centre of 16 members drawn from the space); the combination is
-            exact over them. Its parameters count block 0's embeddings, every block's layers,
-            one linear adapter per boundary (h_b → h_{b+1}: the two adapters there compose into one map) and the last block's
-            adapter to the teacher's width.
+            exact over them. The student is block 0's embeddings and layers, then each later block's layers, one linear map at
+            every boundary (the two adapters the neighbouring blocks were trained with, composed: h → h'; a block without layers
+            composes its own into it) and the last block's adapter to the teacher's width. Its parameters count all of them.
+            --max-latency sums the parts' measured latencies (embeddings, each block's layers, each map) in the DP, then
+            re-measures the chosen student whole; over the budget, the DP runs again with the budget divided by that student's
+            whole-to-parts latency ratio
+            (up to 5 rounds). --student writes the student as a checkpoint (the maps ship in it).
             """)
 
     @OptionGroup var inputs: BlockwiseInputs
-    @Option(parsing: .unconditional, help: "Budget: at most this many parameters.", transform: NumberArgument.positive)
-    var maxParams: Double
+    @Option(parsing: .unconditional, help: "Budget: at most this many parameters (adapters included).", transform: NumberArgument.positive)
+    var maxParams: Double?
+    @Option(parsing: .unconditional, help: "Budget: at most this CPU latency in ms (the parts' measured latencies summed).",
+            transform: NumberArgument.positive)
+    var maxLatency: Double?
+    @Option(parsing: .unconditional, help: "Latency: batch size (of --sequence-length tokens).", transform: NumberArgument.positive)
+    var latencyBatch = 1
+    @Option(parsing: .unconditional, help: "Latency: engine threads.", transform: NumberArgument.threads)
+    var latencyThreads = 1
     @Option(parsing: .unconditional, help: "Members drawn per block for its candidates.", transform: NumberArgument.positive)
     var candidates = 200
     @Option(parsing: .unconditional, help: "Seed of the members drawn.", transform: NumberArgument.seed)
     var seed: UInt64 = 0
-    @Option(help: "Write the chosen student (its blocks, rating and parameters) as JSON here.")
+    @Option(help: "Write the chosen student (its blocks, rating, parameters and latency) as JSON here.")
     var out: String
+    @Option(help: "Also write the chosen student as a checkpoint folder (must not exist).")
+    var student: String?
+
+    func validate() throws {
+        guard (maxParams == nil) != (maxLatency == nil) else { throw ValidationError("give one budget: --max-params or --max-latency") }
+    }
 
     func run() throws {
         try OutputFolder.check(URL(fileURLWithPath: out).deletingLastPathComponent())
+        if let student { try OutputFolder.check(URL(fileURLWithPath: student)) }
         let (rater, input) = try inputs.load()
         let net = rater.supernet
         var rng = RandomGenerator(seed: seed)
@@ -271,18 +289,63 @@ struct BlockwiseCombine: ParsableCommand {
             perBlock.append(rated)
             print("block \(b): \(rated.count) distinct candidates rated, best loss \(String(format: "%.5f", rated.map(\.loss).min() ?? .nan))")
         }
-        guard let choice = BlockwiseCombination.best(perBlock, vocabSize: net.space.vocabSize, maxPositions: net.space.maxPositions,
-                                                     width: net.width, maxParameters: Int(maxParams)) else {
-            throw ValidationError("no combination of the rated candidates fits in \(Int(maxParams)) parameters")
+        let (vocabSize, positions) = (net.space.vocabSize, net.space.maxPositions)
+        let meter = LatencyMeter(batchSize: latencyBatch, sequenceLength: inputs.sequenceLength, threads: latencyThreads)
+        let parameters = BlockwiseCombination.Cost.parameters(vocabSize: vocabSize, maxPositions: positions)
+        let latency = maxLatency.map { _ in BlockwiseCombination.Cost.latency(meter: meter, like: net.space.largest, seed: seed) }
+        if maxLatency != nil {
+            print("latency: timing every part (batch \(latencyBatch) × \(inputs.sequenceLength), \(latencyThreads) thread(s), median of \(meter.runs))…")
         }
+        // The chosen student itself: its parameters counted from its tensors, its latency measured whole (under a latency
+        // budget, until it fits: `BlockwiseCombination.best(measuredBudget:)`).
+        let ids = (0..<(latencyBatch * inputs.sequenceLength)).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(vocabSize)) }
+        let batch = TokenBatch(ids: ids, batchSize: latencyBatch, length: inputs.sequenceLength)
+        func measure(_ choice: BlockwiseCombination.Choice) -> Double {
+            let built = BlockwiseStudent(supernet: net, chosen: choice.candidates)
+            return meter.time { withExtendedLifetime(built(batch)) {} }
+        }
+        let rounds: [(choice: BlockwiseCombination.Choice, measured: Double)]
+        if let maxLatency, let latency {
+            rounds = BlockwiseCombination.best(perBlock, cost: latency, width: net.width, measuredBudget: maxLatency, measure: measure)
+            for (i, r) in rounds.enumerated() where r.measured > maxLatency {
+                print(String(format: "round %d: summed %.2f ms, measured whole %.2f ms > %g ms", i + 1, r.choice.cost, r.measured, maxLatency)
+                      + (i + 1 < rounds.count ? ": the DP runs again, its budget divided by the whole-to-parts ratio" : ""))
+            }
+        } else {
+            rounds = BlockwiseCombination.best(perBlock, cost: parameters, width: net.width, budget: maxParams!).map { [($0, measure($0))] } ?? []
+        }
+        guard let (choice, measured) = rounds.last, measured <= (maxLatency ?? .infinity) else {
+            throw ValidationError("no combination of the rated candidates fits in " + (maxLatency.map { "\($0) ms" } ?? "\(Int(maxParams!)) parameters")
+                                  + (rounds.isEmpty ? "" : " when measured whole (\(rounds.count) rounds)"))
+        }
+        try write(choice: choice, student: BlockwiseStudent(supernet: net, chosen: choice.candidates), measured: measured, rater: rater,
+                  input: input, width: net.width)
+    }
+
+    /// Writes the report (and the checkpoint) of the chosen student and prints its summary.
+    func write(choice: BlockwiseCombination.Choice, student built: BlockwiseStudent, measured: Double, rater: BlockwiseRater,
+               input: TokenBatch, width: Int) throws {
+        let count = (built.model.parameters + built.output.parameters).reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let heldOut: Double? = if case .teacher(_, let teacher) = rater { built.loss(teacher: teacher, input: input) } else { nil }
         let blocks: [JSONValue] = choice.candidates.map { c in
             .object(["hidden": .int(c.hidden), "loss": .double(c.loss),
                      "layers": .array(c.layers.map { .object(["heads": .int($0.heads), "qkv": .int($0.qkv), "ffn": .int($0.ffn)]) })])
         }
-        let report = JSONValue.object(["rating": .double(choice.loss), "parameters": .int(choice.parameters), "width": .int(net.width),
-                                       "blocks": .array(blocks)])
-        try AtomicFile.write(Data((try report.serialized(pretty: true) + "\n").utf8), to: URL(fileURLWithPath: out))
-        print(String(format: "chosen: rating %.5f, %.2fM parameters (adapters included), widths %@ → %@", choice.loss,
-                     Double(choice.parameters) / 1e6, choice.candidates.map { "\($0.hidden)×\($0.layers.count)" }.joined(separator: ", "), out))
+        var report: [String: JSONValue] = ["rating": .double(choice.loss), "parameters": .int(count), "width": .int(width),
+                                           "blocks": .array(blocks), "measured_latency_ms": .double(measured),
+                                           "latency": .object(["batch": .int(latencyBatch), "length": .int(inputs.sequenceLength),
+                                                               "threads": .int(latencyThreads)])]
+        if maxLatency != nil { report["summed_latency_ms"] = .double(choice.cost) }
+        if let heldOut { report["student_loss"] = .double(heldOut) }
+        try AtomicFile.write(Data((try JSONValue.object(report).serialized(pretty: true) + "\n").utf8), to: URL(fileURLWithPath: out))
+        if let student {
+            try built.save(to: URL(fileURLWithPath: student), vocabulary: try TrainingInputs.checkpointFolder(inputs.supernet).appendingPathComponent("vocab.txt"))
+        }
+        print(String(format: "chosen: rating %.5f, %.2fM parameters (adapters included), widths %@", choice.loss, Double(count) / 1e6,
+                     choice.candidates.map { "\($0.hidden)×\($0.layers.count)" }.joined(separator: ", "))
+              + (maxLatency != nil ? String(format: ", latency summed %.2f ms", choice.cost) : "")
+              + String(format: ", measured whole %.2f ms", measured)
+              + (heldOut.map { String(format: ", held-out loss against the teacher's output %.5f", $0) } ?? "")
+              + " → \(out)" + (student.map { " and \($0)" } ?? ""))
     }
 }
