@@ -1,5 +1,8 @@
 #include "CKernels.h"
 #include <math.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
 #include <string.h>
 
 /* ------------------------------------------------------------------------------------------------
@@ -38,27 +41,31 @@ void nk_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n) {
 }
 
 void nk_min_max(const float *x, ptrdiff_t sx, ptrdiff_t n, float *lo, float *hi) {
-    /* 8 independent lanes (a vector register), so the contiguous loop vectorises without -ffast-math */
-    float a[8], b[8];
-    for (int l = 0; l < 8; l++) { a[l] = INFINITY; b[l] = -INFINITY; }
+    float a = INFINITY, b = -INFINITY;
     ptrdiff_t i = 0;
-    if (sx == 1) {
-        for (; i + 8 <= n; i += 8) {
-            for (int l = 0; l < 8; l++) {
-                float v = x[i + l];
-                a[l] = v < a[l] ? v : a[l];   /* a NaN compares false and is skipped */
-                b[l] = v > b[l] ? v : b[l];
-            }
+#if defined(__AVX__)
+    /* vminps/vmaxps return their second operand when the first is NaN, so x's NaNs are skipped (the plain
+     * `v < a ? v : a` loop has the same meaning, but the compiler vectorised it into permutes and blends). */
+    if (sx == 1 && n >= 16) {
+        __m256 a0 = _mm256_set1_ps(INFINITY), b0 = _mm256_set1_ps(-INFINITY), a1 = a0, b1 = b0;
+        for (; i + 16 <= n; i += 16) {
+            __m256 v = _mm256_loadu_ps(x + i), w = _mm256_loadu_ps(x + i + 8);
+            a0 = _mm256_min_ps(v, a0); b0 = _mm256_max_ps(v, b0);
+            a1 = _mm256_min_ps(w, a1); b1 = _mm256_max_ps(w, b1);
         }
+        float la[8], lb[8];
+        _mm256_storeu_ps(la, _mm256_min_ps(a0, a1));
+        _mm256_storeu_ps(lb, _mm256_max_ps(b0, b1));
+        for (int l = 0; l < 8; l++) { a = la[l] < a ? la[l] : a; b = lb[l] > b ? lb[l] : b; }
     }
+#endif
     for (; i < n; i++) {
         float v = x[i * sx];
-        a[0] = v < a[0] ? v : a[0];
-        b[0] = v > b[0] ? v : b[0];
+        a = v < a ? v : a;   /* a NaN compares false and is skipped */
+        b = v > b ? v : b;
     }
-    for (int l = 1; l < 8; l++) { a[0] = a[l] < a[0] ? a[l] : a[0]; b[0] = b[l] > b[0] ? b[l] : b[0]; }
-    *lo = a[0];
-    *hi = b[0];
+    *lo = a;
+    *hi = b;
 }
 
 static inline uint8_t nk_u8(float v, float inv_scale, float z) {

@@ -1,4 +1,5 @@
 import XCTest
+import CKernels
 @testable import NASTensor
 
 /// bf16 rounding, the oneDNN bf16 and int8 GEMMs against fp64 references of their (rounded or
@@ -238,6 +239,25 @@ final class LowPrecisionTests: XCTestCase {
         XCTAssertEqual(a.scale, 3.4 / 255, accuracy: 1e-9)
         XCTAssertEqual(a.zeroPoint, 75)
         XCTAssertEqual(a.values, [0, 75, 255])
+    }
+
+    /// `nk_min_max` against a scalar reference: every length 1…80 (the 16-wide vector loop, its 8-lane reduction and
+    /// the tail), contiguous and strided, NaNs skipped wherever they fall, an extreme in every lane position.
+    func testMinMaxKernelAgainstAScalarReference() {
+        var rng = RandomGenerator(seed: 11)
+        for n in 1...80 {
+            for stride in [1, 3] {
+                var x = Tensor.randomNormal([n * stride], using: &rng).scalars
+                x[Int(rng.next() % UInt64(n)) * stride] = 100     // the largest, at a random lane
+                if n > 2 { x[Int(rng.next() % UInt64(n)) * stride] = .nan }
+                let values = stride == 1 ? x : (0..<n).map { x[$0 * stride] }
+                let real = values.filter { !$0.isNaN }
+                var lo: Float = 0, hi: Float = 0
+                nk_min_max(x, stride, n, &lo, &hi)
+                XCTAssertEqual(lo, real.min() ?? .infinity, "n \(n) stride \(stride)")
+                XCTAssertEqual(hi, real.max() ?? -.infinity, "n \(n) stride \(stride)")
+            }
+        }
     }
 
     /// Dynamic range on contiguous (vectorised, 8 lanes plus a tail) and strided (transposed) input.
