@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "NASText", targets: ["NASText"]),
         .library(name: "NASTrain", targets: ["NASTrain"]),
         .library(name: "NASSearch", targets: ["NASSearch"]),
+        .library(name: "NASCompress", targets: ["NASCompress"]),
         .library(name: "NASReport", targets: ["NASReport"]),
         .library(name: "NASDashboard", targets: ["NASDashboard"]),
     ],
@@ -39,6 +40,8 @@ let package = Package(
         .target(name: "NASText", dependencies: ["NASModels"], swiftSettings: swiftMode),
         .target(name: "NASTrain", dependencies: ["NASText", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         .target(name: "NASSearch", dependencies: ["NASTrain", "NASText", "NASModels", "NASTensor", "COpenBLAS", "CSQLite", "CLibPQ"], swiftSettings: swiftMode),
+        // Compression of a trained model: quantization (PowerQuant exponents, simulated low-bit weights).
+        .target(name: "NASCompress", dependencies: ["NASModels", "NASTensor"], swiftSettings: swiftMode),
         // The views (HTML, inline SVG, CSS, a little JavaScript) of studies, rankings and training runs;
         // no server, so `swiftnas report` works without one.
         .target(name: "NASReport", dependencies: ["NASSearch", "NASModels"], swiftSettings: swiftMode),
@@ -48,7 +51,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ], swiftSettings: swiftMode),
         .executableTarget(name: "swiftnas", dependencies: [
-            "NASTensor", "NASModels", "NASText", "NASTrain", "NASSearch", "NASReport", "NASDashboard", "COpenBLAS", "CDNNL",
+            "NASTensor", "NASModels", "NASText", "NASTrain", "NASSearch", "NASCompress", "NASReport", "NASDashboard", "COpenBLAS", "CDNNL",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swiftMode),
         .testTarget(name: "NASTensorTests", dependencies: ["NASTensor"], swiftSettings: swiftMode),
@@ -56,6 +59,7 @@ let package = Package(
         .testTarget(name: "NASTextTests", dependencies: ["NASText"], swiftSettings: swiftMode),
         .testTarget(name: "NASTrainTests", dependencies: ["NASTrain"], swiftSettings: swiftMode),
         .testTarget(name: "NASSearchTests", dependencies: ["NASSearch"], swiftSettings: swiftMode),
+        .testTarget(name: "NASCompressTests", dependencies: ["NASCompress", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         .testTarget(name: "NASReportTests", dependencies: ["NASReport", "NASSearch", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         .testTarget(name: "NASDashboardTests", dependencies: [
             "NASDashboard", "NASReport", "NASSearch", "NASModels", "NASTensor",

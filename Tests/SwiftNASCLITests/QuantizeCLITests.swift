@@ -47,4 +47,40 @@ final class QuantizeCLITests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: source.appendingPathComponent("model.safetensors")), weightsBefore, "the source is unchanged")
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("twice").path))
     }
+    /// `evaluate --weight-bits`: simulated low-bit weights (and 8-bit inputs) on a decoder's text perplexity — close to
+    /// fp32 at 8 bits, further at 2, PowerQuant's exponents reported per layer; a bad width and an int8 copy refused.
+    func testEvaluateSimulatesLowBitWeights() throws {
+        let vocab = try CLIProcess.write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (0..<35).map { "w\($0)" }).joined(separator: "\n") + "\n",
+                                         "vocab.txt", in: folder)
+        let model = folder.appendingPathComponent("decoder")
+        try Checkpoint.save(Transformer(.uniform(.decoder, vocabSize: 40, maxPositions: 16, hidden: 32, depth: 2, heads: 2, ffn: 64), seed: 2),
+                            vocabulary: vocab, to: model)
+        let corpus = try CLIProcess.write((0..<200).map { "w\(($0 * 7) % 35)" }.joined(separator: " ") + "\n", "text.txt", in: folder)
+        func perplexity(_ extra: [String]) throws -> (Double, [String: JSONValue]) {
+            let json = folder.appendingPathComponent("eval.json")
+            let (status, output) = try CLIProcess.run(["evaluate", "--checkpoint", model.path, "--corpus", corpus.path, "--sequence-length", "8",
+                                                       "--json", json.path] + extra)
+            XCTAssertEqual(status, 0, output)
+            guard case .object(let o) = try JSONValue(parsing: try Data(contentsOf: json)), case .double(let p)? = o["perplexity"] else {
+                XCTFail(output); return (.nan, [:])
+            }
+            return (p, o)
+        }
+        let (fp32, _) = try perplexity([])
+        let (eight, _) = try perplexity(["--weight-bits", "8"])
+        let (two, figures) = try perplexity(["--weight-bits", "2", "--weight-grid", "power"])
+        XCTAssertEqual(eight, fp32, accuracy: 0.02 * fp32)
+        XCTAssertGreaterThan(abs(two - fp32), abs(eight - fp32))
+        guard case .array(let alphas)? = figures["alphas"] else { return XCTFail("\(figures)") }
+        XCTAssertEqual(alphas.count, 12)
+        var (status, output) = try CLIProcess.run(["evaluate", "--checkpoint", model.path, "--corpus", corpus.path, "--weight-bits", "9"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("bit width 2…8"), output)
+        let int8 = folder.appendingPathComponent("int8")
+        (status, output) = try CLIProcess.run(["quantize", "apply", "--checkpoint", model.path, "--weights", "int8", "--out", int8.path])
+        XCTAssertEqual(status, 0, output)
+        (status, output) = try CLIProcess.run(["evaluate", "--checkpoint", int8.path, "--corpus", corpus.path, "--weight-bits", "4"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("already quantized"), output)
+    }
 }

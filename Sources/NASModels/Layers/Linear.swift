@@ -13,9 +13,10 @@ public final class Linear: Module {
     public enum Arithmetic: CustomStringConvertible {
         /// x · Wᵀ in fp32.
         case exact
-        /// x · Q(W)ᵀ with Q the quantize–dequantize of the slice in use (`FakeQuantization`; straight-through
-        /// gradient into W): quantization-aware search and training.
-        case fakeQuantized(FakeQuantization)
+        /// Q_a(x) · Q(W)ᵀ with Q the quantize–dequantize of the slice in use (`FakeQuantization`; straight-through
+        /// gradients) and Q_a that of the input when `activations` is set: quantization-aware search and training,
+        /// and simulated low-bit inference.
+        case fakeQuantized(FakeQuantization, activations: FakeQuantization? = nil)
         /// bf16 mixed precision (`Tensor.linearBF16`): operands rounded to bf16 in every GEMM, fp32
         /// accumulation, fp32 master weight and gradients. Trainable; any leading slice.
         case bf16
@@ -28,7 +29,7 @@ public final class Linear: Module {
         public var description: String {
             switch self {
             case .exact: return "fp32"
-            case .fakeQuantized(let q): return "fake-quantized \(q)"
+            case .fakeQuantized(let q, let a): return "fake-quantized \(q)" + (a.map { ", inputs \($0)" } ?? "")
             case .bf16: return "bf16 mixed precision"
             case .bf16Weights: return "bf16 weights"
             case .int8: return "int8 weights"
@@ -102,7 +103,7 @@ public final class Linear: Module {
         let w = mixture?.weight ?? weight.leading([o, i]), b = mixture.map(\.bias) ?? bias?.leading([o])
         switch arithmetic {
         case .exact: return x.matmul(w, transposeB: true, bias: b)
-        case .fakeQuantized(let q): return x.matmul(w.fakeQuantized(q), transposeB: true, bias: b)
+        case .fakeQuantized(let q, let a): return (a.map { x.fakeQuantized($0) } ?? x).matmul(w.fakeQuantized(q), transposeB: true, bias: b)
         case .bf16: return x.linearBF16(w, bias: b)
         case .bf16Weights(let w):
             precondition(routing == nil, "Linear \(weight.name): stored bf16 weights are not routed")

@@ -7,7 +7,7 @@ import Foundation
 ///   asymmetric, b bits (activations): s = (max − min) / (2^b − 1),  z = round(−min/s),
 ///                                  x̂ = s · (clamp(round(x/s) + z, 0, 2^b − 1) − z)
 ///   power exponent α (symmetric only; NUPES, Yvinec et al., 2023): the grid is uniform in u = sign(x)·|x/m|^α,
-///                                  x̂ = m · sign(û)·|û|^{1/α} with û the symmetric quantization of u (α = 1: uniform)
+///                                  x̂ = m · sign(û)·|û|^{1/α} with û the symmetric quantization of u (α = 1 runs the uniform grid)
 ///
 /// The range (m, or min and max) is taken per tensor or per slice along axis 0 (per output channel of a
 /// weight [out, in]). Rounding is to nearest, ties away from zero. Gradient: the straight-through
@@ -45,7 +45,7 @@ public struct FakeQuantization: Hashable, Sendable, CustomStringConvertible {
             var m: Float = 0
             for v in values { m = Swift.max(m, Swift.abs(v)) }
             guard m > 0, m.isFinite else { return }
-            if let alpha = powerExponent {
+            if let alpha = powerExponent, alpha != 1 {
                 for i in values.indices {
                     let u = Foundation.pow(Swift.abs(values[i]) / m, alpha)
                     let q = (u * levels).rounded(.toNearestOrAwayFromZero) / levels

@@ -29,6 +29,7 @@ struct Evaluate: ParsableCommand {
     /// With --corpus and an encoder: also the held-out attention-relation KL to --teacher (MiniLMv2's loss of the last
     /// layer, AutoDistil's search objective) on --max-windows clean windows (default 64).
     @OptionGroup var distillation: RelationTeacherOptions
+    @OptionGroup var simulation: SimulatedQuantizationOptions
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
     @OptionGroup var engine: EngineOptions
@@ -44,6 +45,7 @@ struct Evaluate: ParsableCommand {
         let t0 = DispatchTime.now().uptimeNanoseconds
         if let corpus {
             let (model, _, _) = try Checkpoint.loadTransformer(from: folder)
+            figures.merge(try simulation.apply(to: model, source: folder)) { a, _ in a }
             let tokenizer = try TextTokenizer.stored(in: folder)
             try tokenizer.check(model.maxArchitecture, source: folder.appendingPathComponent("config.json").path)
             let ids = try tokenizer.encode(try TrainingInputs.readCorpora([corpus]))
@@ -86,6 +88,7 @@ struct Evaluate: ParsableCommand {
                          evaluation.perplexity, evaluation.tokens))
         } else {
             let taskModel = try TaskModel.load(folder)
+            figures.merge(try simulation.apply(to: taskModel.model, source: folder)) { a, _ in a }
             guard maxLength <= taskModel.model.maxArchitecture.maxPositions else {
                 throw ValidationError("--max-length \(maxLength) exceeds the model's maxPositions \(taskModel.model.maxArchitecture.maxPositions)")
             }
