@@ -77,8 +77,12 @@ extension Module {
 
 /// BERT initialisation: weights N(0, 0.02²), biases 0, LayerNorm γ = 1, β = 0.
 enum Init {
+    /// While true (`Init.$placeholders.withValue(true) { … }`), weights start at zero and draw nothing: a model built
+    /// only to be overwritten by a checkpoint (every parameter, or loading fails) skips millions of normal draws.
+    @TaskLocal static var placeholders = false
+
     static func normal(_ shape: [Int], _ name: String, std: Float = 0.02, _ rng: inout RandomGenerator) -> Parameter {
-        Parameter(Tensor.randomNormal(shape, std: std, using: &rng), name: name)
+        Parameter(placeholders ? Tensor(zeros: shape) : Tensor.randomNormal(shape, std: std, using: &rng), name: name)
     }
     static func zeros(_ shape: [Int], _ name: String) -> Parameter { Parameter(Tensor(zeros: shape), name: name) }
     static func ones(_ shape: [Int], _ name: String) -> Parameter { Parameter(Tensor(repeating: 1, shape: shape), name: name) }

@@ -71,6 +71,21 @@ final class CheckpointTests: XCTestCase {
 
     // MARK: - Round trips
 
+    /// A model built to be overwritten draws no initial weight (every weight zero, WMA's identity kept, LayerNorms at
+    /// 1 and 0), and the loader reads every parameter over it: a WMA model saved and loaded runs as the original.
+    func testPlaceholderModelsDrawNothingAndLoadingOverwritesEveryParameter() throws {
+        let arch = Architecture(family: .encoder, vocabSize: 30, maxPositions: 16, hidden: 16,
+                                layers: [.init(heads: 2, qkv: 16, ffn: 32, operation: .wma), .init(heads: 2, qkv: 16, ffn: 32)])
+        let empty = Init.$placeholders.withValue(true) { Transformer(arch, seed: 3) }
+        for (_, linear) in empty.linears() { XCTAssertTrue(linear.weight.value.scalars.allSatisfy { $0 == 0 }, linear.weight.name) }
+        XCTAssertFalse(Transformer(arch, seed: 3).linears()[0].linear.weight.value.scalars.allSatisfy { $0 == 0 })
+        let original = Transformer(arch, seed: 3)
+        let dir = root.appendingPathComponent("wma")
+        try Checkpoint.save(original, to: dir)
+        let (loaded, _, _) = try Checkpoint.loadTransformer(from: dir)
+        XCTAssertEqual(loaded.namedParameters.mapValues(\.value.scalars), original.namedParameters.mapValues(\.value.scalars))
+    }
+
     func testEncoderWithHeadRoundTripsBitIdentically() throws {
         let arch = Self.encoderArch
         let model = Transformer(arch, seed: 11)

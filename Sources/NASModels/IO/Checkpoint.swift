@@ -155,7 +155,8 @@ public enum Checkpoint {
             throw Failure.invalidArchitecture(file: configURL.path, reason: "operation choice \(op) mixes all positions, "
                 + "expected sdp or wma in a decoder")
         }
-        let model = Transformer(arch, choices: choices, routing: routing, seed: 0)
+        // Every parameter is read below (or loading fails), so the model is built without drawing its initial weights.
+        let model = Init.$placeholders.withValue(true) { Transformer(arch, choices: choices, routing: routing, seed: 0) }
         let unused = try load(model, from: try SafeTensorsFile(contentsOf: weightsURL))
         // Run without its experts and routers, a Mixture-of-Supernets checkpoint would silently be expert 0 alone.
         if routing == nil, let routed = unused.first(where: { $0.contains(".experts.") || $0.contains(".router") }) {

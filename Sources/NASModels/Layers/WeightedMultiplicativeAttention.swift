@@ -17,7 +17,7 @@ public final class WeightedMultiplicativeAttention: Module, TokenMixer {
                 weightName: String, rng: inout RandomGenerator) {
         attention = MultiHeadAttention(hidden: hidden, qkv: qkv, names: names, rng: &rng)
         let d = headSize ?? qkv / Swift.max(heads, 1)
-        var w = Tensor.randomNormal([heads, d, d], std: 0.02, using: &rng)
+        var w = Init.placeholders ? Tensor(zeros: [heads, d, d]) : Tensor.randomNormal([heads, d, d], std: 0.02, using: &rng)
         w.withMutableBuffer { p in for h in 0..<heads { for i in 0..<d { p[(h * d + i) * d + i] += 1 } } }
         weight = Parameter(w, name: weightName)
     }
