@@ -272,7 +272,7 @@ final class BlockwiseTests: XCTestCase {
             XCTAssertEqual(got.count, expected.count)
             let worst = zip(got, expected).map { abs($0 - $1) }.max()!, scale = expected.map(abs).max()!
             XCTAssertLessThan(worst, 1e-4 * scale, "\(chosen.map(\.hidden))")
-            let count = (student.model.parameters + student.output.parameters).reduce(0) { $0 + $1.shape.reduce(1, *) }
+            let count = student.model.parameterElementCount + student.output.parameterElementCount
             XCTAssertEqual(Double(count), cost.of(chosen, width: 16))
             XCTAssertEqual(student.model.maxArchitecture.parameterCount + 16 * student.model.maxArchitecture.outputWidth + 16, count)
 

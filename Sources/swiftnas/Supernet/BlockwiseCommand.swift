@@ -243,8 +243,7 @@ struct BlockwiseCombine: ParsableCommand {
             composes its own into it) and the last block's adapter to the teacher's width. Its parameters count all of them.
             --max-latency sums the parts' measured latencies (embeddings, each block's layers, each map) in the DP, then
             re-measures the chosen student whole; over the budget, the DP runs again with the budget divided by that student's
-            whole-to-parts latency ratio
-            (up to 5 rounds). --student writes the student as a checkpoint (the maps ship in it).
+            whole-to-parts latency ratio (up to 5 rounds). --student writes the student as a checkpoint (the maps ship in it).
             """)
 
     @OptionGroup var inputs: BlockwiseInputs
@@ -325,7 +324,7 @@ struct BlockwiseCombine: ParsableCommand {
     /// Writes the report (and the checkpoint) of the chosen student and prints its summary.
     func write(choice: BlockwiseCombination.Choice, student built: BlockwiseStudent, measured: Double, rater: BlockwiseRater,
                input: TokenBatch, width: Int) throws {
-        let count = (built.model.parameters + built.output.parameters).reduce(0) { $0 + $1.shape.reduce(1, *) }
+        let count = built.model.parameterElementCount + built.output.parameterElementCount
         let heldOut: Double? = if case .teacher(_, let teacher) = rater { built.loss(teacher: teacher, input: input) } else { nil }
         let blocks: [JSONValue] = choice.candidates.map { c in
             .object(["hidden": .int(c.hidden), "loss": .double(c.loss),
