@@ -9,11 +9,17 @@ struct SimulatedQuantizationOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Simulate b-bit weights (2–8, symmetric per output channel) in every Linear of the backbone.",
             transform: SimulatedQuantizationOptions.bits)
     var weightBits: Int?
-    @Option(help: "With --weight-bits: the weight grid, uniform (round to nearest) or power (PowerQuant, a data-free exponent per layer).")
-    var weightGrid = SimulatedQuantization.Grid.uniform
-    @Option(parsing: .unconditional, help: "With --weight-bits: the Linears' inputs at this many bits (2–8, asymmetric per tensor, dynamic range).",
+    @Option(help: "With --weight-bits: the weight grid, uniform (round to nearest; the default) or power (PowerQuant, a data-free exponent per layer).")
+    var weightGrid: SimulatedQuantization.Grid?
+    @Option(parsing: .unconditional, help: "With --weight-bits: the Linears' inputs at this many bits (2–8, asymmetric per tensor, dynamic range; default 8).",
             transform: SimulatedQuantizationOptions.bits)
-    var activationBits = 8
+    var activationBits: Int?
+
+    func validate() throws {
+        guard weightBits != nil || (weightGrid == nil && activationBits == nil) else {
+            throw ValidationError("--weight-grid and --activation-bits shape a simulation: give --weight-bits too")
+        }
+    }
 
     @Sendable static func bits(_ text: String) throws -> Int {
         guard let b = Int(text), (2...8).contains(b) else { throw ValidationError("expected a bit width 2…8, got '\(text)'") }
@@ -27,11 +33,12 @@ struct SimulatedQuantizationOptions: ParsableArguments {
             throw ValidationError("\(source.path): already quantized (\(stored.linear.weight.name) has \(stored.linear.arithmetic)); "
                                   + "simulate on its fp32 source")
         }
-        let layers = SimulatedQuantization.apply(to: model, weightBits: weightBits, grid: weightGrid, activationBits: activationBits)
+        let (grid, activationBits) = (weightGrid ?? .uniform, activationBits ?? 8)
+        let layers = SimulatedQuantization.apply(to: model, weightBits: weightBits, grid: grid, activationBits: activationBits)
         let alphas = layers.map(\.alpha), meanError = layers.map(\.error).reduce(0, +) / Double(max(layers.count, 1))
         print(String(format: "simulated: %d Linears at W%d (%@ grid, α %.3f–%.3f), inputs at %d bits; mean relative weight error %.5f",
-                     layers.count, weightBits, weightGrid.rawValue, alphas.min() ?? 1, alphas.max() ?? 1, activationBits, meanError))
-        return ["weight_bits": .int(weightBits), "weight_grid": .string(weightGrid.rawValue), "activation_bits": .int(activationBits),
+                     layers.count, weightBits, grid.rawValue, alphas.min() ?? 1, alphas.max() ?? 1, activationBits, meanError))
+        return ["weight_bits": .int(weightBits), "weight_grid": .string(grid.rawValue), "activation_bits": .int(activationBits),
                 "weight_error": .double(meanError), "alphas": .array(alphas.map { .double(Double($0)) })]
     }
 }
