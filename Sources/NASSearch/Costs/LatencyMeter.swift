@@ -40,12 +40,16 @@ public struct LatencyMeter: Codable, Equatable, Sendable {
                      "LatencyMeter: sequence length \(sequenceLength) exceeds the architecture's maxPositions \(arch.maxPositions)")
         do { try arch.validate() } catch { preconditionFailure("LatencyMeter: \(error)") }
 
-        var rng = RandomGenerator(seed: seed)
-        let model = Transformer(arch, rng: &rng)
-        let vocab = UInt64(arch.vocabSize)
-        let ids = (0..<(batchSize * sequenceLength)).map { _ in Int32(truncatingIfNeeded: rng.next() % vocab) }
-        let batch = TokenBatch(ids: ids, batchSize: batchSize, length: sequenceLength)
+        let model = Transformer(arch, seed: seed), batch = tokens(vocabSize: arch.vocabSize, seed: seed)
         return time { withExtendedLifetime(model(batch)) {} }
+    }
+
+    /// The timed input: `batchSize × sequenceLength` token ids drawn uniformly from the vocabulary (token type 0, no
+    /// padding mask).
+    public func tokens(vocabSize: Int, seed: UInt64) -> TokenBatch {
+        var rng = RandomGenerator(seed: seed)
+        let ids = (0..<(batchSize * sequenceLength)).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(vocabSize)) }
+        return TokenBatch(ids: ids, batchSize: batchSize, length: sequenceLength)
     }
 
     /// The median time (ms) of `runs` calls of `body` after `warmup` untimed ones, on a monotonic clock, with

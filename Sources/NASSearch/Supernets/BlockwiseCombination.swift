@@ -141,10 +141,8 @@ extension BlockwiseCombination.Cost {
     public static func latency(meter: LatencyMeter, like reference: Architecture, seed: UInt64 = 0) -> Self {
         final class Memo { var times: [String: Double] = [:] }
         let memo = Memo()
-        var rng = RandomGenerator(seed: seed)
         let (b, t) = (meter.batchSize, meter.sequenceLength)
-        let ids = (0..<(b * t)).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(reference.vocabSize)) }
-        let batch = TokenBatch(ids: ids, batchSize: b, length: t)
+        let batch = meter.tokens(vocabSize: reference.vocabSize, seed: seed)
         func memoised(_ key: String, _ measure: () -> Double) -> Double {
             if let known = memo.times[key] { return known }
             let ms = measure()

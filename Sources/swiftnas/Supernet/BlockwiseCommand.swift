@@ -297,8 +297,7 @@ struct BlockwiseCombine: ParsableCommand {
         }
         // The chosen student itself: its parameters counted from its tensors, its latency measured whole (under a latency
         // budget, until it fits: `BlockwiseCombination.best(measuredBudget:)`).
-        let ids = (0..<(latencyBatch * inputs.sequenceLength)).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(vocabSize)) }
-        let batch = TokenBatch(ids: ids, batchSize: latencyBatch, length: inputs.sequenceLength)
+        let batch = meter.tokens(vocabSize: vocabSize, seed: seed)
         func measure(_ choice: BlockwiseCombination.Choice) -> Double {
             let built = BlockwiseStudent(supernet: net, chosen: choice.candidates)
             return meter.time { withExtendedLifetime(built(batch)) {} }
