@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "NASTrain", dependencies: ["NASText", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         .target(name: "NASSearch", dependencies: ["NASTrain", "NASText", "NASModels", "NASTensor", "COpenBLAS", "CSQLite", "CLibPQ"], swiftSettings: swiftMode),
         // Compression of a trained model: quantization (PowerQuant exponents, simulated low-bit weights).
-        .target(name: "NASCompress", dependencies: ["NASModels", "NASTensor"], swiftSettings: swiftMode),
+        .target(name: "NASCompress", dependencies: ["NASSearch", "NASTrain", "NASText", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         // The views (HTML, inline SVG, CSS, a little JavaScript) of studies, rankings and training runs;
         // no server, so `swiftnas report` works without one.
         .target(name: "NASReport", dependencies: ["NASSearch", "NASModels"], swiftSettings: swiftMode),
@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "NASTextTests", dependencies: ["NASText"], swiftSettings: swiftMode),
         .testTarget(name: "NASTrainTests", dependencies: ["NASTrain"], swiftSettings: swiftMode),
         .testTarget(name: "NASSearchTests", dependencies: ["NASSearch"], swiftSettings: swiftMode),
-        .testTarget(name: "NASCompressTests", dependencies: ["NASCompress", "NASModels", "NASTensor"], swiftSettings: swiftMode),
+        .testTarget(name: "NASCompressTests", dependencies: ["NASCompress", "NASSearch", "NASTrain", "NASText", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         .testTarget(name: "NASReportTests", dependencies: ["NASReport", "NASSearch", "NASModels", "NASTensor"], swiftSettings: swiftMode),
         .testTarget(name: "NASDashboardTests", dependencies: [
             "NASDashboard", "NASReport", "NASSearch", "NASModels", "NASTensor",

@@ -68,6 +68,34 @@ void nk_min_max(const float *x, ptrdiff_t sx, ptrdiff_t n, float *lo, float *hi)
     *hi = b;
 }
 
+void nk_fake_quantize(float *x, ptrdiff_t n, int bits, int symmetric) {
+    if (n <= 0) return;
+    float lo, hi;
+    nk_min_max(x, 1, n, &lo, &hi);
+    if (symmetric) {
+        const float levels = (float)((1 << (bits - 1)) - 1);
+        const float m = fabsf(lo) > fabsf(hi) ? fabsf(lo) : fabsf(hi);
+        if (!(m > 0.0f) || !isfinite(m)) return;
+        const float s = m / levels;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            float q = roundf(x[i] / s);
+            q = q < -levels ? -levels : q;
+            q = q > levels ? levels : q;
+            x[i] = s * q;
+        }
+    } else {
+        const float top = (float)((1 << bits) - 1);
+        if (!(hi > lo) || !isfinite(lo) || !isfinite(hi)) return;
+        const float s = (hi - lo) / top, z = roundf(-lo / s);
+        for (ptrdiff_t i = 0; i < n; i++) {
+            float q = roundf(x[i] / s) + z;
+            q = q < 0.0f ? 0.0f : q;
+            q = q > top ? top : q;
+            x[i] = s * (q - z);
+        }
+    }
+}
+
 static inline uint8_t nk_u8(float v, float inv_scale, float z) {
     float q = rintf(v * inv_scale) + z;
     q = q < 0.0f ? 0.0f : q;

@@ -84,6 +84,11 @@ void nk_f32_to_bf16(const float *x, ptrdiff_t sx, uint16_t *y, ptrdiff_t n);
 void nk_bf16_to_f32(const uint16_t *x, float *y, ptrdiff_t n);
 /* smallest and largest of x[i*sx] (NaN ignored; n > 0) */
 void nk_min_max(const float *x, ptrdiff_t sx, ptrdiff_t n, float *lo, float *hi);
+/* Quantize-dequantize x[0..n) in place on the uniform b-bit grid with one range (FakeQuantization's uniform
+ * paths): symmetric  s = max|x|/(2^(b-1)-1),  x = s*clamp(round(x/s), +-(2^(b-1)-1));  asymmetric  s = (max-min)/(2^b-1),
+ * z = round(-min/s),  x = s*(clamp(round(x/s)+z, 0, 2^b-1) - z). round: to nearest, ties away from zero. A range
+ * that is zero or not finite leaves x as it is. */
+void nk_fake_quantize(float *x, ptrdiff_t n, int bits, int symmetric);
 /* y[i] = clamp(rint(x[i*sx] * inv_scale) + zero, 0, 255)  (asymmetric uint8, ties to even) */
 void nk_quantize_u8(const float *x, ptrdiff_t sx, float inv_scale, int32_t zero, uint8_t *y, ptrdiff_t n);
 /* y[i] = clamp(rint(x[i*sx] * inv_scale), -127, 127)  (symmetric int8, ties to even); returns sum of y */

@@ -48,6 +48,9 @@ public final class Linear: Module {
     public let weight: Parameter
     public let bias: Parameter?
     public var arithmetic = Arithmetic.exact
+    /// Called with every input x before the product (calibration: the statistics of a layer's inputs that
+    /// quantization proxies and data-driven quantizers read); nil in normal use.
+    public var inputObserver: ((Tensor) -> Void)?
     /// Expert copies E_1…E_{m−1} of a routed layer (empty: a plain layer).
     public private(set) var experts: [Linear] = []
 
@@ -97,6 +100,7 @@ public final class Linear: Module {
 
     /// y = x · W[:out, :in]ᵀ + b[:out]; with `routing` (a routed layer), W and b are the mixture `routed`.
     public func callAsFunction(_ x: Tensor, out: Int? = nil, routing: Tensor? = nil) -> Tensor {
+        inputObserver?(x)
         let i = x.shape.last!, o = out ?? maxOut
         precondition(i <= maxIn && o <= maxOut, "Linear \(weight.name): slice [\(o), \(i)] exceeds [\(maxOut), \(maxIn)]")
         let mixture = routing.map { routed($0, out: o, in: i) }

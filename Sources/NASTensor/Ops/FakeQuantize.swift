@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Fake quantization (quantize–dequantize), the op that mixed-precision and non-uniform quantization
@@ -37,33 +38,21 @@ public struct FakeQuantization: Hashable, Sendable, CustomStringConvertible {
             + (powerExponent.map { " α=\($0)" } ?? "")
     }
 
-    /// Quantize–dequantize `values` in place (one range for all of them).
+    /// Quantize–dequantize `values` in place (one range for all of them); the uniform grids in C (`nk_fake_quantize`).
     func apply(_ values: UnsafeMutableBufferPointer<Float>) {
         guard !values.isEmpty else { return }
-        if symmetric {
-            let levels = Float((1 << (bits - 1)) - 1)
-            var m: Float = 0
-            for v in values { m = Swift.max(m, Swift.abs(v)) }
-            guard m > 0, m.isFinite else { return }
-            if let alpha = powerExponent, alpha != 1 {
-                for i in values.indices {
-                    let u = Foundation.pow(Swift.abs(values[i]) / m, alpha)
-                    let q = (u * levels).rounded(.toNearestOrAwayFromZero) / levels
-                    values[i] = (values[i] < 0 ? -m : m) * Foundation.pow(q, 1 / alpha)
-                }
-            } else {
-                let s = m / levels
-                for i in values.indices { values[i] = s * Swift.min(Swift.max((values[i] / s).rounded(.toNearestOrAwayFromZero), -levels), levels) }
-            }
-        } else {
-            let top = Float((1 << bits) - 1)
-            var lo = Float.infinity, hi = -Float.infinity
-            for v in values { lo = Swift.min(lo, v); hi = Swift.max(hi, v) }
-            guard hi > lo, lo.isFinite, hi.isFinite else { return }
-            let s = (hi - lo) / top, z = (-lo / s).rounded(.toNearestOrAwayFromZero)
-            for i in values.indices {
-                values[i] = s * (Swift.min(Swift.max((values[i] / s).rounded(.toNearestOrAwayFromZero) + z, 0), top) - z)
-            }
+        guard symmetric, let alpha = powerExponent, alpha != 1 else {
+            nk_fake_quantize(values.baseAddress!, values.count, Int32(bits), symmetric ? 1 : 0)
+            return
+        }
+        let levels = Float((1 << (bits - 1)) - 1)
+        var m: Float = 0
+        for v in values { m = Swift.max(m, Swift.abs(v)) }
+        guard m > 0, m.isFinite else { return }
+        for i in values.indices {
+            let u = Foundation.pow(Swift.abs(values[i]) / m, alpha)
+            let q = (u * levels).rounded(.toNearestOrAwayFromZero) / levels
+            values[i] = (values[i] < 0 ? -m : m) * Foundation.pow(q, 1 / alpha)
         }
     }
 }

@@ -13,16 +13,11 @@ struct Evaluate: ParsableCommand {
 
     @Option(help: "Checkpoint folder (or a training run folder: its latest checkpoint).")
     var checkpoint: String
-    @Option(help: "Task folder in GLUE's TSV format (default: ../shared/data/glue/<the checkpoint's task>).")
-    var data: String?
-    @Option(help: "Split file of the task folder.")
-    var split = "dev"
+    @OptionGroup var task: TaskEvaluationOptions
     @Option(help: "Evaluate language modelling on this text instead of a task.")
     var corpus: String?
     @Option(parsing: .unconditional, help: "Window length for language modelling.", transform: NumberArgument.positive)
     var sequenceLength = 128
-    @Option(parsing: .unconditional, help: "Longest task input in tokens.", transform: NumberArgument.positive)
-    var maxLength = 128
     @Option(parsing: .unconditional, help: "At most this many windows of the corpus (default: all).",
             transform: NumberArgument.positive)
     var maxWindows: Int?
@@ -35,7 +30,7 @@ struct Evaluate: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     mutating func validate() throws {
-        guard sequenceLength > 2, maxLength >= 4 else { throw ValidationError("--sequence-length must exceed 2 and --max-length be at least 4") }
+        guard sequenceLength > 2 else { throw ValidationError("--sequence-length must exceed 2") }
     }
 
     func run() throws {
@@ -89,19 +84,12 @@ struct Evaluate: ParsableCommand {
         } else {
             let taskModel = try TaskModel.load(folder)
             figures.merge(try simulation.apply(to: taskModel.model, source: folder)) { a, _ in a }
-            guard maxLength <= taskModel.model.maxArchitecture.maxPositions else {
-                throw ValidationError("--max-length \(maxLength) exceeds the model's maxPositions \(taskModel.model.maxArchitecture.maxPositions)")
-            }
-            let directory = URL(fileURLWithPath: data ?? "../shared/data/glue/\(taskModel.task.rawValue)")
-            let dataset = try GLUEDataset.load(task: taskModel.task, directory: directory, split: split)
-            let vocab = folder.appendingPathComponent("vocab.txt")
-            let wordPiece = try WordPieceTokenizer(vocabularyURL: vocab)
-            try TextTokenizer.wordPiece(wordPiece, file: vocab).check(taskModel.model.maxArchitecture, source: folder.path)
-            let metrics = taskModel.evaluate(try dataset.batches(tokenizer: wordPiece, maxLength: maxLength, batchSize: 64, shuffleSeed: nil))
+            let evaluation = try task.batches(for: taskModel, checkpoint: folder)
+            let metrics = taskModel.evaluate(evaluation.batches)
             for (k, v) in metrics { figures[k] = v.isFinite ? .double(v) : .null }
             figures["task"] = .string(taskModel.task.rawValue)
-            figures["examples"] = .int(dataset.count)
-            print("\(taskModel.task.rawValue) \(split) (\(dataset.count) examples): "
+            figures["examples"] = .int(evaluation.examples)
+            print("\(taskModel.task.rawValue) \(task.split) (\(evaluation.examples) examples): "
                   + metrics.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", "))
         }
         if distillation.teacher != nil && corpus == nil { throw ValidationError("--teacher applies to language modelling on --corpus") }

@@ -9,7 +9,7 @@ import NASTrain
 struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantize", abstract: "Quantize a trained model's weights for fast CPU inference.",
-        subcommands: [QuantizeApply.self])
+        subcommands: [QuantizeApply.self, QuantizeBenchmark.self, QuantizeSearch.self])
 }
 
 /// `swiftnas quantize apply --checkpoint DIR --weights int8|bf16 --out DIR`: every Linear of the backbone

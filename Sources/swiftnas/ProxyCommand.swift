@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import NASCompress
+import NASModels
+import NASSearch
+import NASTrain
+
+/// `swiftnas proxy`: training-free proxies found by evolution.
+struct ProxyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy", abstract: "Evolve training-free proxies.", subcommands: [ProxyEvolve.self])
+}
+
+/// `swiftnas proxy evolve --benchmark FILE --out FILE`: EMQ's proxy evolution (`ProxyEvolution`) on a mixed-precision
+/// benchmark (`quantize benchmark`): proxies over the units' statistics, fitness the Spearman ρ of Σ_u b_u·s_u against
+/// the accuracy of the benchmark's training configurations; reported on its test configurations against the hand-made
+/// proxies (`ConfigurationScorer`). The best genotype goes to --out for `quantize search --proxy`.
+struct ProxyEvolve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evolve", abstract: "Evolve a bit-allocation proxy on a mixed-precision benchmark.")
+
+    @Option(help: "A benchmark file of `swiftnas quantize benchmark`.")
+    var benchmark: String
+    @Option(help: "The benchmark's checkpoint, when it has moved (its weights must match the benchmark's SHA-256).")
+    var checkpoint: String?
+    @Option(help: "Task folder in GLUE's TSV format, for the calibration examples (default: ../shared/data/glue/<task>).")
+    var data: String?
+    @OptionGroup var calibration: CalibrationOptions
+    @Option(parsing: .unconditional, help: "Population size.", transform: NumberArgument.positive)
+    var population = 40
+    @Option(parsing: .unconditional, help: "Children evaluated after the initial population.", transform: NumberArgument.positive)
+    var iterations = 600
+    @Option(parsing: .unconditional, help: "Seed of the evolution.")
+    var seed: UInt64 = 0
+    @Option(help: "Where the evolved proxy and its report go (JSON).")
+    var out: String
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        engine.apply()
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let file = URL(fileURLWithPath: benchmark)
+        let bench = try MixedPrecisionBenchmark.load(file)
+        let (taskModel, mixed, folder) = try QuantizationInputs.model(checkpoint ?? bench.checkpoint, matching: bench)
+        let statistics = try calibration.statistics(mixed, taskModel: taskModel, checkpoint: folder, data: data, maxLength: bench.maxLength)
+        let scorer = ConfigurationScorer(mixed, statistics: statistics, choices: bench.bitChoices)
+        let train = bench.configurations(in: .train), test = bench.configurations(in: .test)
+        guard train.count >= 10, test.count >= 5 else {
+            throw ValidationError("\(file.path): \(train.count) training and \(test.count) test configurations; measure at least 15 (quantize benchmark)")
+        }
+        guard Set(train.map(\.accuracy)).count > 1 else {
+            throw ValidationError("\(file.path): every training configuration has accuracy \(train[0].accuracy); there is nothing to rank")
+        }
+        let evolution = ProxyEvolution(leafNames: UnitStatistics.leafNames, samples: statistics.leaves) { s in
+            ConfigurationScorer.correlation(train, gain: { u, b in Double(b) * s[u] }).all
+        }
+        let result = try evolution.run(ProxyEvolution.Settings(population: population, iterations: iterations, seed: seed))
+        let best = result.best
+        let gain: (Int, Int) -> Double = { u, b in Double(b) * best.scores[u] }
+        var rows: [(String, (all: Double, top: Double), (all: Double, top: Double))] = [
+            ("evolved", ConfigurationScorer.correlation(train, gain: gain), ConfigurationScorer.correlation(test, gain: gain))]
+        for proxy in ConfigurationScorer.HandMade.allCases {
+            rows.append((proxy.rawValue, ConfigurationScorer.correlation(train, gain: scorer.gain(proxy)),
+                         ConfigurationScorer.correlation(test, gain: scorer.gain(proxy))))
+        }
+        let bestHandMade = rows.dropFirst().max { $0.1.all < $1.1.all }!
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        print("evolved proxy: \(best.genotype)")
+        print(String(format: "evolution: %d evaluated, screened out %d invalid, %d constant, %d equivalent, %d repeated; %.0f s in all",
+                     result.evaluated, result.invalid, result.constant, result.equivalent, result.repeated, seconds))
+        print("proxy            train ρ   train ρ@top20%   test ρ   test ρ@top20%")
+        for (name, tr, te) in rows {
+            print(String(format: "%-15@ %8.3f %12.3f %12.3f %12.3f", name, tr.all, tr.top, te.all, te.top))
+        }
+        print("best hand-made proxy on the training configurations: \(bestHandMade.0)")
+        let report = EvolvedProxyFile(genotype: best.genotype, formula: best.genotype.description, benchmark: file.path, sha256: bench.sha256,
+                                      trainConfigurations: train.count, testConfigurations: test.count,
+                                      correlations: rows.map { .init(proxy: $0.0, trainSpearman: $0.1.all, trainSpearmanTop20: $0.1.top,
+                                                                     testSpearman: $0.2.all, testSpearmanTop20: $0.2.top) },
+                                      bestHandMade: bestHandMade.0, history: result.history, evaluated: result.evaluated,
+                                      screened: ["invalid": result.invalid, "constant": result.constant, "equivalent": result.equivalent,
+                                                 "repeated": result.repeated],
+                                      calibrationExamples: calibration.calibrationExamples, probes: calibration.probes, seed: seed, seconds: seconds)
+        try JSONFile.write(report, to: URL(fileURLWithPath: out))
+        print("→ \(out)")
+    }
+}
+
+/// What `proxy evolve` writes and `quantize search --proxy FILE` reads.
+struct EvolvedProxyFile: Codable {
+    struct Correlation: Codable {
+        var proxy: String
+        var trainSpearman, trainSpearmanTop20, testSpearman, testSpearmanTop20: Double
+    }
+    var genotype: ProxyGenotype
+    var formula: String
+    var benchmark: String
+    var sha256: String
+    var trainConfigurations, testConfigurations: Int
+    var correlations: [Correlation]
+    var bestHandMade: String
+    var history: [Double]
+    var evaluated: Int
+    var screened: [String: Int]
+    var calibrationExamples, probes: Int
+    var seed: UInt64
+    var seconds: Double
+}
+
+/// Loading the model a quantization command works on.
+enum QuantizationInputs {
+    /// The fine-tuned model of `checkpoint`, its units (on `benchmark`'s grid, 8-bit inputs unless it says otherwise)
+    /// with embeddings and head at the fixed bits; with a benchmark, its weights must be the benchmark's.
+    static func model(_ checkpoint: String, matching benchmark: MixedPrecisionBenchmark? = nil, grid: SimulatedQuantization.Grid = .uniform,
+                      activationBits: Int = 8, fixedBits: Int = 8) throws -> (TaskModel, MixedPrecision, URL) {
+        let folder = try TrainingInputs.checkpointFolder(checkpoint)
+        if let benchmark {
+            let hash = try SHA256.hex(contentsOf: folder.appendingPathComponent("model.safetensors"))
+            guard hash == benchmark.sha256 else {
+                throw ValidationError("\(folder.path): model.safetensors has SHA-256 \(hash.prefix(12))…, the benchmark was measured on "
+                                      + "\(benchmark.sha256.prefix(12))… (another model)")
+            }
+        }
+        let taskModel = try TaskModel.load(folder)
+        let mixed = MixedPrecision(model: taskModel.model, grid: benchmark.flatMap { SimulatedQuantization.Grid(rawValue: $0.grid) } ?? grid,
+                                   activationBits: benchmark?.activationBits ?? activationBits)
+        mixed.prepare(head: taskModel.head, fixedBits: benchmark?.fixedBits ?? fixedBits)
+        return (taskModel, mixed, folder)
+    }
+}
