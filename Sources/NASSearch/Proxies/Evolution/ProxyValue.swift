@@ -4,7 +4,7 @@ import NASTensor
 /// A value inside an evolved proxy (`ProxyGenotype`): a matrix rows × cols of Floats (a vector is 1 × n, a number
 /// 1 × 1). Every operation either returns a value or nil (shapes that do not fit, a value that is not finite),
 /// which is how compatibility screening finds invalid proxies.
-public struct ProxyValue: Sendable, Equatable {
+public struct ProxyValue: Codable, Sendable, Equatable {
     public var rows: Int
     public var cols: Int
     public var values: [Float]
