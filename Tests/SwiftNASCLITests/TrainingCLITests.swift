@@ -117,6 +117,13 @@ final class TrainingCLITests: XCTestCase {
         (status, output) = try run(finetune(["--batch-size", "2", "--log-every", "1"]))
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("ft/eval.json").path))
+        // RandAugment for text: the policy is announced (no embeddings here: the five operations that need none), and a
+        // malformed one is refused.
+        (status, output) = try run(finetune(["--batch-size", "2", "--augment", "2,5"], out: "ft-augment"))
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("RandAugment N = 2, M = 5 over swap, adjacent-swap, deletion, span-deletion, mask, tfidf"), output)
+        (status, output) = try run(finetune(["--augment", "2,11"], out: "ft-bad"))
+        XCTAssertEqual(status, 64, output)
         // Soft labels from a fine-tuned teacher of the same task (here the model just trained).
         (status, output) = try run(finetune(["--batch-size", "2", "--log-every", "1", "--teacher", folder.appendingPathComponent("ft").path],
                                             out: "ft-distilled"))

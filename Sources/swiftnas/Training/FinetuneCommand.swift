@@ -55,6 +55,8 @@ struct Finetune: ParsableCommand {
     @Option(parsing: .unconditional, help: "Weight of the soft-label loss (the task loss gets 1 − α).",
             transform: NumberArgument.unit)
     var alpha: Float = 0.5
+    @Option(help: "RandAugment for text: N operations per training example at magnitude M (0…10), e.g. 2,5, drawn anew every epoch; synonyms from the teacher's word embeddings (or else the checkpoint's).")
+    var augment: AugmentPolicy?
 
     mutating func validate() throws {
         guard (checkpoint == nil) != (arch == nil) else { throw ValidationError("give exactly one of --checkpoint or --arch") }
@@ -119,6 +121,25 @@ struct Finetune: ParsableCommand {
         }
 
         let encodings = try train.encodings(tokenizer: wordPiece, maxLength: maxLength)
+        let augmentation = augment.map { policy -> TextAugmentation in
+            let table = (teacherModel?.model ?? (checkpoint != nil ? model : nil))?.wordEmbeddings.weight.value
+            var a = TextAugmentation(count: policy.count, magnitude: policy.magnitude,
+                                     synonyms: table.map { EmbeddingNeighbours(table: $0, tokenizer: wordPiece).callAsFunction })
+            a.fitTFIDF(train.examples.flatMap { [$0.textA] + ($0.textB.map { [$0] } ?? []) })
+            return a
+        }
+        /// Epoch e's training set: with --augment, every example's texts through the policy, example i of epoch e drawing
+        /// from generator (seed, e·2³² + i).
+        func epochEncodings(_ epoch: Int) throws -> [Encoding] {
+            guard let augmentation else { return encodings }
+            let examples = train.examples.enumerated().map { i, example -> GLUEExample in
+                var e = example, rng = RandomGenerator(key: seed ^ 0x4155_4720, counter: UInt64(epoch) << 32 | UInt64(i))
+                e.textA = augmentation.apply(e.textA, using: &rng)
+                e.textB = e.textB.map { augmentation.apply($0, using: &rng) }
+                return e
+            }
+            return try GLUEDataset(task: glue, path: train.path, examples: examples).encodings(tokenizer: wordPiece, maxLength: maxLength)
+        }
         let perEpoch = (train.count + batchSize - 1) / batchSize
         let steps = perEpoch * epochs
         let devBatches = try dev.batches(tokenizer: wordPiece, maxLength: maxLength, batchSize: 64, shuffleSeed: nil)
@@ -129,7 +150,8 @@ struct Finetune: ParsableCommand {
                 "task": glue.rawValue, "data": folder.path, "batch-size": "\(batchSize)",
                 "max-length": "\(maxLength)", "dropout": "\(dropout)", "pooling": pooling.rawValue,
                 "limit": limit.map(String.init) ?? "", "teacher": teacher ?? "",
-                "temperature": "\(temperature)", "alpha": "\(alpha)", "epochs": "\(epochs)"].merging(elasticSettings(space)) { a, _ in a })
+                "temperature": "\(temperature)", "alpha": "\(alpha)", "epochs": "\(epochs)",
+                "augment": augment.map { "\($0.count),\($0.magnitude)" } ?? ""].merging(elasticSettings(space)) { a, _ in a })
         let trainer = Trainer(run: training.run, options: options, model: model, extra: [head])
         trainer.vocabulary = vocab
         trainer.task = TaskModel.taskJSON(glue, pooling: pooling)
@@ -139,7 +161,8 @@ struct Finetune: ParsableCommand {
         }
         try trainer.prepare(resume: training.resume)
         print("finetune \(glue.rawValue): \(train.count) training examples, \(dev.count) dev, \(epochs) epochs × \(perEpoch) steps of "
-              + "\(batchSize)" + (teacherModel != nil ? ", soft labels from the teacher (T = \(temperature), α = \(alpha))" : ""))
+              + "\(batchSize)" + (augmentation.map { ", RandAugment N = \($0.count), M = \($0.magnitude) over \($0.operations.map(\.rawValue).joined(separator: ", "))" } ?? "")
+              + (teacherModel != nil ? ", soft labels from the teacher (T = \(temperature), α = \(alpha))" : ""))
 
         // The batch of a step depends only on the step: epoch e takes the training set in the order of seed ⊕ e.
         var epochBatches: (epoch: Int, batches: [GLUEBatch])?
@@ -148,7 +171,7 @@ struct Finetune: ParsableCommand {
         let final = try trainer.train({ rng in
             let epoch = trainer.step / perEpoch
             if epochBatches?.epoch != epoch {
-                epochBatches = (epoch, try train.batches(encodings: encodings, padId: wordPiece.padId, batchSize: batchSize,
+                epochBatches = (epoch, try train.batches(encodings: try epochEncodings(epoch), padId: wordPiece.padId, batchSize: batchSize,
                                                          shuffleSeed: seed &+ UInt64(epoch)))
             }
             let batch = epochBatches!.batches[trainer.step % perEpoch]
@@ -194,5 +217,16 @@ struct Finetune: ParsableCommand {
     func elasticSettings(_ space: SearchSpace?) -> [String: String] {
         guard let space else { return [:] }
         return ["elastic": (try? space.json.serialized(pretty: false)) ?? space.name, "random-count": "\(randomCount)"]
+    }
+}
+
+/// `--augment N,M`: RandAugment's two numbers, N ≥ 0 operations at magnitude M ∈ 0…10.
+struct AugmentPolicy: ExpressibleByArgument {
+    var count: Int
+    var magnitude: Int
+    init?(argument: String) {
+        let parts = argument.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let n = parts[0], let m = parts[1], n >= 0, (0...10).contains(m) else { return nil }
+        (count, magnitude) = (n, m)
     }
 }
