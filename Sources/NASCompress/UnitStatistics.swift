@@ -5,7 +5,8 @@ import NASText
 import NASTrain
 
 /// What EMQ's proxies read of each quantization unit (Dong et al., ICCV 2023; the leaves of `ProxyGenotype`), measured
-/// once on the fp32 model and a calibration set of N labelled examples:
+/// once with the units in fp32 (embeddings and head as `MixedPrecision.prepare` left them) on a calibration set of N
+/// labelled examples:
 ///
 /// - `weights` W [out, in];
 /// - `activations` A: the unit's inputs on the calibration set, at most `maxRows` token rows (evenly spaced);

@@ -74,6 +74,11 @@ struct ObjectiveName: RegisteredName {
     static var names: [String] { Proxies.names + [supernet, distillation, taskAccuracy] }
     let name: String
     init(checked name: String) { self.name = name }
+    /// A registered name, or `evolved:FILE` (an evolved proxy, `proxy evolve --ranking`).
+    init?(argument: String) {
+        guard Self.names.contains(argument) || argument.hasPrefix("evolved:") else { return nil }
+        self.init(checked: argument)
+    }
 
     /// Scored with a trained supernet's weights (`--supernet`): its LM loss, its distillation loss, or the task
     /// metric of an elastically fine-tuned model.

@@ -6,8 +6,9 @@ import NASTensor
 
 /// `proxy evolve --ranking FILE`: architecture-ranking proxies evolved over `ArchitectureFeatures` of a FlexiBERT
 /// benchmark's rows (measured once and kept in --features), fitness the within-band Kendall τ against the rows' GLUE
-/// score. Cross-fitted: evolved on the even-id rows and judged on the odd-id rows, then the reverse, so no reported τ
-/// is a training score; W-PCA (the genotype mean(params * pca)) starts every population and is reported beside it.
+/// score. Cross-fitted on two halves of the rows — by id/2 mod 2, since the dev half holds only the even upstream ids
+/// (ids ≡ 0 and ≡ 2 mod 4) — evolved on one half and judged on the other, then the reverse, so no reported τ is a
+/// training score; W-PCA (the genotype mean(params * pca)) starts every population and is reported beside it.
 struct RankingProxyEvolution {
     /// The features of every row, with the setting they were measured in (a file of this is resumed).
     struct FeatureFile: Codable, Equatable {
@@ -62,23 +63,23 @@ struct RankingProxyEvolution {
     func run() throws {
         let file = try measure()
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let even = file.rows.filter { $0.id % 2 == 0 }, odd = file.rows.filter { $0.id % 2 == 1 }
-        guard even.count >= 10, odd.count >= 10 else {
-            throw ValidationError("\(ranking.path): \(even.count) even-id and \(odd.count) odd-id rows; the cross-fit needs at least 10 of each")
+        let a = file.rows.filter { ($0.id / 2) % 2 == 0 }, b = file.rows.filter { ($0.id / 2) % 2 == 1 }
+        guard a.count >= 10, b.count >= 10 else {
+            throw ValidationError("\(ranking.path): \(a.count) and \(b.count) rows with id ≡ 0 and ≡ 2 (mod 4); the cross-fit needs at least 10 of each")
         }
-        let folds = try [fold(fit: even, test: odd, names: ("even", "odd")), fold(fit: odd, test: even, names: ("odd", "even"))]
+        let folds = try [fold(fit: a, test: b, names: ("id ≡ 0 mod 4", "id ≡ 2 mod 4")), fold(fit: b, test: a, names: ("id ≡ 2 mod 4", "id ≡ 0 mod 4"))]
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         for f in folds {
-            print("fit on \(f.fit)-id rows (within-band τ \(String(format: "%.3f", f.fitWithinBand)), \(f.evaluated) evaluated): \(f.formula)")
+            print("fit on the rows with \(f.fit) (within-band τ \(String(format: "%.3f", f.fitWithinBand)), \(f.evaluated) evaluated): \(f.formula)")
             for c in f.heldOut {
-                print(String(format: "  held-out %@ rows  %-10@ τ %.3f   within-band τ %.3f", f.test, c.proxy, c.kendall, c.withinBand))
+                print(String(format: "  held out (%@)  %-10@ τ %.3f   within-band τ %.3f", f.test, c.proxy, c.kendall, c.withinBand))
             }
         }
         let perArch = file.rows.map(\.seconds).reduce(0, +) / Double(file.rows.count)
         print(String(format: "features %.2f s per architecture; evolution %.0f s", perArch, seconds))
         try JSONFile.write(Report(genotype: folds[0].genotype, formula: folds[0].formula, eta: input.eta, folds: folds,
                                   featureSecondsPerArchitecture: perArch, evolutionSeconds: seconds), to: out)
-        print("→ \(out.path) (the even-fitted proxy; use it as --proxies evolved:\(out.path))")
+        print("→ \(out.path) (the proxy of the first fold; use it as --proxies evolved:\(out.path))")
     }
 
     func fold(fit: [FeatureFile.Row], test: [FeatureFile.Row], names: (String, String)) throws -> Fold {
@@ -107,7 +108,7 @@ struct RankingProxyEvolution {
         let tokenizer = try input.tokenizer()
         let batch = try input.corpusText(tokenizer).encoderBatch(batchSize: input.tokens / input.length, length: input.length,
                                                                  cls: tokenizer.clsId, sep: tokenizer.sepId, seed: 0)
-        var file = FeatureFile(benchmark: ranking.path, modelProtocol: input.modelProtocol.rawValue, tokens: input.tokens, length: input.length,
+        var file = FeatureFile(benchmark: ranking.relativePath, modelProtocol: input.modelProtocol.rawValue, tokens: input.tokens, length: input.length,
                                eta: input.eta, corpus: input.corpus, rows: [])
         if FileManager.default.fileExists(atPath: features.path) {
             let stored = try JSONFile.read(FeatureFile.self, from: features)

@@ -104,4 +104,19 @@ final class MixedPrecisionCLITests: XCTestCase {
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("bitChoices") && output.contains(bench), output)
     }
+
+    /// An evolved architecture proxy is a proxy name (`evolved:FILE`) for `rank` and an objective for `search`; a missing
+    /// or damaged file is named.
+    func testEvolvedProxyIsANamedProxy() throws {
+        let missing = folder.appendingPathComponent("missing.json").path
+        var (status, output) = try CLIProcess.run(["rank", "--proxies", "evolved:" + missing, "--limit", "2"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains(missing) && output.contains("cannot be read"), output)
+        (status, output) = try CLIProcess.run(["search", "--objective", "evolved", "--trials", "1"])
+        XCTAssertEqual(status, 64, output)
+        (status, output) = try CLIProcess.run(["search", "--space", "flexibert-true-size", "--objective", "evolved:" + missing, "--trials", "1",
+                                               "--study", folder.appendingPathComponent("s.db").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains(missing) && output.contains("cannot be read"), "the name parses; the file is what fails: \(output)")
+    }
 }
