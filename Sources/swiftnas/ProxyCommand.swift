@@ -17,7 +17,7 @@ struct ProxyCommand: ParsableCommand {
 /// proxies (`ConfigurationScorer`). The best genotype goes to --out for `quantize search --proxy`.
 struct ProxyEvolve: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "evolve", abstract: "Evolve a bit-allocation proxy on a mixed-precision benchmark.")
+        commandName: "evolve", abstract: "Evolve a bit-allocation proxy (--benchmark) or an architecture-ranking proxy (--ranking).")
 
     @Option(help: "A mixed-precision benchmark of `swiftnas quantize benchmark` (bit-allocation proxies).")
     var benchmark: String?
@@ -93,7 +93,7 @@ struct ProxyEvolve: ParsableCommand {
             print(String(format: "%-15@ %8.3f %12.3f %12.3f %12.3f", name, tr.all, tr.top, te.all, te.top))
         }
         print("best hand-made proxy on the training configurations: \(bestHandMade.0)")
-        let report = EvolvedProxyFile(genotype: best.genotype, formula: best.genotype.description, benchmark: file.path, sha256: bench.sha256,
+        let report = EvolvedProxyFile(genotype: best.genotype, formula: best.genotype.description, benchmark: file.relativePath, sha256: bench.sha256,
                                       trainConfigurations: train.count, testConfigurations: test.count,
                                       correlations: rows.map { .init(proxy: $0.0, trainSpearman: $0.1.all, trainSpearmanTop20: $0.1.top,
                                                                      testSpearman: $0.2.all, testSpearmanTop20: $0.2.top) },
@@ -125,26 +125,4 @@ struct EvolvedProxyFile: Codable {
     var calibrationExamples, probes: Int
     var seed: UInt64
     var seconds: Double
-}
-
-/// Loading the model a quantization command works on.
-enum QuantizationInputs {
-    /// The fine-tuned model of `checkpoint`, its units (on `benchmark`'s grid, 8-bit inputs unless it says otherwise)
-    /// with embeddings and head at the fixed bits; with a benchmark, its weights must be the benchmark's.
-    static func model(_ checkpoint: String, matching benchmark: MixedPrecisionBenchmark? = nil, grid: SimulatedQuantization.Grid = .uniform,
-                      activationBits: Int = 8, fixedBits: Int = 8) throws -> (TaskModel, MixedPrecision, URL) {
-        let folder = try TrainingInputs.checkpointFolder(checkpoint)
-        if let benchmark {
-            let hash = try SHA256.hex(contentsOf: folder.appendingPathComponent("model.safetensors"))
-            guard hash == benchmark.sha256 else {
-                throw ValidationError("\(folder.path): model.safetensors has SHA-256 \(hash.prefix(12))…, the benchmark was measured on "
-                                      + "\(benchmark.sha256.prefix(12))… (another model)")
-            }
-        }
-        let taskModel = try TaskModel.load(folder)
-        let mixed = MixedPrecision(model: taskModel.model, grid: benchmark.flatMap { SimulatedQuantization.Grid(rawValue: $0.grid) } ?? grid,
-                                   activationBits: benchmark?.activationBits ?? activationBits)
-        mixed.prepare(head: taskModel.head, fixedBits: benchmark?.fixedBits ?? fixedBits)
-        return (taskModel, mixed, folder)
-    }
 }

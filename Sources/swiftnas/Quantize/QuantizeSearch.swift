@@ -22,6 +22,8 @@ struct QuantizeSearch: ParsableCommand {
     var proxy: AllocationProxy = .handMade(.hawq)
     @Option(help: "The bit widths a unit may take, comma-separated.")
     var bits: BitChoices = BitChoices(values: [2, 3, 4])
+    @Option(help: "The weight grid: uniform (round to nearest) or power (PowerQuant, a data-free exponent per unit and width).")
+    var weightGrid: SimulatedQuantization.Grid = .uniform
     @OptionGroup var calibration: CalibrationOptions
     @OptionGroup var evaluation: TaskEvaluationOptions
     @Option(help: "Write the configuration and its accuracy as JSON to this file.")
@@ -35,7 +37,7 @@ struct QuantizeSearch: ParsableCommand {
 
     func run() throws {
         engine.apply()
-        let (taskModel, mixed, folder) = try QuantizationInputs.model(checkpoint)
+        let (taskModel, mixed, folder) = try QuantizationInputs.model(checkpoint, grid: weightGrid)
         if let task, task != taskModel.task.rawValue {
             throw ValidationError("\(folder.path) was fine-tuned on \(taskModel.task.rawValue), not \(task)")
         }
