@@ -4,7 +4,8 @@ import NASTensor
 /// Training-free scores of a model's bit configurations, every one additive over units, score(b) = Σ_u g_u(b_u), so
 /// `BitAllocation` finds each one's exact optimum under a budget:
 ///
-/// - an evolved proxy (EMQ's form): g_u(b) = b · s_u, s_u the genotype's number for unit u;
+/// - an evolved proxy (EMQ's form): g_u(b) = b · s_{u,b}, s_{u,b} the genotype's number for unit u on its statistics
+///   and the leaf `perturbation` = Q_b(W_u) − W_u (so a proxy may weigh the error a width causes, as HAWQ does);
 /// - `size`: g_u(b) = b · n_u (the bits per weight, up to a constant factor);
 /// - `hawq` (HAWQ-V2, Dong et al., NeurIPS 2020): g_u(b) = −Tr(H_u)/n_u · ‖Q_b(W_u) − W_u‖²;
 /// - `fisher` (Fisher-weighted perturbation): g_u(b) = −Σ F_u ⊙ (Q_b(W_u) − W_u)²;
@@ -18,21 +19,29 @@ public struct ConfigurationScorer {
     public let choices: [Int]
     /// ‖Q_b(W_u) − W_u‖² and Σ F_u ⊙ (Q_b(W_u) − W_u)², per unit and bit width.
     let perturbation: [[Int: Double]], fisherPerturbation: [[Int: Double]]
+    /// The evolved proxies' samples: per unit u and width b (u-major, `choices` order), the unit's leaves and
+    /// `perturbation`.
+    public let samples: [[String: ProxyValue]]
+    /// The leaves of `samples`.
+    public static let leafNames = UnitStatistics.leafNames + ["perturbation"]
 
     public init(_ mixed: MixedPrecision, statistics: UnitStatistics, choices: [Int]) {
-        var p: [[Int: Double]] = [], fp: [[Int: Double]] = []
+        var p: [[Int: Double]] = [], fp: [[Int: Double]] = [], samples: [[String: ProxyValue]] = []
         for u in mixed.units.indices {
-            let w = mixed.weight(of: u).contiguous().scalars, f = statistics.leaves[u]["fisher"]!.values
+            let weight = mixed.weight(of: u), w = weight.contiguous().scalars, f = statistics.leaves[u]["fisher"]!.values
             var row: [Int: Double] = [:], frow: [Int: Double] = [:]
             for b in choices {
                 let q = mixed.quantizedWeight(of: u, bits: b).scalars
                 var e = 0.0, fe = 0.0
                 for j in w.indices { let d = Double(q[j] - w[j]); e += d * d; fe += Double(f[j]) * d * d }
                 (row[b], frow[b]) = (e, fe)
+                var leaves = statistics.leaves[u]
+                leaves["perturbation"] = ProxyValue(rows: weight.shape[0], cols: weight.shape[1], values: zip(q, w).map { $0 - $1 })
+                samples.append(leaves)
             }
             p.append(row); fp.append(frow)
         }
-        (units, self.statistics, self.choices, perturbation, fisherPerturbation) = (mixed.units, statistics, choices, p, fp)
+        (units, self.statistics, self.choices, perturbation, fisherPerturbation, self.samples) = (mixed.units, statistics, choices, p, fp, samples)
     }
 
     /// g_u(b) of a hand-made proxy.
@@ -52,14 +61,20 @@ public struct ConfigurationScorer {
         }
     }
 
-    /// g_u(b) = b · s_u of an evolved proxy, nil when it is invalid on some unit.
+    /// g_u(b) = b · s_{u,b} of an evolved proxy, nil when it is invalid on some sample.
     public func gain(_ genotype: ProxyGenotype) -> ((Int, Int) -> Double)? {
         var s: [Double] = []
-        for l in statistics.leaves {
+        for l in samples {
             guard let v = genotype.evaluate(l) else { return nil }
             s.append(v)
         }
-        return { u, b in Double(b) * s[u] }
+        return gain(scores: s)
+    }
+
+    /// g_u(b) = b · s_{u,b} from the scores of `samples`.
+    public func gain(scores s: [Double]) -> (Int, Int) -> Double {
+        let index = Dictionary(uniqueKeysWithValues: choices.enumerated().map { ($1, $0) }), n = choices.count
+        return { u, b in Double(b) * s[u * n + index[b]!] }
     }
 
     /// Σ_u g_u(b_u).

@@ -12,7 +12,7 @@ struct ProxyCommand: ParsableCommand {
 }
 
 /// `swiftnas proxy evolve --benchmark FILE --out FILE`: EMQ's proxy evolution (`ProxyEvolution`) on a mixed-precision
-/// benchmark (`quantize benchmark`): proxies over the units' statistics, fitness the Spearman ρ of Σ_u b_u·s_u against
+/// benchmark (`quantize benchmark`): proxies over the units' statistics, fitness the Spearman ρ of Σ_u b_u·s_{u,b_u} against
 /// the accuracy of the benchmark's training configurations; reported on its test configurations against the hand-made
 /// proxies (`ConfigurationScorer`). The best genotype goes to --out for `quantize search --proxy`.
 struct ProxyEvolve: ParsableCommand {
@@ -71,12 +71,12 @@ struct ProxyEvolve: ParsableCommand {
         guard Set(train.map(\.accuracy)).count > 1 else {
             throw ValidationError("\(file.path): every training configuration has accuracy \(train[0].accuracy); there is nothing to rank")
         }
-        let evolution = ProxyEvolution(leafNames: UnitStatistics.leafNames, samples: statistics.leaves) { s in
-            ConfigurationScorer.correlation(train, gain: { u, b in Double(b) * s[u] }).all
+        let evolution = ProxyEvolution(leafNames: ConfigurationScorer.leafNames, samples: scorer.samples) { s in
+            ConfigurationScorer.correlation(train, gain: scorer.gain(scores: s)).all
         }
         let result = try evolution.run(settings)
         let best = result.best
-        let gain: (Int, Int) -> Double = { u, b in Double(b) * best.scores[u] }
+        let gain = scorer.gain(scores: best.scores)
         var rows: [(String, (all: Double, top: Double), (all: Double, top: Double))] = [
             ("evolved", ConfigurationScorer.correlation(train, gain: gain), ConfigurationScorer.correlation(test, gain: gain))]
         for proxy in ConfigurationScorer.HandMade.allCases {

@@ -191,12 +191,18 @@ final class MixedPrecisionTests: XCTestCase {
             // More bits, less perturbation: the Fisher-weighted penalty shrinks.
             XCTAssertGreaterThanOrEqual(scorer.gain(.fisher)(u, 4), scorer.gain(.fisher)(u, 2))
         }
-        // An evolved proxy in EMQ's form: b · s_u, with s_u = mean(|W|) here.
+        // An evolved proxy in EMQ's form: b · s_{u,b}, with s = mean(|W| ⊙ W) here (no dependence on b), and one that
+        // reads the width's perturbation: sum(perturbation²) = ‖Q_b(W) − W‖², HAWQ's error term.
         let g = ProxyGenotype(leaves: ["weights", "weights"], chains: [[.abs], []], binary: .product, reduction: .mean)
         let gain = scorer.gain(g)!
         let w = mixed.weight(of: 3).scalars
         let expected = zip(w.map(abs), w).reduce(0.0) { $0 + Double($1.0 * $1.1) } / Double(w.count)
         XCTAssertEqual(gain(3, 4), 4 * expected, accuracy: 1e-6 * abs(expected) + 1e-9)
+        let error = ProxyGenotype(leaves: ["perturbation", "perturbation"], chains: [[], []], binary: .product, reduction: .sum)
+        let q = mixed.quantizedWeight(of: 5, bits: 2).scalars, w5 = mixed.weight(of: 5).scalars
+        let squared = zip(q, w5).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+        XCTAssertEqual(scorer.gain(error)!(5, 2), 2 * squared, accuracy: 1e-5 * squared)
+        XCTAssertEqual(scorer.samples.count, 12 * 3)
         // Correlation: a score that is the accuracy itself is ρ = 1, also in the top 20 %.
         let configs = (0..<10).map { i in MixedPrecisionBenchmark.Configuration(id: i, bits: [i % 3 + 2], bitsPerWeight: 0, accuracy: Double(i % 3) + Double(i) / 100,
                                                                               split: .train) }
