@@ -19,10 +19,10 @@ mkdir -p "$RUNS"
   --out "$RUNS/minilm-w234.json"
 cp "$RUNS/minilm-w234.json" "$OUT/minilm-w234.json"
 "$BIN" proxy evolve --benchmark "$OUT/minilm-w234.json" --checkpoint "$MODEL" --population 40 --iterations 600 --threads 2 \
-  --out "$OUT/evolved-proxy.json" | tee "$OUT/evolve.txt"
+  --probes 32 --out "$OUT/evolved-proxy.json" | tee "$OUT/evolve.txt"
 : > "$OUT/allocation.txt"
 for proxy in "$OUT/evolved-proxy.json" hawq fisher uniform; do
   name=$(basename "$proxy" .json)
-  "$BIN" quantize search --checkpoint "$MODEL" --max-bits-per-weight 3 --proxy "$proxy" --max-length 64 --threads 2 \
+  "$BIN" quantize search --checkpoint "$MODEL" --max-bits-per-weight 3 --proxy "$proxy" --max-length 64 --probes 32 --threads 2 \
     --json "$OUT/search-$name.json" | tee -a "$OUT/allocation.txt"
 done
