@@ -8,7 +8,9 @@ final class LowPrecisionCLITests: XCTestCase {
         let (status, output) = try CLIProcess.run(["bench", "engine", "--quick", "--filter", "matmul 1024x1024x1024 engine"],
                                                   environment: ["DNNL_MAX_CPU_ISA": "AVX512_CORE"])
         XCTAssertEqual(status, 0, output)
-        XCTAssertTrue(output.contains("note: bf16 matmul needs AVX512_CORE_BF16, which this CPU lacks (oneDNN reports avx512_core); running fp32"), output)
+        // What oneDNN reports under the cap depends on the CPU (avx512_core, or avx2 on one without AVX-512).
+        XCTAssertTrue(output.contains("note: bf16 matmul needs AVX512_CORE_BF16, which this CPU lacks (oneDNN reports avx"), output)
+        XCTAssertTrue(output.contains("); running fp32"), output)
         XCTAssertTrue(output.contains("note: int8 matmul needs AVX512_CORE_VNNI or AVX2_VNNI"), output)
         XCTAssertFalse(output.contains("GFLOP/s ("), "no low-precision row may run emulated: \(output)")
     }
