@@ -5,7 +5,7 @@ import NASText
 import NASTrain
 
 /// What EMQ's proxies read of each quantization unit (Dong et al., ICCV 2023; the leaves of `ProxyGenotype`), measured
-/// once with the units in fp32 (embeddings and head as `MixedPrecision.prepare` left them) on a calibration set of N
+/// once with every Linear in fp32 (the embeddings as `MixedPrecision.prepare` left them) on a calibration set of N
 /// labelled examples:
 ///
 /// - `weights` W [out, in];
@@ -32,9 +32,12 @@ public struct UnitStatistics {
         }
         let weights = mixed.units.indices.map { mixed.weight(of: $0) }
         let linears = mixed.units.indices.map { mixed.linear(of: $0) }
-        let saved = linears.map(\.arithmetic)
-        linears.forEach { $0.arithmetic = .exact }
-        defer { for (l, a) in zip(linears, saved) { l.arithmetic = a } }
+        // Every Linear exact while measuring, the head's too: a fake-quantized input jumps by a grid step under the
+        // Hutchinson perturbations, which would swamp the gradient differences.
+        let exact = linears + head.linears().map(\.linear)
+        let saved = exact.map(\.arithmetic)
+        exact.forEach { $0.arithmetic = .exact }
+        defer { for (l, a) in zip(exact, saved) { l.arithmetic = a } }
         let parameters = mixed.model.parameters + head.parameters
 
         // Inputs and per-example gradients.
