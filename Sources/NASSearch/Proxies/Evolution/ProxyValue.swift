@@ -22,7 +22,6 @@ public struct ProxyValue: Codable, Sendable, Equatable {
         self.init(rows: s.count == 2 ? s[0] : 1, cols: s.last ?? 1, values: t.contiguous().scalars)
     }
 
-    public var isScalar: Bool { values.count == 1 }
     public var isFinite: Bool { values.allSatisfy(\.isFinite) }
     var tensor: Tensor { Tensor(shape: [rows, cols], scalars: values) }
 
