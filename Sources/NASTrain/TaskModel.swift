@@ -52,6 +52,16 @@ public struct TaskModel {
         return TaskModel(model: model, head: head, task: task)
     }
 
+    /// Writes a new fine-tuning checkpoint folder of this model (backbone, head, `swiftnas_task`, and a copy of
+    /// `vocabulary`) that `load` reads back: whole or not at all (`OutputFolder.createNew`).
+    public func save(to folder: URL, vocabulary: URL) throws {
+        try OutputFolder.createNew(folder) { staging in
+            try Checkpoint.save(model, extra: [head], vocabulary: vocabulary, to: staging)
+            try TrainingCheckpoint.addToConfig(staging.appendingPathComponent("config.json"), key: "swiftnas_task",
+                                               value: Self.taskJSON(task, pooling: head.pooling))
+        }
+    }
+
     /// Logits [B, C] of a batch (eval mode), by `architecture` (a sub-network of the backbone of its width;
     /// default: the whole backbone).
     public func logits(_ batch: GLUEBatch, architecture: Architecture? = nil) -> Tensor {
