@@ -13,7 +13,12 @@ import NASTensor
 public enum PowerQuantization {
     /// E(α): the relative squared reconstruction error of `w` under `q`.
     public static func reconstructionError(_ w: Tensor, _ q: FakeQuantization) -> Double {
-        let x = w.contiguous().scalars, y = Autograd.noGrad { w.fakeQuantized(q) }.scalars
+        reconstructionError(w, quantized: Autograd.noGrad { w.fakeQuantized(q) })
+    }
+
+    /// ‖W − Ŵ‖² / ‖W‖² for a quantized `quantized` Ŵ of `w`.
+    public static func reconstructionError(_ w: Tensor, quantized: Tensor) -> Double {
+        let x = w.contiguous().scalars, y = quantized.contiguous().scalars
         var err = 0.0, norm = 0.0
         for (a, b) in zip(x, y) { err += Double(a - b) * Double(a - b); norm += Double(a) * Double(a) }
         return norm > 0 ? err / norm : 0

@@ -30,7 +30,7 @@ struct ProxyEvolve: ParsableCommand {
     var checkpoint: String?
     @Option(help: "Task folder in GLUE's TSV format, for the calibration examples (default: ../shared/data/glue/<task>).")
     var data: String?
-    @OptionGroup var calibration: CalibrationOptions
+    @OptionGroup var calibration: UnitStatisticsOptions
     @Option(parsing: .unconditional, help: "Population size.", transform: NumberArgument.positive)
     var population = 40
     @Option(parsing: .unconditional, help: "Children evaluated after the initial population.", transform: NumberArgument.positive)
@@ -100,7 +100,7 @@ struct ProxyEvolve: ParsableCommand {
                                       bestHandMade: bestHandMade.0, history: result.history, evaluated: result.evaluated,
                                       screened: ["invalid": result.invalid, "constant": result.constant, "equivalent": result.equivalent,
                                                  "repeated": result.repeated],
-                                      calibrationExamples: calibration.calibrationExamples, probes: calibration.probes, seed: seed, seconds: seconds)
+                                      calibrationExamples: calibration.calibration.calibrationExamples, probes: calibration.probes, seed: seed, seconds: seconds)
         try JSONFile.write(report, to: URL(fileURLWithPath: out))
         print("→ \(out)")
     }

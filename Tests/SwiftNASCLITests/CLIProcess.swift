@@ -94,6 +94,29 @@ enum CLIProcess {
     }
 
     /// Writes `text` to `name` (which may name a subfolder) inside `folder`.
+    /// A small encoder (2 layers, width 16, 2 heads, FFN 32) fine-tuned on a toy sentiment task in `folder`: the checkpoint
+    /// folder and the task folder (train.tsv, dev.tsv) it was trained on.
+    static func fineTunedModel(in folder: URL) throws -> (checkpoint: String, task: String) {
+        let words = ["good", "bad", "film", "a", "very", "dull", "great", "plot", "not", "fun"]
+        let vocab = try write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words).joined(separator: "\n") + "\n", "vocab.txt", in: folder)
+        let arch = try write(#"{"family": "encoder", "vocabSize": 15, "maxPositions": 32, "hidden": 16, "layers": [{"heads": 2, "qkv": 16, "ffn": 32}, {"heads": 2, "qkv": 16, "ffn": 32}]}"#,
+                             "arch.json", in: folder)
+        let positive = ["good", "great", "fun"], negative = ["bad", "dull", "not"]
+        func sentences(_ n: Int, offset: Int) -> String {
+            "sentence\tlabel\n" + (0..<n).map { i -> String in
+                let label = (i + offset) % 2, w = label == 1 ? positive : negative
+                return "a \(w[i % 3]) \(["film", "plot"][i % 2]) \(w[(i + 1) % 3])\t\(label)"
+            }.joined(separator: "\n") + "\n"
+        }
+        _ = try write(sentences(40, offset: 0), "task/train.tsv", in: folder)
+        _ = try write(sentences(24, offset: 1), "task/dev.tsv", in: folder)
+        let task = folder.appendingPathComponent("task").path, ft = folder.appendingPathComponent("ft").path
+        let (status, output) = try run(["finetune", "--arch", arch.path, "--task", "sst-2", "--data", task, "--tokenizer", vocab.path,
+                                        "--out", ft, "--epochs", "3", "--batch-size", "8", "--max-length", "16", "--lr", "1e-3"])
+        guard status == 0 else { throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "finetune failed: \(output)"]) }
+        return (ft, task)
+    }
+
     static func write(_ text: String, _ name: String, in folder: URL) throws -> URL {
         let url = folder.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -14,23 +14,8 @@ final class MixedPrecisionCLITests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
     func testBenchmarkEvolveAndSearch() throws {
-        let words = ["good", "bad", "film", "a", "very", "dull", "great", "plot", "not", "fun"]
-        let vocab = try CLIProcess.write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words).joined(separator: "\n") + "\n", "vocab.txt", in: folder)
-        let arch = try CLIProcess.write(#"{"family": "encoder", "vocabSize": 15, "maxPositions": 32, "hidden": 16, "layers": [{"heads": 2, "qkv": 16, "ffn": 32}, {"heads": 2, "qkv": 16, "ffn": 32}]}"#,
-                                        "arch.json", in: folder)
-        let positive = ["good", "great", "fun"], negative = ["bad", "dull", "not"]
-        func sentences(_ n: Int, offset: Int) -> String {
-            "sentence\tlabel\n" + (0..<n).map { i -> String in
-                let label = (i + offset) % 2, w = label == 1 ? positive : negative
-                return "a \(w[i % 3]) \(["film", "plot"][i % 2]) \(w[(i + 1) % 3])\t\(label)"
-            }.joined(separator: "\n") + "\n"
-        }
-        _ = try CLIProcess.write(sentences(40, offset: 0), "task/train.tsv", in: folder)
-        _ = try CLIProcess.write(sentences(24, offset: 1), "task/dev.tsv", in: folder)
-        let task = folder.appendingPathComponent("task").path, ft = folder.appendingPathComponent("ft").path
-        var (status, output) = try CLIProcess.run(["finetune", "--arch", arch.path, "--task", "sst-2", "--data", task, "--tokenizer", vocab.path,
-                                                   "--out", ft, "--epochs", "3", "--batch-size", "8", "--max-length", "16", "--lr", "1e-3"])
-        XCTAssertEqual(status, 0, output)
+        let (ft, task) = try CLIProcess.fineTunedModel(in: folder)
+        var (status, output): (Int32, String)
         let bench = folder.appendingPathComponent("bench.json").path
         let benchmark = ["quantize", "benchmark", "--checkpoint", ft, "--data", task, "--max-length", "16", "--out", bench]
         (status, output) = try CLIProcess.run(benchmark + ["--configurations", "20"])
@@ -91,8 +76,8 @@ final class MixedPrecisionCLITests: XCTestCase {
 
         // Another model's weights do not match the benchmark's hash.
         let other = folder.appendingPathComponent("ft2").path
-        (status, output) = try CLIProcess.run(["finetune", "--arch", arch.path, "--task", "sst-2", "--data", task, "--tokenizer", vocab.path,
-                                               "--out", other, "--epochs", "1", "--batch-size", "8", "--max-length", "16", "--seed", "5"])
+        (status, output) = try CLIProcess.run(["finetune", "--arch", folder.appendingPathComponent("arch.json").path, "--task", "sst-2", "--data", task,
+                                               "--tokenizer", folder.appendingPathComponent("vocab.txt").path, "--out", other, "--epochs", "1", "--batch-size", "8", "--max-length", "16", "--seed", "5"])
         XCTAssertEqual(status, 0, output)
         (status, output) = try CLIProcess.run(["proxy", "evolve", "--benchmark", bench, "--checkpoint", other, "--data", task, "--out", proxy])
         XCTAssertNotEqual(status, 0)

@@ -33,6 +33,10 @@ struct QuantizeBenchmark: ParsableCommand {
     var out: String
     @OptionGroup var engine: EngineOptions
 
+    func validate() throws {
+        guard weightGrid != .nupes else { throw ValidationError("--weight-grid nupes learns one model's weights (evaluate --weight-grid nupes); mixed precision takes uniform or power") }
+    }
+
     func run() throws {
         engine.apply()
         let folder = try TrainingInputs.checkpointFolder(checkpoint)

@@ -24,7 +24,7 @@ struct QuantizeSearch: ParsableCommand {
     var bits: BitChoices = BitChoices(values: [2, 3, 4])
     @Option(help: "The weight grid: uniform (round to nearest) or power (PowerQuant, a data-free exponent per unit and width).")
     var weightGrid: SimulatedQuantization.Grid = .uniform
-    @OptionGroup var calibration: CalibrationOptions
+    @OptionGroup var calibration: UnitStatisticsOptions
     @OptionGroup var evaluation: TaskEvaluationOptions
     @Option(help: "Write the configuration and its accuracy as JSON to this file.")
     var json: String?
@@ -33,6 +33,10 @@ struct QuantizeSearch: ParsableCommand {
     @Sendable static func budget(_ text: String) throws -> Double {
         guard let b = Double(text), (2...8).contains(b) else { throw ValidationError("expected average bits per weight in 2…8, got '\(text)'") }
         return b
+    }
+
+    func validate() throws {
+        guard weightGrid != .nupes else { throw ValidationError("--weight-grid nupes learns one model's weights (evaluate --weight-grid nupes); mixed precision takes uniform or power") }
     }
 
     func run() throws {

@@ -83,7 +83,9 @@ struct Evaluate: ParsableCommand {
                          evaluation.perplexity, evaluation.tokens))
         } else {
             let taskModel = try TaskModel.load(folder)
-            figures.merge(try simulation.apply(to: taskModel.model, source: folder)) { a, _ in a }
+            figures.merge(try simulation.apply(to: taskModel.model, source: folder, calibrationBatch: {
+                try simulation.calibration.batch(for: taskModel, checkpoint: folder, data: task.data, maxLength: task.maxLength)
+            })) { a, _ in a }
             let evaluation = try task.batches(for: taskModel, checkpoint: folder)
             let metrics = taskModel.evaluate(evaluation.batches)
             for (k, v) in metrics { figures[k] = v.isFinite ? .double(v) : .null }
