@@ -46,7 +46,7 @@ public struct UnitStatistics {
         for (u, linear) in linears.enumerated() { linear.inputObserver = { x in inputs[u].append(x.detached()) } }
         for batch in examples {
             parameters.forEach { $0.zeroGrad() }
-            loss(mixed.model, head, batch).backward()
+            TaskModel.loss(mixed.model, head, batch).backward()
             for (u, linear) in linears.enumerated() {
                 guard let g = linear.weight.grad?.contiguous().scalars else { preconditionFailure("UnitStatistics: no gradient reached \(linear.weight.name)") }
                 for j in g.indices { gradients[u][j] += g[j]; fisher[u][j] += g[j] * g[j] }
@@ -69,7 +69,7 @@ public struct UnitStatistics {
                     linear.weight.value = weights[u] + Tensor(shape: weights[u].shape, scalars: z[u].map { sign * steps[u] * $0 })
                 }
                 parameters.forEach { $0.zeroGrad() }
-                loss(mixed.model, head, whole).backward()
+                TaskModel.loss(mixed.model, head, whole).backward()
                 return linears.map { $0.weight.grad!.contiguous().scalars }
             }
             let plus = gradient(1), minus = gradient(-1)
@@ -96,13 +96,5 @@ public struct UnitStatistics {
                            "hessian": value(diagonal[u])])
         }
         return UnitStatistics(leaves: leaves, hessianTrace: diagonal.map { $0.reduce(0.0) { $0 + Double($1) } })
-    }
-
-    /// The mean task loss of a batch (eval mode: no dropout).
-    static func loss(_ model: Transformer, _ head: SequenceClassificationHead, _ batch: GLUEBatch) -> Tensor {
-        var rng = RandomGenerator(seed: 0)
-        let hidden = model(batch.tokens, training: false, rng: &rng).hidden
-        let logits = head(hidden, attentionMask: batch.tokens.attentionMask, training: false, rng: &rng)
-        return head.loss(logits, labels: batch.labels)
     }
 }

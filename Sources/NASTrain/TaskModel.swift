@@ -72,6 +72,16 @@ public struct TaskModel {
         }
     }
 
+    /// The mean task loss of a batch in eval mode (no dropout), recorded for a backward pass.
+    public func loss(_ batch: GLUEBatch) -> Tensor { Self.loss(model, head, batch) }
+
+    /// The mean task loss of `head` on `model`'s output for a batch, in eval mode.
+    public static func loss(_ model: Transformer, _ head: SequenceClassificationHead, _ batch: GLUEBatch) -> Tensor {
+        var rng = RandomGenerator(seed: 0)
+        let hidden = model(batch.tokens, training: false, rng: &rng).hidden
+        return head.loss(head(hidden, attentionMask: batch.tokens.attentionMask, training: false, rng: &rng), labels: batch.labels)
+    }
+
     /// Predictions (class ids, or scores for regression) from logits.
     public static func predictions(_ logits: Tensor, regression: Bool) -> [Float] {
         let n = logits.shape[0], c = logits.shape[1], v = logits.scalars

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NASModels
+import NASSearch
 
 /// `swiftnas model …`: inspect architectures and model folders.
 struct ModelCommand: ParsableCommand {
@@ -34,6 +35,9 @@ struct ModelInfo: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Flag(help: "Also measure the CPU latency of one forward pass of the backbone (batch 1 × --seq tokens, one thread, median of 21).")
+    var latency = false
+
     @OptionGroup var engine: EngineOptions
 
     mutating func validate() throws {
@@ -61,6 +65,10 @@ struct ModelInfo: ParsableCommand {
         guard flops < Int.max else { throw ValidationError("--seq \(seq): the FLOPs of such a sequence are too many to count") }
         let perToken = Double(flops) / Double(seq)
         let limitations = Checkpoint.huggingFaceLimitations(of: architecture)
+        if latency, seq > architecture.maxPositions {
+            throw ValidationError("--latency: --seq \(seq) exceeds the model's \(architecture.maxPositions) positions")
+        }
+        let milliseconds = latency ? LatencyMeter(batchSize: 1, sequenceLength: seq, threads: 1, warmup: 3, runs: 21).measure(architecture) : nil
 
         if json {
             var o: [String: JSONValue] = [
@@ -71,6 +79,7 @@ struct ModelInfo: ParsableCommand {
                 "huggingFaceLimitations": .array(limitations.map { .string($0) }),
             ]
             if let unused { o["unusedTensors"] = .array(unused.map { .string($0) }) }
+            if let milliseconds { o["latency"] = .object(["sequenceLength": .int(seq), "milliseconds": .double(milliseconds)]) }
             print(try JSONValue.object(o).serialized(pretty: true))
             return
         }
@@ -96,6 +105,7 @@ struct ModelInfo: ParsableCommand {
         rows.append(("FLOPs", "\(Format.si(Double(flops)))FLOP per sequence of \(seq) tokens, "
                      + "\(Format.si(perToken))FLOP per token"
                      + (seq > architecture.maxPositions ? " (longer than the model's \(architecture.maxPositions) positions)" : "")))
+        if let milliseconds { rows.append(("latency", String(format: "%.2f ms per sequence of %d tokens (batch 1, one thread)", milliseconds, seq))) }
         rows.append(("HF config", limitations.isEmpty ? "exact" : "SwiftNAS only: " + limitations.joined(separator: "; ")))
         if let unused {
             rows.append(("unused tensors", unused.isEmpty ? "none" : "\(unused.count): " + unused.joined(separator: ", ")))

@@ -74,11 +74,7 @@ struct Prune: ParsableCommand {
             var flat = masks.flatMap { $0 }
             let progress = ProgressLine()
             history = LotteryJackpot.search(&flat, options: .init(steps: searchSteps, learningRate: lr)) { t in
-                let batch = batches[t % batches.count]
-                var rng = RandomGenerator(seed: 0)
-                let hidden = model(batch.tokens, training: false, rng: &rng).hidden
-                let loss = taskModel.head.loss(taskModel.head(hidden, attentionMask: batch.tokens.attentionMask, training: false, rng: &rng),
-                                               labels: batch.labels)
+                let loss = taskModel.loss(batches[t % batches.count])
                 progress.update("search step \(t + 1)/\(searchSteps), loss \(loss.item())")
                 return loss
             }
@@ -115,6 +111,7 @@ struct Prune: ParsableCommand {
         figures["latency_ms"] = .double(latency)
         figures["original_latency_ms"] = .double(original)
         figures["parameters"] = .int(pruned.model.maxArchitecture.parameterCount)
+        figures["original_parameters"] = .int(before.parameterCount)
         figures["examples"] = .int(evaluation.examples)
         figures["search_loss"] = .array(history.map { .double(Double($0.loss)) })
         figures["search_swaps"] = .array(history.map { .int($0.swaps) })

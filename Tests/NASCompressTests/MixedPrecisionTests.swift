@@ -12,7 +12,7 @@ import NASTrain
 final class MixedPrecisionTests: XCTestCase {
     static let arch = Architecture.uniform(.encoder, vocabSize: 40, maxPositions: 16, hidden: 16, depth: 2, heads: 2, ffn: 32)
 
-    static func taskModel(seed: UInt64 = 1) -> TaskModel {
+    static func taskModel(_ arch: Architecture = MixedPrecisionTests.arch, seed: UInt64 = 1) -> TaskModel {
         var rng = RandomGenerator(seed: seed + 100)
         return TaskModel(model: Transformer(arch, seed: seed), head: SequenceClassificationHead(arch, numLabels: 2, rng: &rng), task: .sst2)
     }
@@ -138,7 +138,7 @@ final class MixedPrecisionTests: XCTestCase {
         // The mean of the per-example gradients is the gradient of the batch's mean loss.
         let parameters = task.model.parameters + task.head.parameters
         parameters.forEach { $0.zeroGrad() }
-        UnitStatistics.loss(task.model, task.head, batch).backward()
+        task.loss(batch).backward()
         for u in [0, 4, 11] {
             let g = mixed.linear(of: u).weight.grad!.scalars, ours = stats.leaves[u]["gradients"]!.values
             for j in stride(from: 0, to: g.count, by: 17) { XCTAssertEqual(ours[j], g[j], accuracy: 1e-5 + 1e-3 * abs(g[j])) }
@@ -164,7 +164,7 @@ final class MixedPrecisionTests: XCTestCase {
                 for u in weights.indices {
                     mixed.linear(of: u).weight.value = weights[u] + Tensor(shape: weights[u].shape, scalars: z[u].map { sign * steps[u] * $0 })
                 }
-                return Double(Autograd.noGrad { UnitStatistics.loss(task.model, task.head, batch) }.item())
+                return Double(Autograd.noGrad { task.loss(batch) }.item())
             }
             let curvature = loss(1) - 2 * loss(0) + loss(-1)
             for u in weights.indices { mixed.linear(of: u).weight.value = weights[u] }

@@ -12,12 +12,7 @@ import NASTrain
 final class PruningTests: XCTestCase {
     static let arch = Architecture.uniform(.encoder, vocabSize: 40, maxPositions: 16, hidden: 16, depth: 2, heads: 4, ffn: 24)
 
-    static func taskModel(seed: UInt64 = 1) -> TaskModel {
-        var rng = RandomGenerator(seed: seed + 100)
-        return TaskModel(model: Transformer(arch, seed: seed), head: SequenceClassificationHead(arch, numLabels: 2, rng: &rng), task: .sst2)
-    }
-
-    static func loss(_ task: TaskModel, _ batch: GLUEBatch) -> Tensor { UnitStatistics.loss(task.model, task.head, batch) }
+    static func taskModel() -> TaskModel { MixedPrecisionTests.taskModel(arch) }
 
     func testLargestMatchesASort() {
         var rng = RandomGenerator(seed: 7)
@@ -60,7 +55,7 @@ final class PruningTests: XCTestCase {
         for mask in [weightMask, heads[0], neurons[1]] {
             let p = task.model.parameters + task.head.parameters
             p.forEach { $0.zeroGrad() }
-            Self.loss(task, batch).backward()
+            task.loss(batch).backward()
             let analytic = mask.itemGradient(mask.linear.weight.grad!.contiguous().scalars)
             for i in [0, mask.count / 2, mask.count - 1] {
                 func loss(_ m: Float) -> Double {
@@ -68,7 +63,7 @@ final class PruningTests: XCTestCase {
                     for e in w.indices where mask.item(ofElement: e) == i { w[e] *= m }
                     mask.linear.weight.value = Tensor(shape: [mask.rows, mask.cols], scalars: w)
                     defer { mask.restore() }
-                    return Double(Autograd.noGrad { Self.loss(task, batch) }.item())
+                    return Double(Autograd.noGrad { task.loss(batch) }.item())
                 }
                 let eps: Float = 1e-2
                 // fp32 losses of ~0.7 resolve ~1e-7: about 5e-6 in the difference quotient.
@@ -103,7 +98,7 @@ final class PruningTests: XCTestCase {
         var masks = PruningMask.unstructured(task.model)
         LotteryJackpot.magnitudeInitialisation(&masks, sparsity: 0.5)
         let kept = masks.map(\.kept)
-        let steps = LotteryJackpot.search(&masks, options: .init(steps: 6, learningRate: 0.01)) { _ in Self.loss(task, batch) }
+        let steps = LotteryJackpot.search(&masks, options: .init(steps: 6, learningRate: 0.01)) { _ in task.loss(batch) }
         XCTAssertEqual(masks.map(\.kept), kept)
         XCTAssertEqual(steps.count, 6)
         XCTAssertGreaterThan(steps.reduce(0) { $0 + $1.swaps }, 0, "a learning rate of the score gap's size must change the mask")

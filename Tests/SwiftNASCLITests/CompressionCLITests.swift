@@ -31,8 +31,12 @@ final class CompressionCLITests: XCTestCase {
         (status, output) = try CLIProcess.run(["evaluate", "--checkpoint", out, "--data", task, "--max-length", "16"])
         XCTAssertEqual(status, 0, output)
         XCTAssertTrue(output.contains(String(format: "accuracy %.4f", accuracy)), "evaluate reads the pruned model back: \(output)")
-        (status, output) = try CLIProcess.run(["model", "info", "--checkpoint", out])
+        (status, output) = try CLIProcess.run(["model", "info", "--checkpoint", out, "--latency", "--seq", "16"])
         XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("ms per sequence of 16 tokens"), output)
+        (status, output) = try CLIProcess.run(["model", "info", "--checkpoint", out, "--latency", "--seq", "64"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("exceeds the model's 32 positions"), output)
 
         (status, output) = try CLIProcess.run(prune)
         XCTAssertNotEqual(status, 0)
