@@ -25,3 +25,16 @@ for kind in unstructured structured; do
     for lr in 1e-5 1e-4; do run "$kind$s-jackpot-lr$lr" --sparsity $s $flag --search-steps "$STEPS" --lr $lr; done
   done
 done
+python3 - "$OUT" <<'PY'
+import glob, json, os, sys
+rows = []
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.json"))):
+    r = json.load(open(f)); name = os.path.basename(f)[:-5]
+    rows.append((not r["structured"], r["sparsity_target"], name, r))
+print("| model | sparsity | method | changed items | dev accuracy | parameters | latency (ms) | search (s) |")
+print("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+for _, _, name, r in sorted(rows, key=lambda x: (not x[0], x[1], x[2])):
+    method = "magnitude" if r["search_steps"] == 0 else f"jackpot, lr {name.split('-lr')[1]}"
+    print(f"| {'structured' if r['structured'] else 'unstructured'} | {100 * r['sparsity']:.1f} % | {method} | {r['changed_from_magnitude']} | "
+          f"{100 * r['accuracy']:.2f} % | {r['parameters'] / 1e6:.2f}M | {r['latency_ms']:.1f} (original {r['original_latency_ms']:.1f}) | {r['search_seconds']:.0f} |")
+PY
