@@ -28,8 +28,9 @@ struct Prune: ParsableCommand {
     var searchSteps = 0
     @Option(parsing: .unconditional, help: "Training examples per search step.", transform: NumberArgument.positive)
     var batchSize = 32
-    @Option(parsing: .unconditional, help: "Learning rate of the scores (their gradient normalised per matrix).", transform: NumberArgument.positive)
-    var lr: Float = 1e-3
+    @Option(parsing: .unconditional, help: "Learning rate of the scores, their gradient normalised per matrix (default: 1e-5, structured 1e-4).",
+            transform: NumberArgument.positive)
+    var lr: Float?
     @Option(parsing: .unconditional, help: "Seed of the training batches' order.", transform: NumberArgument.seed)
     var seed: UInt64 = 0
     @Option(help: "Write the pruned model to this new folder.")
@@ -73,7 +74,7 @@ struct Prune: ParsableCommand {
             defer { frozen.forEach { $0.requiresGrad = true } }
             var flat = masks.flatMap { $0 }
             let progress = ProgressLine()
-            history = LotteryJackpot.search(&flat, options: .init(steps: searchSteps, learningRate: lr)) { t in
+            history = LotteryJackpot.search(&flat, options: .init(steps: searchSteps, learningRate: lr ?? (structured ? 1e-4 : 1e-5))) { t in
                 let loss = taskModel.loss(batches[t % batches.count])
                 progress.update("search step \(t + 1)/\(searchSteps), loss \(loss.item())")
                 return loss
