@@ -46,6 +46,7 @@ struct Prune: ParsableCommand {
         let folder = try TrainingInputs.checkpointFolder(checkpoint)
         let taskModel = try TaskModel.load(folder)
         let model = taskModel.model
+        try QuantizationInputs.requireFP32(model, source: folder, action: "prune")
         if structured, let reason = StructuredPruning.unsupported(model) { throw ValidationError("\(folder.path): --structured: \(reason)") }
         let evaluation = try task.batches(for: taskModel, checkpoint: folder)
         let t0 = DispatchTime.now().uptimeNanoseconds

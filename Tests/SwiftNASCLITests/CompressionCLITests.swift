@@ -3,8 +3,8 @@ import XCTest
 import NASModels
 
 /// `prune` and `evaluate --weight-grid nupes` as processes on a small fine-tuned model: the structured result is a smaller
-/// model that `evaluate` and `model info` read, with the accuracy `prune` reported; bad options and an existing output
-/// folder are refused.
+/// model that `evaluate` and `model info` read, with the accuracy `prune` reported; bad options, an existing output
+/// folder and a quantized model are refused.
 final class CompressionCLITests: XCTestCase {
     var folder: URL!
     override func setUpWithError() throws {
@@ -44,6 +44,12 @@ final class CompressionCLITests: XCTestCase {
         (status, output) = try CLIProcess.run(["prune", "--checkpoint", ft, "--sparsity", "1.5"])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("(0, 1)"), output)
+        let int8 = folder.appendingPathComponent("int8").path
+        (status, output) = try CLIProcess.run(["quantize", "apply", "--checkpoint", ft, "--weights", "int8", "--out", int8])
+        XCTAssertEqual(status, 0, output)
+        (status, output) = try CLIProcess.run(["prune", "--checkpoint", int8, "--data", task, "--sparsity", "0.5"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("already quantized") && output.contains("prune its fp32 source"), output)
     }
 
     func testNUPESEvaluatesOnATaskOnly() throws {

@@ -6,6 +6,15 @@ import NASTrain
 
 /// Loading the model a quantization command works on.
 enum QuantizationInputs {
+    /// Refuses a model whose Linears hold stored int8/bf16 weights: what `action` does (quantize, simulate, prune) needs
+    /// the fp32 source.
+    static func requireFP32(_ model: Transformer, source: URL, action: String) throws {
+        if let stored = model.linears().first(where: { !$0.linear.arithmetic.isTrainable }) {
+            throw ValidationError("\(source.path): already quantized (\(stored.linear.weight.name) has \(stored.linear.arithmetic)); "
+                                  + "\(action) its fp32 source instead")
+        }
+    }
+
     /// The fine-tuned model of `checkpoint` and its units on `grid` with 8-bit inputs, embeddings and head at 8 bits — or,
     /// with a benchmark, in the benchmark's setting, its weights checked against the benchmark's.
     static func model(_ checkpoint: String, matching benchmark: MixedPrecisionBenchmark? = nil,

@@ -34,10 +34,7 @@ struct QuantizeApply: ParsableCommand {
         let target = URL(fileURLWithPath: out)
         try OutputFolder.check(target)   // before the model is read
         let (model, _, unused) = try Checkpoint.loadTransformer(from: source)
-        if let stored = model.linears().first(where: { !$0.linear.arithmetic.isTrainable }) {
-            throw ValidationError("\(source.path): already quantized (\(stored.linear.weight.name) has \(stored.linear.arithmetic)); "
-                                  + "quantize its fp32 source instead")
-        }
+        try QuantizationInputs.requireFP32(model, source: source, action: "quantize")
         let kind: LowPrecision.Kind = weights == .int8 ? .int8 : .bf16
         if !LowPrecision.isAvailable(kind) { LowPrecision.noteFallback(kind) }
         let layers = model.quantize(weights)

@@ -35,10 +35,7 @@ struct SimulatedQuantizationOptions: ParsableArguments {
     /// runs the model on `calibrationBatch` (nil: no task to calibrate on, an error with NUPES).
     func apply(to model: Transformer, source: URL, calibrationBatch: (() throws -> GLUEBatch)? = nil) throws -> [String: JSONValue] {
         guard let weightBits else { return [:] }
-        if let stored = model.linears().first(where: { !$0.linear.arithmetic.isTrainable }) {
-            throw ValidationError("\(source.path): already quantized (\(stored.linear.weight.name) has \(stored.linear.arithmetic)); "
-                                  + "simulate on its fp32 source")
-        }
+        try QuantizationInputs.requireFP32(model, source: source, action: "simulate on")
         let (grid, activationBits) = (weightGrid ?? .uniform, activationBits ?? 8)
         var calibrate: (() -> Void)?
         if grid == .nupes {
