@@ -3,8 +3,8 @@ import NASTensor
 
 /// NUPES's data-driven step (Yvinec et al., 2023, "NUPES: Non-Uniform Post-Training Quantization via Power Exponent
 /// Search"): from PowerQuant's data-free start (α₀, W₀), learn one layer's exponent α and its weights W over the whole
-/// grid — not only the up/down rounding of AdaRound — by straight-through gradient steps on the layer-output error on calibration
-/// inputs X [n, in]:
+/// grid — not only the up/down rounding of AdaRound — by straight-through gradient steps on the layer-output error on
+/// calibration inputs X [n, in]:
 ///
 ///     L(W, α) = ‖Q_a(X)·Q_α(W)ᵀ − X·W₀ᵀ‖² / (n·out),    Q_α(w) = sign(w)·m·q^{1/α},  q = round(L_b·|w/m|^α)/L_b
 ///
