@@ -7,9 +7,4 @@
    so they are declared here). The thread count is per calling thread (the nthreads-var ICV). */
 void omp_set_num_threads(int num_threads);
 int omp_get_max_threads(void);
-
-/* DNNL_RUNTIME_F32_VAL is a union member, which Swift cannot import: "scales given at execution". */
-static inline float cdnnl_runtime_f32(void) { return DNNL_RUNTIME_F32_VAL; }
-/* DNNL_RUNTIME_S32_VAL as a function, for the same reason. */
-static inline int cdnnl_runtime_s32(void) { return DNNL_RUNTIME_S32_VAL; }
 #endif

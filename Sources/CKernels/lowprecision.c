@@ -129,3 +129,18 @@ int32_t nk_quantize_s8(const float *x, ptrdiff_t sx, float inv_scale, int8_t *y,
     }
     return sum;
 }
+
+void nk_rescale_s32(void *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, const int32_t *offset, const float *scale,
+                    const float *bias) {
+    for (ptrdiff_t i = 0; i < rows; i++) {
+        /* the same 4 bytes are read as int32 and written as fp32: memcpy keeps that within C's aliasing rules
+           (the compiler turns it into plain vector loads and stores) */
+        char *row = (char *)c + 4 * i * ldc;
+        for (ptrdiff_t j = 0; j < cols; j++) {
+            int32_t acc;
+            memcpy(&acc, row + 4 * j, 4);
+            float v = scale[j] * (float)(acc - offset[j]) + (bias ? bias[j] : 0.0f);
+            memcpy(row + 4 * j, &v, 4);
+        }
+    }
+}

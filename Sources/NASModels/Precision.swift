@@ -18,9 +18,10 @@ public enum WeightQuantization: String, Codable, Sendable, CaseIterable {
 }
 
 extension Module {
-    /// Every Linear trains (and runs) in `precision`.
+    /// Every Linear, and every Embedding's tied output projection, trains (and runs) in `precision`.
     public func use(_ precision: Precision) {
         updateLinears { $0.arithmetic = precision == .bf16 ? .bf16 : .exact }
+        for entry in modules() { (entry.module as? Embedding)?.outputPrecision = precision }
     }
 
     /// Every Linear stores its whole weight as `format` for inference (a standalone model: each Linear

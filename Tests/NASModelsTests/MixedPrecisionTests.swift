@@ -14,7 +14,7 @@ final class MixedPrecisionTests: XCTestCase {
         func step(_ bf16: Bool) -> (loss: Float, grads: [String: [Float]]) {
             var r = RandomGenerator(seed: 3)
             let model = Transformer(arch, rng: &r), head = MaskedLMHead(arch, rng: &r)
-            if bf16 { for m in [model, head] as [any Module] { m.updateLinears { $0.arithmetic = .bf16 } } }
+            if bf16 { for m in [model, head] as [any Module] { m.use(.bf16) } }
             var dropout = RandomGenerator(seed: 0)
             let loss = Autograd.withGrad {
                 let h = model(batch, training: false, rng: &dropout).hidden.reshaped([-1, 128]).gather(rows: masked)
@@ -35,5 +35,43 @@ final class MixedPrecisionTests: XCTestCase {
             guard na > 0 else { continue }
             XCTAssertGreaterThanOrEqual(dot / (na * nb), 0.999, "gradient of \(name)")
         }
+    }
+
+    /// `use(.bf16)` also moves the tied output projection (logits = h·Eᵀ + bias, the largest GEMM of a
+    /// masked-LM step) to bf16: its output and both gradients are the fp64 products of the bf16-rounded
+    /// operands, the table's gradient lands in its leading columns only, and `use(.fp32)` brings it back.
+    func testTiedOutputProjectionRunsInBF16() throws {
+        try XCTSkipUnless(LowPrecision.isAvailable(.bf16), LowPrecision.fallbackNote(.bf16))
+        var rng = RandomGenerator(seed: 5)
+        let table = Embedding(50, 24, name: "emb", rng: &rng)
+        table.use(.bf16)
+        XCTAssertEqual(table.outputPrecision, .bf16)
+        let hp = Parameter(Tensor.randomNormal([7, 16], using: &rng), name: "h")
+        let bias = Tensor.randomNormal([50], using: &rng), g = Tensor.randomNormal([7, 50], using: &rng)
+        let y = Autograd.withGrad { table.logits(hp.tensor, bias: bias) }
+        (y * g).sum().backward()
+        func r(_ v: Float) -> Double { Double(BF16.rounded(v)) }
+        let e = table.weight.value
+        var worst = (y: 0.0, dh: 0.0, de: 0.0)
+        for i in 0..<7 { for v in 0..<50 {
+            let ref = (0..<16).reduce(0.0) { $0 + r(hp.value[i, $1]) * r(e[v, $1]) } + Double(bias[v])
+            worst.y = Swift.max(worst.y, Swift.abs(Double(y[i, v]) - ref))
+        } }
+        for i in 0..<7 { for c in 0..<16 {
+            let ref = (0..<50).reduce(0.0) { $0 + r(g[i, $1]) * r(e[$1, c]) }
+            worst.dh = Swift.max(worst.dh, Swift.abs(Double(hp.grad![i, c]) - ref))
+        } }
+        for v in 0..<50 { for c in 0..<24 {
+            let ref = c < 16 ? (0..<7).reduce(0.0) { $0 + r(g[$1, v]) * r(hp.value[$1, c]) } : 0
+            worst.de = Swift.max(worst.de, Swift.abs(Double(table.weight.grad![v, c]) - ref))
+        } }
+        XCTAssertLessThan(worst.y, 1e-5, "logits")
+        XCTAssertLessThan(worst.dh, 1e-5, "gradient of h")
+        XCTAssertLessThan(worst.de, 1e-5, "gradient of the table (zero beyond the 16 columns in use)")
+        table.use(.fp32)
+        let y32 = Autograd.noGrad { table.logits(hp.value, bias: bias) }
+        let exact = (0..<16).reduce(0.0) { $0 + Double(hp.value[0, $1]) * Double(e[3, $1]) } + Double(bias[3])
+        XCTAssertEqual(Double(y32[0, 3]), exact, accuracy: 1e-5, "fp32 again after use(.fp32)")
+        XCTAssertGreaterThan(Swift.abs(Double(y[0, 3]) - exact), 1e-6, "the bf16 logits really were rounded")
     }
 }

@@ -177,28 +177,35 @@ final class LowPrecisionTests: XCTestCase {
             Engine.threads = threads
             for (m, k, n) in [(3, 5, 4), (260, 96, 130), (50, 200, 300)] {
                 let ldb = k + 16  // weights as a leading slice of a [n, k + 16] buffer
+                let ldc = n + 3   // C as a leading slice too: the padding must stay untouched
                 let a = (0..<m * k).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
                 let b = (0..<n * ldb).map { _ in Int8(truncatingIfNeeded: Int(rng.next() % 255) - 127) }
                 let scales = (0..<n).map { _ in Float(0.001 + Double(rng.next() % 1000) * 1e-5) }
                 let sums = (0..<n).map { j in (0..<k).reduce(Int32(0)) { $0 + Int32(b[j * ldb + $1]) } }
                 let bias = (0..<n).map { _ in Float(Int(rng.next() % 2001) - 1000) * 0.01 }
                 let sA: Float = 0.02, z: Int32 = 131
-                var c = [Float](repeating: .nan, count: m * n)
-                LowPrecision.gemmInt8(StridedMatrix(a, rows: m, cols: k, rowStride: k), scale: sA, zeroPoint: z,
-                                      StridedMatrix(b, rows: n, cols: k, rowStride: ldb).transposed,
-                                      scales: scales, columnSums: sums, bias: bias, into: &c, ldc: n)
-                var worst = 0.0
-                for i in 0..<m { for j in 0..<n {
-                    var acc = 0, zsum = 0
-                    for p in 0..<k { acc += Int(a[i * k + p]) * Int(b[j * ldb + p]); zsum += Int(z) * Int(b[j * ldb + p]) }
-                    let s = Double(sA) * Double(scales[j])
-                    let ref = s * Double(acc - zsum) + Double(bias[j])
-                    // fp32 rounding of the int32 sum, the folded compensation and the rescale: a few ulps of
-                    // the magnitudes involved.
-                    let magnitude = s * Double(Swift.abs(acc) + Swift.abs(zsum)) + Swift.abs(Double(bias[j]))
-                    worst = Swift.max(worst, Swift.abs(Double(c[i * n + j]) - ref) / magnitude)
-                } }
-                XCTAssertLessThanOrEqual(worst, 4e-7, "int8 \(m)x\(k)x\(n), \(threads) threads: worst relative error \(worst)")
+                for withBias in [true, false] {
+                    var c = [Float](repeating: .nan, count: m * ldc)
+                    bias.withUnsafeBufferPointer { bp in
+                        LowPrecision.gemmInt8(StridedMatrix(a, rows: m, cols: k, rowStride: k), scale: sA, zeroPoint: z,
+                                              StridedMatrix(b, rows: n, cols: k, rowStride: ldb).transposed,
+                                              scales: scales, columnSums: sums, bias: withBias ? bp.baseAddress : nil, into: &c, ldc: ldc)
+                    }
+                    var worst = 0.0
+                    for i in 0..<m { for j in 0..<n {
+                        var acc = 0, zsum = 0
+                        for p in 0..<k { acc += Int(a[i * k + p]) * Int(b[j * ldb + p]); zsum += Int(z) * Int(b[j * ldb + p]) }
+                        let s = Double(sA) * Double(scales[j]), beta = withBias ? Double(bias[j]) : 0
+                        let ref = s * Double(acc - zsum) + beta
+                        // The compensation is exact (int32); what remains is the fp32 conversion of acc − zA·Σb,
+                        // the rescale and the bias addition: a few ulps of the terms.
+                        let magnitude = s * Double(Swift.abs(acc - zsum)) + Swift.abs(beta) + 1e-30
+                        worst = Swift.max(worst, Swift.abs(Double(c[i * ldc + j]) - ref) / magnitude)
+                    } }
+                    XCTAssertLessThanOrEqual(worst, 3e-7, "int8 \(m)x\(k)x\(n), bias \(withBias), \(threads) threads: worst relative error \(worst)")
+                    XCTAssertTrue((0..<m).allSatisfy { i in (n..<ldc).allSatisfy { c[i * ldc + $0].isNaN } },
+                                  "int8 \(m)x\(k)x\(n): the rescale wrote past C's columns")
+                }
             }
         }
     }

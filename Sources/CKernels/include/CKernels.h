@@ -93,4 +93,8 @@ void nk_fake_quantize(float *x, ptrdiff_t n, int bits, int symmetric);
 void nk_quantize_u8(const float *x, ptrdiff_t sx, float inv_scale, int32_t zero, uint8_t *y, ptrdiff_t n);
 /* y[i] = clamp(rint(x[i*sx] * inv_scale), -127, 127)  (symmetric int8, ties to even); returns sum of y */
 int32_t nk_quantize_s8(const float *x, ptrdiff_t sx, float inv_scale, int8_t *y, ptrdiff_t n);
+/* The int8 GEMM's epilogue, in place over a rows x cols block of row stride ldc that holds int32 sums:
+ * c[i,j] = scale[j] * (float)(acc[i,j] - offset[j]) + (bias ? bias[j] : 0), written as fp32 over the int32 */
+void nk_rescale_s32(void *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, const int32_t *offset, const float *scale,
+                    const float *bias);
 #endif

@@ -3,10 +3,7 @@ import NASTensor
 /// GPT-2's language-model head: logits = h · Eᵀ with E the word-embedding table (tied, no bias).
 public enum CausalLMHead {
     /// hidden: [N, H] → logits [N, V].
-    public static func logits(_ hidden: Tensor, embeddings: Embedding) -> Tensor {
-        let h = hidden.shape.last!
-        return hidden.matmul(embeddings.weight.leading([embeddings.weight.shape[0], h]), transposeB: true)
-    }
+    public static func logits(_ hidden: Tensor, embeddings: Embedding) -> Tensor { embeddings.logits(hidden) }
 
     /// Mean next-token cross-entropy of a decoder output [B, T, H] against the batch's own ids
     /// (position t predicts token t + 1; padding positions, mask 0, are ignored).

@@ -24,8 +24,6 @@ public final class MaskedLMHead: Module {
     /// architecture's (default: H, the unfactorised case).
     public func callAsFunction(_ hidden: Tensor, embeddings: Embedding, embeddingWidth: Int? = nil) -> Tensor {
         let h = embeddingWidth ?? hidden.shape[1]
-        let t = norm(activation(dense(hidden, out: h)))
-        let table = embeddings.weight.leading([embeddings.weight.shape[0], h])
-        return t.matmul(table, transposeB: true, bias: bias.tensor)
+        return embeddings.logits(norm(activation(dense(hidden, out: h))), bias: bias.tensor)
     }
 }

@@ -10,7 +10,7 @@ extension LowPrecision {
         requireUnitStride("gemmBF16", "B", b.rowStride, b.colStride)
         DNNLMatmul.run(.bf16, m: a.rows, n: b.cols, k: a.cols, a: a.base, aStrides: (a.rowStride, a.colStride),
                        b: b.base, bStrides: (b.rowStride, b.colStride), elementSizes: (2, 2),
-                       c: c, ldc: ldc, bias: bias, scales: nil)
+                       c: c, ldc: ldc, bias: bias)
     }
 
     /// C = bf16(A) · bf16(B) + bias with fp32 operands, each rounded to bf16 (ties to even) first; B

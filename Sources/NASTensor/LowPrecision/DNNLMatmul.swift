@@ -1,14 +1,16 @@
 import CDNNL
+import CKernels
 import Dispatch
 import Foundation
 
 /// oneDNN matmul primitives, cached per (kind, shape, strides, bias), executed on the engine's threads.
 ///
-/// A primitive computes C[m×n] (fp32, row stride ldc) = A[m×k] · B[k×n] (+ bias[n]) with A and B in
-/// the kind's data types and any strides (`dnnl_memory_desc_init_by_strides`). For int8 the output
-/// scales are a runtime per-column vector (`dnnl_primitive_attr_set_output_scales` with
-/// `DNNL_RUNTIME_F32_VAL`, mask 1 << 1). The scratchpad is user-managed, so parts of one call can run
-/// the same primitive concurrently.
+/// A primitive computes C[m×n] (row stride ldc) = A[m×k] · B[k×n] with A and B in the kind's data
+/// types and any strides (`dnnl_memory_desc_init_by_strides`): for bf16 an fp32 C (+ bias[n]); for int8
+/// the plain int32 sums, rescaled to fp32 in place by the engine (`nk_rescale_s32`) right after each
+/// part. oneDNN 2.6 runs int8 with runtime output scales only in its older `gemm:jit` kernels, 3–10×
+/// slower than its AMX/VNNI `brg` kernels that an int32 output gets (measured on a Sapphire-Rapids-class
+/// CPU). The scratchpad is user-managed, so parts of one call can run the same primitive concurrently.
 enum DNNLMatmul {
     struct Key: Hashable {
         var kind: LowPrecision.Kind
@@ -84,7 +86,7 @@ enum DNNLMatmul {
         let (ta, tb): (dnnl_data_type_t, dnnl_data_type_t) = key.kind == .bf16 ? (dnnl_bf16, dnnl_bf16) : (dnnl_u8, dnnl_s8)
         var a = descriptor((key.m, key.k), ta, (key.aRowStride, key.aColStride))
         var b = descriptor((key.k, key.n), tb, (key.bRowStride, key.bColStride))
-        var c = descriptor((key.m, key.n), dnnl_f32, (key.ldc, 1))
+        var c = descriptor((key.m, key.n), key.kind == .bf16 ? dnnl_f32 : dnnl_s32, (key.ldc, 1))
         var bias = key.bias ? descriptor((1, key.n), dnnl_f32, (key.n, 1)) : dnnl_memory_desc_t()
         var desc = dnnl_matmul_desc_t()
         let status = key.bias ? dnnl_matmul_desc_init(&desc, &a, &b, &bias, &c) : dnnl_matmul_desc_init(&desc, &a, &b, nil, &c)
@@ -93,10 +95,6 @@ enum DNNLMatmul {
         check(dnnl_primitive_attr_create(&attr), "primitive attributes")
         defer { dnnl_primitive_attr_destroy(attr) }
         check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "user scratchpad mode")
-        if key.kind == .int8 {
-            var runtime = cdnnl_runtime_f32()
-            check(dnnl_primitive_attr_set_output_scales(attr, 1, 1 << 1, &runtime), "runtime per-column output scales")
-        }
         // The primitive's internal thread count is the creating thread's OpenMP thread count.
         omp_set_num_threads(1)
         var pd: dnnl_primitive_desc_t?
@@ -123,7 +121,7 @@ enum DNNLMatmul {
 
     /// One part: executes the primitive for `key` on one OpenMP thread in the calling thread.
     static func execute(_ key: Key, _ p: Primitive, part: Int, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>,
-                        bias: UnsafePointer<Float>?, scales: UnsafePointer<Float>?) {
+                        bias: UnsafePointer<Float>?) {
         omp_set_num_threads(1)
         let (ta, tb): (dnnl_data_type_t, dnnl_data_type_t) = key.kind == .bf16 ? (dnnl_bf16, dnnl_bf16) : (dnnl_u8, dnnl_s8)
         var mems: [dnnl_memory_t] = []
@@ -135,14 +133,8 @@ enum DNNLMatmul {
         }
         arg(DNNL_ARG_SRC, descriptor((key.m, key.k), ta, (key.aRowStride, key.aColStride)), a)
         arg(DNNL_ARG_WEIGHTS, descriptor((key.k, key.n), tb, (key.bRowStride, key.bColStride)), b)
-        arg(DNNL_ARG_DST, descriptor((key.m, key.n), dnnl_f32, (key.ldc, 1)), c)
+        arg(DNNL_ARG_DST, descriptor((key.m, key.n), key.kind == .bf16 ? dnnl_f32 : dnnl_s32, (key.ldc, 1)), c)
         if key.bias { arg(DNNL_ARG_BIAS, descriptor((1, key.n), dnnl_f32, (key.n, 1)), bias) }
-        if let scales {
-            var md = dnnl_memory_desc_t()
-            var d: [dnnl_dim_t] = [dnnl_dim_t(key.n)], s: [dnnl_dim_t] = [1]
-            check(dnnl_memory_desc_init_by_strides(&md, 1, &d, dnnl_f32, &s), "the output-scale descriptor")
-            arg(DNNL_ARG_ATTR_OUTPUT_SCALES, md, scales)
-        }
         if p.scratchpadBytes > 0 {
             var md = dnnl_memory_desc_t()
             var d: [dnnl_dim_t] = [dnnl_dim_t(p.scratchpadBytes)], s: [dnnl_dim_t] = [1]
@@ -162,11 +154,21 @@ enum DNNLMatmul {
         return scratchpads[part].0
     }
 
-    /// C = A · B (+ bias), scaled per column by `scales` (int8), split over the engine's threads.
-    /// `elementSize` is the byte size of A's and B's elements.
+    /// The int8 epilogue: C[i,j] = scales[j] · (Σₖ A[i,k]·B[k,j] − offsets[j]) + bias[j].
+    struct Rescale {
+        var scales: UnsafePointer<Float>
+        var offsets: UnsafePointer<Int32>
+    }
+
+    /// The int8 output block rescaled at once: small enough to stay in L2 between the GEMM and the rescale.
+    static let rescaleBlockBytes = 1 << 19
+
+    /// C = A · B (+ bias), split over the engine's threads; int8 needs `rescale`. `elementSizes` are the
+    /// byte sizes of A's and B's elements.
     static func run(_ kind: LowPrecision.Kind, m: Int, n: Int, k: Int,
                     a: UnsafeRawPointer, aStrides: (Int, Int), b: UnsafeRawPointer, bStrides: (Int, Int), elementSizes: (Int, Int),
-                    c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, scales: UnsafePointer<Float>?) {
+                    c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, rescale: Rescale? = nil) {
+        precondition((kind == .int8) == (rescale != nil), "LowPrecision: an int8 matmul, and only one, needs its rescale")
         if m == 0 || n == 0 { return }
         precondition(k > 0, "LowPrecision: \(kind) matmul with an empty inner dimension (k = 0)")
         let parts = Swift.max(1, Swift.min(Engine.threads, m * n * k >= (1 << 20) ? Swift.max(m, n) / 64 : 1))
@@ -175,7 +177,7 @@ enum DNNLMatmul {
         for p in 0..<parts {
             let total = splitRows ? m : n, lo = total * p / parts, hi = total * (p + 1) / parts
             keys.append((Key(kind: kind, m: splitRows ? hi - lo : m, n: splitRows ? n : hi - lo, k: k,
-                             aStrides: aStrides, bStrides: bStrides, ldc: ldc, bias: bias != nil), lo))
+                             aStrides: aStrides, bStrides: bStrides, ldc: ldc, bias: kind == .bf16 && bias != nil), lo))
         }
         runLock.lock(); defer { runLock.unlock() }
         while streams.count < parts {
@@ -184,14 +186,27 @@ enum DNNLMatmul {
             streams.append(s!)
             scratchpads.append((UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64), 64))
         }
-        let prims = keys.map { primitive(for: $0.0) }  // looked up here, so parts never wait on each other
+        // Each part runs as row blocks (first row, key, primitive): one block for bf16; for int8 blocks of
+        // about `rescaleBlockBytes` of C, each rescaled while it is still in cache. Primitives are looked up
+        // here, so parts never wait on each other.
+        let blocks: [[(Int, Key, Primitive)]] = keys.map { key, _ in
+            let rows = rescale == nil ? key.m : Swift.max(16, rescaleBlockBytes / (4 * key.n))
+            return stride(from: 0, to: key.m, by: rows).map { first in
+                var block = key
+                block.m = Swift.min(rows, key.m - first)
+                return (first, block, primitive(for: block))
+            }
+        }
         let one = { (p: Int) in
-            let (key, lo) = keys[p]
-            if splitRows {
-                execute(key, prims[p], part: p, a: a + lo * aStrides.0 * elementSizes.0, b: b, c: c + lo * ldc, bias: bias, scales: scales)
-            } else {
-                execute(key, prims[p], part: p, a: a, b: b + lo * bStrides.1 * elementSizes.1, c: c + lo,
-                        bias: bias.map { $0 + lo }, scales: scales.map { $0 + lo })
+            let lo = keys[p].1
+            let (ap, bp, cp, col) = splitRows ? (a + lo * aStrides.0 * elementSizes.0, b, c + lo * ldc, 0)
+                                              : (a, b + lo * bStrides.1 * elementSizes.1, c + lo, lo)
+            for (first, key, prim) in blocks[p] {
+                let c = cp + first * ldc
+                execute(key, prim, part: p, a: ap + first * aStrides.0 * elementSizes.0, b: bp, c: c, bias: bias.map { $0 + col })
+                if let rescale {
+                    nk_rescale_s32(c, ldc, key.m, key.n, rescale.offsets + col, rescale.scales + col, bias.map { $0 + col })
+                }
             }
         }
         if parts == 1 { one(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: one) }

@@ -80,12 +80,12 @@ public enum LowPrecision {
     public static var cacheStatistics: (hits: Int, misses: Int) { DNNLMatmul.statistics }
 
     /// The oneDNN implementation that runs `kind` for an m×k·k×n product with A row-major and B
-    /// row-major, or read transposed from W [n, k] (`transposeB`, the `Linear` layout), with a bias
-    /// (int8 always has one: it carries the zero-point compensation), e.g. `brg:avx512_core_bf16`; for
+    /// row-major, or read transposed from W [n, k] (`transposeB`, the `Linear` layout), as a layer calls
+    /// it (bf16 with a bias; int8 to int32, rescaled by the engine), e.g. `brg:avx512_core_amx_bf16`; for
     /// benchmarks and diagnostics.
     public static func implementationName(_ kind: Kind, m: Int, n: Int, k: Int, transposeB: Bool = false) -> String {
         let key = DNNLMatmul.Key(kind: kind, m: m, n: n, k: k, aStrides: (k, 1), bStrides: transposeB ? (1, k) : (n, 1),
-                                 ldc: n, bias: true)
+                                 ldc: n, bias: kind == .bf16)
         return DNNLMatmul.primitive(for: key).implementation
     }
 }

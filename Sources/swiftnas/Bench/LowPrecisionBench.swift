@@ -81,7 +81,7 @@ extension EngineBench {
                 let xb = BF16Matrix(rounding: x), wb = BF16Matrix(rounding: w)
                 let bv = bias.scalars
                 let raw = RawMatmul(.bf16, m: m, n: n, k: k, a: UnsafeRawPointer(xb.storage), b: UnsafeRawPointer(wb.storage),
-                                    bias: bv, scales: nil, c: c)
+                                    bias: bv, c: c)
                 rows("bf16", engine: {
                     LowPrecision.gemmBF16(xb.matrix, wb.matrix.transposed, bias: bv, into: c, ldc: n)
                 }, raw: raw, tensor: { _ = x.matmulBF16(wb, transposeB: true, bias: bias) })
@@ -90,14 +90,12 @@ extension EngineBench {
             if LowPrecision.isAvailable(.int8) {
                 let wq = Int8Weights(quantizing: w), xq = QuantizedActivations(quantizing: x)
                 let bv = bias.scalars
-                // The raw call does what an int8 layer needs: per-column output scales and a bias (ours
-                // holds the folded zero-point compensation).
-                let scales = wq.scales.map { $0 * xq.scale }
-                let folded = (0..<n).map { j in bv[j] / scales[j] - Float(xq.zeroPoint) * Float(wq.columnSums[j]) }
+                // The raw call is oneDNN's fastest int8 product, u8·s8 → s32 alone; the engine's row adds
+                // its rescale to fp32 (scales, zero-point compensation, bias) on top.
                 let raw = xq.values.withUnsafeBufferPointer { a in
                     wq.values.withUnsafeBufferPointer { b in
                         RawMatmul(.int8, m: m, n: n, k: k, a: UnsafeRawPointer(a.baseAddress!), b: UnsafeRawPointer(b.baseAddress!),
-                                  bias: folded, scales: scales, c: c)
+                                  bias: nil, c: c)
                     }
                 }
                 rows("int8", engine: {
@@ -129,7 +127,7 @@ extension EngineBench {
         let b = BF16Matrix(rounding: Tensor.randomNormal([s, s], using: &rng))
         let c = outputBuffer(s * s)
         let raw = RawMatmul(.bf16, m: s, n: s, k: s, a: UnsafeRawPointer(a.storage), b: UnsafeRawPointer(b.storage),
-                            bias: nil, scales: nil, c: c, plain: true)
+                            bias: nil, c: c, plain: true)
         let engine = { LowPrecision.gemmBF16(a.matrix, b.matrix, into: c, ldc: s) }
         let x = Tensor.randomNormal([4096, 1024], using: &rng)
         let gelu = { Autograd.noGrad { _ = x.gelu() } }
@@ -184,10 +182,10 @@ extension EngineBench {
         var memories: [dnnl_memory_t] = []
         var args: [dnnl_exec_arg_t] = []
         let scratch: UnsafeMutableRawPointer?
-        let biasCopy: [Float]?, scalesCopy: [Float]?
+        let biasCopy: [Float]?
 
         init(_ kind: LowPrecision.Kind, m: Int, n: Int, k: Int, a: UnsafeRawPointer, b: UnsafeRawPointer,
-             bias: [Float]?, scales: [Float]?, c: UnsafeMutablePointer<Float>, plain: Bool = false) {
+             bias: [Float]?, c: UnsafeMutablePointer<Float>, plain: Bool = false) {
             func ok(_ s: dnnl_status_t, _ what: String) { precondition(s == dnnl_success, "raw oneDNN: \(what) failed (\(s.rawValue))") }
             func md(_ dims: [Int], _ t: dnnl_data_type_t, _ strides: [Int]) -> dnnl_memory_desc_t {
                 var d = dnnl_memory_desc_t()
@@ -200,17 +198,13 @@ extension EngineBench {
             ok(dnnl_stream_create(&s, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream")
             stream = s!
             let (ta, tb) = kind == .bf16 ? (dnnl_bf16, dnnl_bf16) : (dnnl_u8, dnnl_s8)
-            var amd = md([m, k], ta, [k, 1]), bmd = md([k, n], tb, plain ? [n, 1] : [1, k]), cmd = md([m, n], dnnl_f32, [n, 1])
+            var amd = md([m, k], ta, [k, 1]), bmd = md([k, n], tb, plain ? [n, 1] : [1, k]), cmd = md([m, n], kind == .bf16 ? dnnl_f32 : dnnl_s32, [n, 1])
             var biasmd = md([1, n], dnnl_f32, [n, 1])
             var desc = dnnl_matmul_desc_t()
             ok(bias != nil ? dnnl_matmul_desc_init(&desc, &amd, &bmd, &biasmd, &cmd) : dnnl_matmul_desc_init(&desc, &amd, &bmd, nil, &cmd), "desc")
             var attr: dnnl_primitive_attr_t?
             ok(dnnl_primitive_attr_create(&attr), "attr")
             ok(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
-            if scales != nil {
-                var rt = cdnnl_runtime_f32()
-                ok(dnnl_primitive_attr_set_output_scales(attr, 1, 1 << 1, &rt), "scales")
-            }
             omp_set_num_threads(Int32(Engine.threads))
             var pd: dnnl_primitive_desc_t?
             ok(dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil), "primitive descriptor")
@@ -222,7 +216,6 @@ extension EngineBench {
             dnnl_primitive_desc_destroy(pd)
             scratch = bytes > 0 ? UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64) : nil
             biasCopy = bias
-            scalesCopy = scales
             func arg(_ index: Int32, _ d: dnnl_memory_desc_t, _ handle: UnsafeRawPointer?) {
                 var d = d
                 var mem: dnnl_memory_t?
@@ -234,7 +227,6 @@ extension EngineBench {
             arg(DNNL_ARG_WEIGHTS, bmd, b)
             arg(DNNL_ARG_DST, cmd, c)
             if let biasCopy { biasCopy.withUnsafeBufferPointer { arg(DNNL_ARG_BIAS, biasmd, $0.baseAddress) } }
-            if let scalesCopy { scalesCopy.withUnsafeBufferPointer { arg(DNNL_ARG_ATTR_OUTPUT_SCALES, md([n], dnnl_f32, [1]), $0.baseAddress) } }
             if let scratch { arg(DNNL_ARG_SCRATCHPAD, md([bytes], dnnl_u8, [1]), scratch) }
         }
 

@@ -19,8 +19,13 @@ struct ModelBench: ParsableCommand {
     @Option(help: "The PyTorch twin script.")
     var twin = "Benchmarks/torch_bert_tiny.py"
 
-    @Option(help: ArgumentHelp("Only run this workload repeatedly, for a profiler (step or inference).", visibility: .hidden))
-    var profile: String?
+    /// A workload run alone and repeatedly, for a profiler.
+    enum Workload: String, ExpressibleByArgument, CaseIterable {
+        case step, stepBF16 = "step-bf16", inference, inferenceBF16 = "inference-bf16", inferenceInt8 = "inference-int8"
+    }
+
+    @Option(help: ArgumentHelp("Only run this workload repeatedly, for a profiler.", visibility: .hidden))
+    var profile: Workload?
 
     static let batch = 32, length = 128, maskRate = 0.15
 
@@ -66,10 +71,16 @@ struct ModelBench: ParsableCommand {
         }
         func infer() { _ = Autograd.noGrad { model(input) } }
         if let profile {
-            let body = profile == "step" ? step : infer
+            switch profile {
+            case .step, .inference: break
+            case .stepBF16: for m in [model, head] as [any Module] { m.use(.bf16) }
+            case .inferenceBF16: model.quantize(.bf16)
+            case .inferenceInt8: model.quantize(.int8)
+            }
+            let body = [.step, .stepBF16].contains(profile) ? step : infer
             for i in 0..<options.timedRuns {
                 let t0 = Measure.now(); body()
-                print("\(profile) \(i): \(Double(Measure.now() - t0) * 1e-6) ms")
+                print("\(profile.rawValue) \(i): \(Double(Measure.now() - t0) * 1e-6) ms")
             }
             return
         }
