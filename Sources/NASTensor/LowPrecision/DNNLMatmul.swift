@@ -7,10 +7,11 @@ import Foundation
 ///
 /// A primitive computes C[m×n] (row stride ldc) = A[m×k] · B[k×n] with A and B in the kind's data
 /// types and any strides (`dnnl_memory_desc_init_by_strides`): for bf16 an fp32 C (+ bias[n]); for int8
-/// the plain int32 sums, rescaled to fp32 in place by the engine (`nk_rescale_s32`) right after each
-/// part. oneDNN 2.6 runs int8 with runtime output scales only in its older `gemm:jit` kernels, 3–10×
-/// slower than its AMX/VNNI `brg` kernels that an int32 output gets (measured on a Sapphire-Rapids-class
-/// CPU). The scratchpad is user-managed, so parts of one call can run the same primitive concurrently.
+/// the plain int32 sums, rescaled to fp32 in place by the engine (`nk_rescale_s32`) block by block,
+/// while each block is still in cache. oneDNN 2.6 runs int8 with runtime output scales only in its
+/// older `gemm:jit` kernels, 3–10× slower than the AMX/VNNI `brg` kernels that an int32 output gets
+/// (measured on a CPU with AMX). The scratchpad is user-managed, so parts of one call can run the same
+/// primitive concurrently.
 enum DNNLMatmul {
     struct Key: Hashable {
         var kind: LowPrecision.Kind

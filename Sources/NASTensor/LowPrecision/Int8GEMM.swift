@@ -20,6 +20,8 @@ extension LowPrecision {
         requireUnitStride("gemmInt8", "B", b.rowStride, b.colStride)
         precondition(scale.isFinite && scale > 0, "LowPrecision.gemmInt8: the activation scale must be positive and finite, got \(scale)")
         precondition((0...255).contains(zeroPoint), "LowPrecision.gemmInt8: the activation zero point \(zeroPoint) is outside 0...255")
+        // |Σ A·B − zA·Σ B| ≤ 2·255·127·k must fit in int32.
+        precondition(a.cols <= 33_000, "LowPrecision.gemmInt8: an inner dimension of \(a.cols) could overflow the int32 sums (at most 33,000)")
         let n = b.cols
         var outScales = [Float](repeating: 0, count: n), offsets = [Int32](repeating: 0, count: n)
         for j in 0..<n {
