@@ -19,14 +19,10 @@ extension Tensor {
         }
         let outF = w.shape[0], inF = w.shape[1], rows = x.count / Swift.max(inF, 1), flops = 2 * rows * outF * inF
         let xb = BF16Matrix(rounding: Autograd.noGrad { x.reshaped([rows, inF]) })
-        let wb = LowPrecision.rounded(StridedMatrix(UnsafePointer(w.basePointer), rows: outF, cols: inF,
-                                                    rowStride: w.strides[0], colStride: w.strides[1]))
+        let wb = LowPrecision.rounded(w.matrixView(transposed: false))
         withExtendedLifetime(w) {}
         var out = Tensor(uninitializedShape: Array(x.shape.dropLast()) + [outF])
-        let biasValues = bias.map { b in
-            precondition(b.shape == [outF], "linearBF16: bias has shape \(b.shape), expected [\(outF)]")
-            return b.scalars
-        }
+        let biasValues = checkedBias(bias, outF, "linearBF16")
         LowPrecision.gemmBF16(xb.matrix, wb.matrix.transposed, bias: biasValues, into: out.storage.pointer, ldc: outF)
         Engine.countFLOPs(flops)
         if let parents = Autograd.parents(bias.map { [x, w, $0] } ?? [x, w]) {

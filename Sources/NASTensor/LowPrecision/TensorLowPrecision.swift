@@ -73,14 +73,14 @@ extension Tensor {
         return (count / Swift.max(k, 1), k)
     }
 
-    private func checkedBias(_ bias: Tensor?, _ n: Int, _ function: String) -> [Float]? {
+    func checkedBias(_ bias: Tensor?, _ n: Int, _ function: String) -> [Float]? {
         guard let bias else { return nil }
         precondition(bias.shape == [n], "\(function): bias has shape \(bias.shape), expected [\(n)]")
         return bias.scalars
     }
 
     /// The last two axes of a 2-D tensor as a strided operand, optionally transposed.
-    fileprivate func matrixView(transposed: Bool) -> StridedMatrix<Float> {
+    func matrixView(transposed: Bool) -> StridedMatrix<Float> {
         let m = StridedMatrix(UnsafePointer(basePointer), rows: shape[0], cols: shape[1], rowStride: strides[0], colStride: strides[1])
         return transposed ? m.transposed : m
     }
