@@ -17,7 +17,8 @@ run() {  # name, options…
   [ -f "$OUT/$name.json" ] && return 0   # done before: the script resumes
   rm -rf "$RUNS/$name"
   "$BIN" prune --checkpoint "$MINILM" --max-length 64 --threads 1 --out "$RUNS/$name" --json "$OUT/$name.json" "$@" | grep -v "^search step"
-  sed -i "s|\"$(cd "$(dirname "$MINILM")" && pwd)/|\"runs/instatune/|" "$OUT/$name.json"
+  local parent; parent=$(cd "$(dirname "$MINILM")" && pwd)
+  sed -i "s|\"$parent/|\"runs/$(basename "$parent")/|" "$OUT/$name.json"   # no absolute paths in results/
 }
 if [ "$KIND" = unstructured ]; then levels="0.5 0.7 0.9"; flag=""; lr=1e-5; else levels="0.3 0.5 0.7"; flag="--structured"; lr=1e-4; fi
 for s in $levels; do
