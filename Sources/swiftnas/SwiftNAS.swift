@@ -7,7 +7,7 @@ struct SwiftNAS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftnas",
         abstract: "Design lightweight transformer language models automatically.",
-        subcommands: [Demo.self, Search.self, Pretrain.self, Finetune.self, Evaluate.self, StudyCommand.self, ReportCommand.self, DashboardCommand.self, ModelCommand.self, Embed.self, Export.self, QuantizeCommand.self, Prune.self, ProxyCommand.self, Rank.self, SupernetCommand.self, Bench.self])
+        subcommands: [Demo.self, Search.self, Pretrain.self, Finetune.self, AugmentCommand.self, Evaluate.self, StudyCommand.self, ReportCommand.self, DashboardCommand.self, ModelCommand.self, Embed.self, Export.self, QuantizeCommand.self, Prune.self, ProxyCommand.self, Rank.self, SupernetCommand.self, Bench.self])
 
     /// ArgumentParser's `main`, except that a rank of a data-parallel job (under `mpirun`) that fails ends
     /// the whole job (`MPI_Abort`) instead of leaving the other ranks waiting in a collective.

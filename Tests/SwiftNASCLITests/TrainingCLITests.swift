@@ -89,6 +89,58 @@ final class TrainingCLITests: XCTestCase {
         XCTAssertTrue(try String(contentsOf: folder.appendingPathComponent("full/metrics.jsonl"), encoding: .utf8).contains("eval_perplexity"))
     }
 
+    /// `augment search`: every grid point (and the N = 0 baseline) is a finetune run scored on the held-out tail of the
+    /// training set, never on dev; a second call reads the finished runs back instead of training again, and a call with
+    /// other finetune options is refused.
+    func testAugmentSearchScoresHeldOutRunsAndResumes() throws {
+        let vocab = try write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "a", "very"]).joined(separator: "\n") + "\n",
+                              "vocab.txt")
+        let arch = try write("""
+            {"family": "encoder", "vocabSize": 10, "maxPositions": 32, "hidden": 16,
+             "layers": [{"heads": 2, "qkv": 16, "ffn": 32}]}
+            """, "bert.json")
+        let rows = (0..<12).map { i in i % 2 == 0 ? "a very good film\t1" : "a bad film\t0" }
+        _ = try write("sentence\tlabel\n" + rows.joined(separator: "\n") + "\n", "task/train.tsv")
+        _ = try write("sentence\tlabel\na very good film\t1\n", "task/dev.tsv")
+        let finetune = ["--arch", arch.path, "--task", "sst-2", "--data", folder.appendingPathComponent("task").path, "--tokenizer", vocab.path,
+                        "--epochs", "1", "--max-length", "32", "--batch-size", "4"]
+        let grid = folder.appendingPathComponent("grid")
+        let search = ["augment", "search", "--out", grid.path, "--holdout", "4", "--counts", "2", "--magnitudes", "5", "--seeds", "0", "1", "--"]
+        var (status, output) = try run(search + finetune)
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("finetune sst-2: 8 training examples, 4 held out"), output)
+        XCTAssertTrue(output.contains("best: --augment"), output)
+        for run in ["n0-m0-seed0", "n0-m0-seed1", "n2-m5-seed0", "n2-m5-seed1"] {
+            guard case .object(let eval) = try JSONValue(parsing: Data(contentsOf: grid.appendingPathComponent("\(run)/eval.json"))) else {
+                return XCTFail("\(run): no eval.json")
+            }
+            XCTAssertEqual(eval["evaluated_on"], .string("holdout"), run)
+            XCTAssertEqual(eval["examples"], .int(4), run)
+        }
+        let first = try Data(contentsOf: grid.appendingPathComponent("grid.json"))
+        guard case .object(let record) = try JSONValue(parsing: first), case .array(let runs)? = record["runs"],
+              case .array(let points)? = record["points"] else { return XCTFail("grid.json: \(String(decoding: first, as: UTF8.self))") }
+        XCTAssertEqual(runs.count, 4)
+        XCTAssertEqual(points.count, 2)
+
+        // Resumed: nothing is trained again and the record is unchanged.
+        (status, output) = try run(search + finetune)
+        XCTAssertEqual(status, 0, output)
+        XCTAssertFalse(output.contains("augment search: N ="), output)
+        XCTAssertEqual(try Data(contentsOf: grid.appendingPathComponent("grid.json")), first)
+
+        // Other finetune options for the same study, an option the search sets itself, a holdout that leaves nothing.
+        (status, output) = try run(search + finetune + ["--lr", "1e-3"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("grid.json was made with other options"), output)
+        (status, output) = try run(search + finetune + ["--augment", "1,1"])
+        XCTAssertEqual(status, 64, output)
+        XCTAssertTrue(output.contains("--augment after -- is set by augment search"), output)
+        (status, output) = try run(["augment", "search", "--out", folder.appendingPathComponent("grid2").path, "--holdout", "12", "--"] + finetune)
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--holdout 12 leaves no training examples"), output)
+    }
+
     func testBadInputsFailWithFileLineOrField() throws {
         let vocab = try write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "a", "very"]).joined(separator: "\n") + "\n",
                               "vocab.txt")

@@ -42,6 +42,9 @@ struct Finetune: ParsableCommand {
     @Option(parsing: .unconditional, help: "Use only the first N training examples.",
             transform: NumberArgument.positive)
     var limit: Int?
+    @Option(parsing: .unconditional, help: "Hold out the last N training examples (after --limit) and evaluate on them instead of the dev set, e.g. to choose --augment on the training data (`augment search`).",
+            transform: NumberArgument.positive)
+    var holdout: Int?
 
     @Option(help: "A fine-tuned teacher checkpoint of the same task for soft-label distillation.")
     var teacher: String?
@@ -73,7 +76,16 @@ struct Finetune: ParsableCommand {
         let folder = URL(fileURLWithPath: data ?? "../shared/data/glue/\(glue.rawValue)")
         var train = try GLUEDataset.load(task: glue, directory: folder, split: "train")
         if let limit { train = GLUEDataset(task: glue, path: train.path, examples: Array(train.examples.prefix(limit))) }
-        let dev = try GLUEDataset.load(task: glue, directory: folder, split: "dev")
+        let dev: GLUEDataset
+        if let holdout {
+            guard holdout < train.count else {
+                throw ValidationError("--holdout \(holdout) leaves no training examples (\(train.count) in \(train.path))")
+            }
+            dev = GLUEDataset(task: glue, path: train.path + " (held out)", examples: Array(train.examples.suffix(holdout)))
+            train = GLUEDataset(task: glue, path: train.path, examples: Array(train.examples.dropLast(holdout)))
+        } else {
+            dev = try GLUEDataset.load(task: glue, directory: folder, split: "dev")
+        }
 
         // The backbone: pretrained weights, or a fresh architecture.
         let model: Transformer, vocab: URL
@@ -149,7 +161,7 @@ struct Finetune: ParsableCommand {
                 "checkpoint": checkpoint ?? "", "arch": arch ?? "", "init-from": initFrom ?? "",
                 "task": glue.rawValue, "data": folder.path, "batch-size": "\(batchSize)",
                 "max-length": "\(maxLength)", "dropout": "\(dropout)", "pooling": pooling.rawValue,
-                "limit": limit.map(String.init) ?? "", "teacher": teacher ?? "",
+                "limit": limit.map(String.init) ?? "", "holdout": holdout.map(String.init) ?? "", "teacher": teacher ?? "",
                 "temperature": "\(temperature)", "alpha": "\(alpha)", "epochs": "\(epochs)",
                 "augment": augment.map { "\($0.count),\($0.magnitude)" } ?? ""].merging(elasticSettings(space)) { a, _ in a })
         let trainer = Trainer(run: training.run, options: options, model: model, extra: [head])
@@ -160,7 +172,7 @@ struct Finetune: ParsableCommand {
             trainer.task = .object(task)
         }
         try trainer.prepare(resume: training.resume)
-        print("finetune \(glue.rawValue): \(train.count) training examples, \(dev.count) dev, \(epochs) epochs × \(perEpoch) steps of "
+        print("finetune \(glue.rawValue): \(train.count) training examples, \(dev.count) \(holdout == nil ? "dev" : "held out"), \(epochs) epochs × \(perEpoch) steps of "
               + "\(batchSize)" + (augmentation.map { ", RandAugment N = \($0.count), M = \($0.magnitude) over \($0.operations.map(\.rawValue).joined(separator: ", "))" } ?? "")
               + (teacherModel != nil ? ", soft labels from the teacher (T = \(temperature), α = \(alpha))" : ""))
 
@@ -208,9 +220,9 @@ struct Finetune: ParsableCommand {
         })
         try TextModelSupport.finish(trainer, progress: progress)
         let report = JSONValue.object(final.mapValues { $0.isFinite ? .double($0) : .null }.merging(
-            ["task": .string(glue.rawValue), "examples": .int(dev.count)]) { a, _ in a })
+            ["task": .string(glue.rawValue), "examples": .int(dev.count), "evaluated_on": .string(holdout == nil ? "dev" : "holdout")]) { a, _ in a })
         try AtomicFile.write(Data((try report.serialized(pretty: true) + "\n").utf8), to: trainer.run.appendingPathComponent("eval.json"))
-        print("\(glue.rawValue) dev: " + final.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", "))
+        print("\(glue.rawValue) \(holdout == nil ? "dev" : "held out"): " + final.sorted { $0.key < $1.key }.map { String(format: "%@ %.4f", $0.key, $0.value) }.joined(separator: ", "))
     }
 
     /// What --elastic adds to the run's settings (compared on resume).
