@@ -108,7 +108,7 @@ final class TrainingCLITests: XCTestCase {
         let search = ["augment", "search", "--out", grid.path, "--holdout", "4", "--counts", "2", "--magnitudes", "5", "--seeds", "0", "1", "--"]
         var (status, output) = try run(search + finetune)
         XCTAssertEqual(status, 0, output)
-        XCTAssertTrue(output.contains("finetune sst-2: 8 training examples, 4 held out"), output)
+        XCTAssertTrue(output.contains("finetune SST-2: 8 training examples, 4 held out"), output)
         XCTAssertTrue(output.contains("best: --augment"), output)
         for run in ["n0-m0-seed0", "n0-m0-seed1", "n2-m5-seed0", "n2-m5-seed1"] {
             guard case .object(let eval) = try JSONValue(parsing: Data(contentsOf: grid.appendingPathComponent("\(run)/eval.json"))) else {
