@@ -18,6 +18,17 @@ final class TrainingCLITests: XCTestCase {
 
     func write(_ text: String, _ name: String) throws -> URL { try CLIProcess.write(text, name, in: folder) }
 
+    /// A 10-word WordPiece vocabulary and a one-layer encoder over it: the GLUE tests' model.
+    func tinyEncoder() throws -> (vocab: URL, arch: URL) {
+        let vocab = try write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "a", "very"]).joined(separator: "\n") + "\n",
+                              "vocab.txt")
+        let arch = try write("""
+            {"family": "encoder", "vocabSize": 10, "maxPositions": 32, "hidden": 16,
+             "layers": [{"heads": 2, "qkv": 16, "ffn": 32}]}
+            """, "bert.json")
+        return (vocab, arch)
+    }
+
     func pretrainArguments(_ arch: URL, _ corpus: URL, _ out: URL) -> [String] {
         ["pretrain", "--arch", arch.path, "--corpus", corpus.path, "--tokenizer", "char", "--out", out.path, "--steps", "60",
          "--warmup", "5", "--batch-size", "8", "--sequence-length", "32", "--log-every", "1", "--checkpoint-every", "1000",
@@ -93,12 +104,7 @@ final class TrainingCLITests: XCTestCase {
     /// training set, never on dev; a second call reads the finished runs back instead of training again, and a call with
     /// other finetune options is refused.
     func testAugmentSearchScoresHeldOutRunsAndResumes() throws {
-        let vocab = try write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "a", "very"]).joined(separator: "\n") + "\n",
-                              "vocab.txt")
-        let arch = try write("""
-            {"family": "encoder", "vocabSize": 10, "maxPositions": 32, "hidden": 16,
-             "layers": [{"heads": 2, "qkv": 16, "ffn": 32}]}
-            """, "bert.json")
+        let (vocab, arch) = try tinyEncoder()
         let rows = (0..<12).map { i in i % 2 == 0 ? "a very good film\t1" : "a bad film\t0" }
         _ = try write("sentence\tlabel\n" + rows.joined(separator: "\n") + "\n", "task/train.tsv")
         _ = try write("sentence\tlabel\na very good film\t1\n", "task/dev.tsv")
@@ -142,12 +148,7 @@ final class TrainingCLITests: XCTestCase {
     }
 
     func testBadInputsFailWithFileLineOrField() throws {
-        let vocab = try write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "film", "a", "very"]).joined(separator: "\n") + "\n",
-                              "vocab.txt")
-        let arch = try write("""
-            {"family": "encoder", "vocabSize": 10, "maxPositions": 32, "hidden": 16,
-             "layers": [{"heads": 2, "qkv": 16, "ffn": 32}]}
-            """, "bert.json")
+        let (vocab, arch) = try tinyEncoder()
         _ = try write("sentence\tlabel\na good film\t1\na bad film\t0\tEXTRA\n", "task/train.tsv")
         _ = try write("sentence\tlabel\na very good film\t1\n", "task/dev.tsv")
         let task = folder.appendingPathComponent("task")
