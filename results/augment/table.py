@@ -38,7 +38,9 @@ for task in ("sst-2", "rte", "mrpc"):
     def cell(values):
         if not values:
             return "-"
-        se = statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else float("nan")
+        if len(values) == 1:
+            return f"{values[0]:.2f} | {values[0]:.2f}"
+        se = statistics.stdev(values) / len(values) ** 0.5
         return ", ".join(f"{v:.2f}" for v in values) + f" | {statistics.mean(values):.2f} ± {se:.2f}"
 
     teacher = dev("*-teacher.json")
