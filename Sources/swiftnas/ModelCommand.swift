@@ -49,16 +49,14 @@ struct ModelInfo: ParsableCommand {
     func run() throws {
         engine.apply()
         let architecture: Architecture
-        var unused: [String]?
+        var unused: [String]?, model: Transformer?
         let source: String
-        if let arch {
-            architecture = try Architecture.load(from: URL(fileURLWithPath: arch))
-            source = arch
+        if let checkpoint {
+            let loaded = try CheckpointFolder.load(checkpoint)
+            (architecture, unused, model, source) = (loaded.model.maxArchitecture, loaded.unused, loaded.model, checkpoint)
         } else {
-            let loaded = try CheckpointFolder.load(checkpoint!)
-            architecture = loaded.model.maxArchitecture
-            unused = loaded.unused
-            source = checkpoint!
+            source = arch ?? ""
+            architecture = try Architecture.load(from: URL(fileURLWithPath: source))
         }
         let total = architecture.parameterCount, nonEmbedding = architecture.nonEmbeddingParameterCount
         let flops = architecture.flops(sequenceLength: seq)
@@ -68,7 +66,9 @@ struct ModelInfo: ParsableCommand {
         if latency, seq > architecture.maxPositions {
             throw ValidationError("--latency: --seq \(seq) exceeds the model's \(architecture.maxPositions) positions")
         }
-        let milliseconds = latency ? LatencyMeter(batchSize: 1, sequenceLength: seq, threads: 1, warmup: 3, runs: 21).measure(architecture) : nil
+        // A checkpoint is timed as loaded: its weights' arithmetic (a quantized model runs int8 or bf16).
+        let meter = LatencyMeter(batchSize: 1, sequenceLength: seq, threads: 1, warmup: 3, runs: 21)
+        let milliseconds = latency ? model.map { meter.measure($0) } ?? meter.measure(architecture) : nil
 
         if json {
             var o: [String: JSONValue] = [

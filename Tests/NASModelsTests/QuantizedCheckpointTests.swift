@@ -70,6 +70,79 @@ final class QuantizedCheckpointTests: XCTestCase {
         }
     }
 
+    /// b-bit codes pack into ⌈cols·b/8⌉ bytes per row and unpack to themselves; a hand-packed row checks the bit order.
+    func testPackedCodesRoundTripAtEveryWidth() throws {
+        var rng = RandomGenerator(seed: 3)
+        for bits in 2...8 {
+            let levels = (1 << (bits - 1)) - 1
+            for cols in [1, 3, 7, 13] {
+                let values = (0..<(4 * cols)).map { _ in Int8(Int(rng.next() % UInt64(2 * levels + 1)) - levels) }
+                let packed = PackedCodes.pack(values, rows: 4, cols: cols, bits: bits)
+                XCTAssertEqual(packed.count, 4 * ((cols * bits + 7) / 8))
+                let back = packed.withUnsafeBytes { PackedCodes.unpack($0, rows: 4, cols: cols, bits: bits) }
+                XCTAssertEqual(try back.get(), values, "\(bits) bits, \(cols) columns")
+            }
+        }
+        // 3 bits: codes −3, 0, 3 are the fields 0, 3, 6 → bits 3, 4 (field 1) and 7, 8 (field 2): bytes 0b1001_1000, 0b1.
+        XCTAssertEqual(PackedCodes.pack([-3, 0, 3], rows: 1, cols: 3, bits: 3), [0b1001_1000, 0b1])
+        // Field 7 (0b111) is no 3-bit code.
+        let bad = [UInt8]([0b0011_1000, 0]).withUnsafeBytes { PackedCodes.unpack($0, rows: 1, cols: 3, bits: 3) }
+        guard case .failure(let failure) = bad else { return XCTFail("field 7 accepted") }
+        XCTAssertEqual([failure.index, failure.field], [1, 7])
+    }
+
+    /// Low-bit Linears (and int8 tables) in a file: the weights are exactly `FakeQuantization`'s round-to-nearest grid,
+    /// packed b bits each, and the loaded model computes what was saved, on the int8 path.
+    func testLowBitWeightsAreTheSimulatedGridPackedAndReadBack() throws {
+        let model = Transformer(Self.arch, seed: 5)
+        let tables = model.modules().compactMap { ($0.module as? Embedding)?.weight }
+        XCTAssertEqual(tables.count, 3)
+        let bits = [2, 3, 4, 5, 6, 7, 8, 3, 4, 2, 7, 5]
+        for ((_, linear), b) in zip(model.linears(), bits) {
+            let w = linear.weight.value, q = Int8Weights(quantizing: w, bits: b)
+            XCTAssertEqual(q.dequantized().scalars, w.fakeQuantized(FakeQuantization(bits: b, perChannel: true)).scalars, "\(b) bits")
+            XCTAssertEqual(q.values.map { abs(Int($0)) }.max(), (1 << (b - 1)) - 1, "the largest weight of a row takes the top code")
+            linear.arithmetic = .int8(q)
+        }
+        for t in tables { t.value = t.value.fakeQuantized(FakeQuantization(bits: 8, perChannel: true)) }
+        let expected = model(batch).hidden.scalars
+        let url = folder.appendingPathComponent("low-bit.safetensors")
+        try SafeTensorsFile.write(QuantizedCheckpoint.entries(of: model.parameters, linears: model.linears().map(\.linear), tables: tables), to: url)
+        let file = try SafeTensorsFile(contentsOf: url)
+        let q = "encoder.layer.0.attention.self.query.weight"
+        XCTAssertEqual(file.info(q)?.dtype, .u8)
+        XCTAssertEqual(file.info(q)?.shape, [32, 32 * 2 / 8])
+        XCTAssertEqual(file.info("embeddings.word_embeddings.weight")?.dtype, .i8)
+        let loaded = Transformer(Self.arch, seed: 9)
+        XCTAssertEqual(try Checkpoint.load(loaded, from: file), [])
+        for (((_, linear), (_, original)), b) in zip(zip(loaded.linears(), model.linears()), bits) {
+            guard case .int8(let w) = linear.arithmetic, case .int8(let o) = original.arithmetic else { return XCTFail("not int8") }
+            XCTAssertEqual(w.bits, b)
+            XCTAssertEqual(w.values, o.values)
+            XCTAssertEqual(w.scales, o.scales)
+        }
+        for (a, b) in zip(loaded.modules().compactMap { ($0.module as? Embedding)?.weight }, tables) { XCTAssertEqual(a.value.scalars, b.value.scalars) }
+        XCTAssertEqual(loaded(batch).hidden.scalars, expected)
+    }
+
+    func testDamagedPackedWeightsAreRefusedNamingTheTensor() throws {
+        let bias = SafeTensorsFile.Entry.f32("l.bias", Tensor(zeros: [2])), scale = SafeTensorsFile.Entry.f32("l.weight_scale", Tensor(shape: [2], scalars: [0.1, 0.2]))
+        let packed = SafeTensorsFile.Entry.u8("l.weight", PackedCodes.pack([1, -2, 3, 0, 0, -3], rows: 2, cols: 3, bits: 3), shape: [2, 2])
+        let three = SafeTensorsFile.Entry.u8("l.weight_bits", [3], shape: [1])
+        XCTAssertNoThrow(try load([packed, scale, three, bias]))
+        let cases: [([SafeTensorsFile.Entry], String)] = [
+            ([packed, scale, bias], "'l.weight_bits' is missing"),
+            ([packed, scale, .u8("l.weight_bits", [8], shape: [1]), bias], "'l.weight_bits' is U8 [1] holding 8, expected U8 [1] holding a bit width 2…7"),
+            ([packed, scale, .i8("l.weight_bits", [3], shape: [1]), bias], "'l.weight_bits' is I8 [1], expected"),
+            ([packed, three, bias], "'l.weight_scale' is missing"),
+            ([.u8("l.weight", [0, 0, 0, 0, 0, 0], shape: [2, 3]), scale, three, bias], "tensor 'l.weight' has shape [2, 3], expected [2, 2]"),
+            ([.u8("l.weight", [0b0011_1000, 0, 0, 0], shape: [2, 2]), scale, three, bias], "'l.weight' packs the field 7 at element 1"),
+        ]
+        for (entries, message) in cases {
+            XCTAssertThrowsError(try load(entries), message) { XCTAssertTrue("\($0)".contains(message), "\($0) does not say \(message)") }
+        }
+    }
+
     func testQuantizedTeacherKeepsItsSentenceSimilarity() throws {
         guard let teacher = SafeTensorsTests.teacherDirectory() else {
             throw XCTSkip("MiniLM teacher not installed (set SWIFTNAS_TEACHER_DIR or run `make teacher`)")

@@ -47,15 +47,21 @@ final class QuantizeCLITests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: source.appendingPathComponent("model.safetensors")), weightsBefore, "the source is unchanged")
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("twice").path))
     }
-    /// `evaluate --weight-bits`: simulated low-bit weights (and 8-bit inputs) on a decoder's text perplexity — close to
-    /// fp32 at 8 bits, further at 2, PowerQuant's exponents reported per layer; a bad width and an int8 copy refused.
-    func testEvaluateSimulatesLowBitWeights() throws {
+    /// A small decoder checkpoint and a text to score it on.
+    func decoderAndText() throws -> (model: URL, corpus: URL) {
         let vocab = try CLIProcess.write((["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (0..<35).map { "w\($0)" }).joined(separator: "\n") + "\n",
                                          "vocab.txt", in: folder)
         let model = folder.appendingPathComponent("decoder")
         try Checkpoint.save(Transformer(.uniform(.decoder, vocabSize: 40, maxPositions: 16, hidden: 32, depth: 2, heads: 2, ffn: 64), seed: 2),
                             vocabulary: vocab, to: model)
         let corpus = try CLIProcess.write((0..<200).map { "w\(($0 * 7) % 35)" }.joined(separator: " ") + "\n", "text.txt", in: folder)
+        return (model, corpus)
+    }
+
+    /// `evaluate --weight-bits`: simulated low-bit weights (and 8-bit inputs) on a decoder's text perplexity — close to
+    /// fp32 at 8 bits, further at 2, PowerQuant's exponents reported per layer; a bad width and an int8 copy refused.
+    func testEvaluateSimulatesLowBitWeights() throws {
+        let (model, corpus) = try decoderAndText()
         func perplexity(_ extra: [String]) throws -> (Double, [String: JSONValue]) {
             let json = folder.appendingPathComponent("eval.json")
             let (status, output) = try CLIProcess.run(["evaluate", "--checkpoint", model.path, "--corpus", corpus.path, "--sequence-length", "8",
@@ -85,5 +91,61 @@ final class QuantizeCLITests: XCTestCase {
         (status, output) = try CLIProcess.run(["evaluate", "--checkpoint", int8.path, "--corpus", corpus.path, "--weight-bits", "4"])
         XCTAssertNotEqual(status, 0)
         XCTAssertTrue(output.contains("already quantized"), output)
+    }
+
+    /// `quantize apply --weight-bits B | --bits-from FILE`: the compressed model as a file, smaller than int8's, that
+    /// `evaluate` runs close to the simulation of the same bits; mixed bits from a search result; bad files refused.
+    func testQuantizeApplyWritesLowBitModels() throws {
+        let (model, corpus) = try decoderAndText()
+        func perplexity(_ checkpoint: URL, _ extra: [String] = []) throws -> Double {
+            let json = folder.appendingPathComponent("eval.json")
+            let (status, output) = try CLIProcess.run(["evaluate", "--checkpoint", checkpoint.path, "--corpus", corpus.path, "--sequence-length", "8",
+                                                       "--json", json.path] + extra)
+            XCTAssertEqual(status, 0, output)
+            guard case .object(let o) = try JSONValue(parsing: try Data(contentsOf: json)), case .double(let p)? = o["perplexity"] else { return .nan }
+            return p
+        }
+        func size(_ dir: URL) throws -> Int {
+            try FileManager.default.attributesOfItem(atPath: dir.appendingPathComponent("model.safetensors").path)[.size] as! Int
+        }
+        let (int8, three, mixed) = (folder.appendingPathComponent("int8"), folder.appendingPathComponent("w3"), folder.appendingPathComponent("mixed"))
+        var (status, output) = try CLIProcess.run(["quantize", "apply", "--checkpoint", model.path, "--weights", "int8", "--out", int8.path])
+        XCTAssertEqual(status, 0, output)
+        (status, output) = try CLIProcess.run(["quantize", "apply", "--checkpoint", model.path, "--weight-bits", "3", "--out", three.path])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("12 Linear layers to 3.000 bits per weight and 2 embedding tables to int8"), output)
+        XCTAssertLessThan(try size(three), try size(int8))
+        let simulated = try perplexity(model, ["--weight-bits", "3"]), stored = try perplexity(three)
+        XCTAssertNotEqual(stored, try perplexity(model), "3 bits change the model")
+        XCTAssertEqual(stored, simulated, accuracy: 0.02 * simulated, "the file runs what was simulated")
+
+        let units = (0..<2).flatMap { i in ["Q", "K", "V", "O", "FFN1", "FFN2"].map { "layer\(i).\($0)" } }
+        var files = 0
+        func configuration(_ units: [String], _ bits: [Int]) throws -> URL {
+            let json: JSONValue = .object(["units": .array(units.map { .string($0) }), "bits": .array(bits.map { .int($0) }), "accuracy": .double(0.5)])
+            files += 1
+            return try CLIProcess.write(try json.serialized(pretty: true), "bits-\(files).json", in: folder)
+        }
+        (status, output) = try CLIProcess.run(["quantize", "apply", "--checkpoint", model.path, "--bits-from",
+                                               try configuration(units, Array(repeating: [2, 4], count: 6).flatMap { $0 }).path, "--out", mixed.path])
+        XCTAssertEqual(status, 0, output)
+        let file = try SafeTensorsFile(contentsOf: mixed.appendingPathComponent("model.safetensors"))
+        XCTAssertEqual(try file.withRawBytes("h.0.attn.q_proj.weight_bits") { $0[0] }, 2, file.names.joined(separator: " "))
+        XCTAssertEqual(try file.withRawBytes("h.0.attn.k_proj.weight_bits") { $0[0] }, 4)
+        XCTAssertTrue(try perplexity(mixed).isFinite)
+
+        for (bad, message) in [(try configuration(Array(units.dropLast()), Array(repeating: 3, count: 11)), "field 'units' names 11 units, expected this model's 12"),
+                               (try configuration(units, Array(repeating: 3, count: 11)), "field 'bits' has 11 values"),
+                               (try configuration(units, [9] + Array(repeating: 3, count: 11)), "field 'bits[0]' is 9, expected a bit width 2…8")] {
+            (status, output) = try CLIProcess.run(["quantize", "apply", "--checkpoint", model.path, "--bits-from", bad.path,
+                                                   "--out", folder.appendingPathComponent("bad").path])
+            XCTAssertNotEqual(status, 0)
+            XCTAssertTrue(output.contains(message), output)
+        }
+        (status, output) = try CLIProcess.run(["quantize", "apply", "--checkpoint", model.path, "--weights", "int8", "--weight-bits", "3",
+                                               "--out", folder.appendingPathComponent("bad").path])
+        XCTAssertEqual(status, 64, output)
+        XCTAssertTrue(output.contains("give one of --weights, --weight-bits and --bits-from"), output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("bad").path))
     }
 }

@@ -116,7 +116,7 @@ public enum Checkpoint {
     @discardableResult
     public static func load(_ module: Module, from file: SafeTensorsFile) throws -> [String] {
         var used = Set<String>(), loaded = Set<ObjectIdentifier>()
-        // Linears whose weights are stored int8 or bf16 (a quantized checkpoint).
+        // Linears whose weights are stored int8, b-bit packed or bf16 (a quantized checkpoint).
         for (_, linear) in module.linears() {
             guard let name = [linear.weight.name, "bert." + linear.weight.name].first(where: file.contains),
                   let names = try QuantizedCheckpoint.loadLinear(linear, from: file, name: name) else { continue }
@@ -126,6 +126,10 @@ public enum Checkpoint {
         for p in module.parameters where !loaded.contains(ObjectIdentifier(p)) {
             guard let name = [p.name, "bert." + p.name].first(where: file.contains) else {
                 throw Failure.missingTensor(file: file.url.path, tensor: p.name)
+            }
+            if let names = try QuantizedCheckpoint.loadTable(p, from: file, name: name) {   // an int8 embedding table
+                used.formUnion(names)
+                continue
             }
             let info = file.info(name)!
             guard info.shape == p.shape else {

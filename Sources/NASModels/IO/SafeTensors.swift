@@ -508,6 +508,14 @@ public struct SafeTensorsFile: Sendable {
             }
         }
 
+        /// Bytes stored as U8.
+        public static func u8(_ name: String, _ values: [UInt8], shape: [Int]) -> Entry {
+            precondition(values.count == shape.reduce(1, *), "SafeTensors entry \(name): \(values.count) values for shape \(shape)")
+            return Entry(name: name, dtype: .u8, shape: shape, byteCount: values.count) { out in
+                try values.withUnsafeBytes { try out.write($0) }
+            }
+        }
+
         /// bf16 bit patterns stored as BF16.
         public static func bf16(_ name: String, _ bits: UnsafeBufferPointer<UInt16>, shape: [Int], owner: AnyObject) -> Entry {
             precondition(bits.count == shape.reduce(1, *), "SafeTensors entry \(name): \(bits.count) values for shape \(shape)")

@@ -40,7 +40,16 @@ public struct LatencyMeter: Codable, Equatable, Sendable {
                      "LatencyMeter: sequence length \(sequenceLength) exceeds the architecture's maxPositions \(arch.maxPositions)")
         do { try arch.validate() } catch { preconditionFailure("LatencyMeter: \(error)") }
 
-        let model = Transformer(arch, seed: seed), batch = tokens(vocabSize: arch.vocabSize, seed: seed)
+        return measure(Transformer(arch, seed: seed), seed: seed)
+    }
+
+    /// The median latency (ms) of one forward of `model` as it is (its weights and its Linears' arithmetic: a quantized
+    /// checkpoint runs int8 or bf16); `seed` fixes the token ids.
+    public func measure(_ model: Transformer, seed: UInt64 = 0) -> Double {
+        let arch = model.maxArchitecture
+        precondition(sequenceLength <= arch.maxPositions,
+                     "LatencyMeter: sequence length \(sequenceLength) exceeds the model's maxPositions \(arch.maxPositions)")
+        let batch = tokens(vocabSize: arch.vocabSize, seed: seed)
         return time { withExtendedLifetime(model(batch)) {} }
     }
 

@@ -4,8 +4,14 @@ import CKernels
 /// values in −127…127 and scales[o] = max|W[o, :]| / 127 (round to nearest, ties to even). Stored as
 /// `Linear` stores its weight, [out, in] row-major, with each channel's sum Σᵢ values[o, i] for the
 /// activation zero-point compensation of `LowPrecision.gemmInt8`.
+///
+/// Fewer bits b < 8 (`init(quantizing:bits:)`) keep the values in ±(2^{b−1} − 1) with scales[o] = max|W[o, :]| /
+/// (2^{b−1} − 1): the round-to-nearest grid of `FakeQuantization` (ties away from zero, as there), so a mixed-precision
+/// configuration chosen in simulation runs on the int8 GEMM with the same weights.
 public final class Int8Weights {
     public let outFeatures: Int, inFeatures: Int
+    /// The bit width of the values: 8, or 2…7 for a low-bit grid inside int8.
+    public let bits: Int
     /// [outFeatures, inFeatures] row-major.
     public let values: [Int8]
     public let scales: [Float]
@@ -39,19 +45,41 @@ public final class Int8Weights {
         withExtendedLifetime(w) {}
         self.outFeatures = out
         self.inFeatures = inF
+        self.bits = 8
         self.values = values
         self.scales = scales
         self.columnSums = sums
     }
 
-    /// Already-quantized weights (e.g. read from a file); the column sums are computed here.
-    public init(values: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int) {
+    /// Quantizes a 2-D weight [out, in] to `bits` (2…8) per value on `FakeQuantization`'s symmetric per-channel grid:
+    /// scales[o] = max|W[o, :]| / L, values = clamp(round(W / scales[o]), ±L), L = 2^{b−1} − 1, ties away from zero.
+    public convenience init(quantizing w: Tensor, bits: Int) {
+        precondition(w.rank == 2, "Int8Weights: needs a 2-D weight [out, in], got shape \(w.shape)")
+        precondition((2...8).contains(bits), "Int8Weights: bits must be 2…8, got \(bits)")
+        let (out, inF) = (w.shape[0], w.shape[1]), levels = Float((1 << (bits - 1)) - 1), v = w.contiguous().scalars
+        var values = [Int8](repeating: 0, count: out * inF), scales = [Float](repeating: 1, count: out)
+        for o in 0..<out {
+            let row = v[(o * inF)..<((o + 1) * inF)], m = row.reduce(Float(0)) { Swift.max($0, Swift.abs($1)) }
+            precondition(m.isFinite, "Int8Weights: output channel \(o) holds a non-finite value")
+            guard m > 0 else { continue }   // an all-zero channel: any scale
+            scales[o] = m / levels
+            for (i, x) in row.enumerated() { values[o * inF + i] = Int8(Swift.min(levels, Swift.max(-levels, (x / scales[o]).rounded()))) }
+        }
+        self.init(values: values, scales: scales, outFeatures: out, inFeatures: inF, bits: bits)
+    }
+
+    /// Already-quantized weights (e.g. read from a file) of `bits` per value; the column sums are computed here.
+    public init(values: [Int8], scales: [Float], outFeatures: Int, inFeatures: Int, bits: Int = 8) {
         precondition(values.count == outFeatures * inFeatures,
                      "Int8Weights: \(values.count) values for [\(outFeatures), \(inFeatures)]")
         precondition(scales.count == outFeatures, "Int8Weights: \(scales.count) scales for \(outFeatures) output channels")
         for (o, s) in scales.enumerated() {
             precondition(s.isFinite && s > 0, "Int8Weights: scale \(s) of output channel \(o) must be positive and finite")
         }
+        precondition((2...8).contains(bits), "Int8Weights: bits must be 2…8, got \(bits)")
+        let levels = Int8((1 << (bits - 1)) - 1)
+        precondition(values.allSatisfy { $0 >= -levels && $0 <= levels }, "Int8Weights: values outside ±\(levels) for \(bits) bits")
+        self.bits = bits
         self.values = values
         self.scales = scales
         self.outFeatures = outFeatures

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NASCompress
 import NASModels
 import NASTensor
 import NASTrain
@@ -14,19 +15,39 @@ struct QuantizeCommand: ParsableCommand {
 
 /// `swiftnas quantize apply --checkpoint DIR --weights int8|bf16 --out DIR`: every Linear of the backbone
 /// stored as int8 (per-output-channel scales; activations quantized dynamically at run time) or bf16;
-/// heads, embeddings and LayerNorms stay fp32 (layout: `QuantizedCheckpoint`). `evaluate`, `embed` and
-/// `model info` read the result like any checkpoint.
+/// heads, embeddings and LayerNorms stay fp32 (layout: `QuantizedCheckpoint`). With `--weight-bits B` or `--bits-from
+/// FILE` (a `quantize search --json` result) instead, the Linears get B-bit (or per-unit) weights on the round-to-nearest
+/// grid that `evaluate --weight-bits` and `quantize search` simulate, packed B bits each and run on the int8 path, and
+/// the embedding tables are stored int8 per row: the compressed model as a file. `evaluate`, `embed` and `model info`
+/// read the result like any checkpoint.
 struct QuantizeApply: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "apply", abstract: "Write a copy of a checkpoint with int8 or bf16 Linear weights.")
+        commandName: "apply", abstract: "Write a copy of a checkpoint with int8, bf16 or low-bit packed Linear weights.")
 
     @Option(help: "A model folder (or a training run folder: its latest checkpoint).")
     var checkpoint: String
     @Option(help: "How the Linear weights are stored: int8 or bf16.")
-    var weights: WeightQuantization
+    var weights: WeightQuantization?
+    @Option(parsing: .unconditional, help: "Or: every Linear of the backbone at b bits (2–8, symmetric per output channel, round to nearest), packed; embedding tables int8 per row.",
+            transform: SimulatedQuantizationOptions.bits)
+    var weightBits: Int?
+    @Option(help: "Or: each unit's bits from a `quantize search --json` file (its 'units' and 'bits'); other Linears at 8 bits; packed like --weight-bits.")
+    var bitsFrom: String?
     @Option(help: "Output folder (must not exist).")
     var out: String
     @OptionGroup var engine: EngineOptions
+
+    func validate() throws {
+        guard [weights != nil, weightBits != nil, bitsFrom != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give one of --weights, --weight-bits and --bits-from")
+        }
+    }
+
+    /// A `quantize search --json` result: the bits of each named unit.
+    struct BitConfiguration: Decodable {
+        var units: [String]
+        var bits: [Int]
+    }
 
     func run() throws {
         engine.apply()
@@ -35,9 +56,21 @@ struct QuantizeApply: ParsableCommand {
         try OutputFolder.check(target)   // before the model is read
         let (model, _, unused) = try Checkpoint.loadTransformer(from: source)
         try QuantizationInputs.requireFP32(model, source: source, action: "quantize")
-        let kind: LowPrecision.Kind = weights == .int8 ? .int8 : .bf16
-        if !LowPrecision.isAvailable(kind) { LowPrecision.noteFallback(kind) }
-        let layers = model.quantize(weights)
+        let layers: Int, tables: [Parameter], label: String
+        if let weights {
+            let kind: LowPrecision.Kind = weights == .int8 ? .int8 : .bf16
+            if !LowPrecision.isAvailable(kind) { LowPrecision.noteFallback(kind) }
+            (layers, tables, label) = (model.quantize(weights), [], weights.rawValue)
+        } else {
+            if !LowPrecision.isAvailable(.int8) { LowPrecision.noteFallback(.int8) }
+            let bits = try linearBits(of: model)
+            for (path, linear) in model.linears() { linear.arithmetic = .int8(Int8Weights(quantizing: linear.weight.value, bits: bits[path] ?? 8)) }
+            let sizes = model.linears().map { ($0.linear.weight.value.count, bits[$0.path] ?? 8) }
+            let average = Double(sizes.reduce(0) { $0 + $1.0 * $1.1 }) / Double(max(1, sizes.reduce(0) { $0 + $1.0 }))
+            layers = sizes.count
+            tables = model.modules().compactMap { ($0.module as? Embedding)?.weight }
+            label = String(format: "%.3f bits per weight", average)
+        }
 
         let fm = FileManager.default
         try OutputFolder.createNew(target) { staging in
@@ -45,20 +78,41 @@ struct QuantizeApply: ParsableCommand {
             // are (F32); the source's other files (config with task and exact architecture, vocabulary).
             let sourceWeights = try SafeTensorsFile(contentsOf: source.appendingPathComponent("model.safetensors"))
             try SafeTensorsFile.write(
-                QuantizedCheckpoint.entries(of: model.parameters, linears: model.linears().map(\.linear))
+                QuantizedCheckpoint.entries(of: model.parameters, linears: model.linears().map(\.linear), tables: tables)
                     + (try unused.map { SafeTensorsFile.Entry.f32($0, try Checkpoint.finiteTensor($0, in: sourceWeights)) }),
                 metadata: ["format": "pt"], to: staging.appendingPathComponent("model.safetensors"))
             for item in try fm.contentsOfDirectory(atPath: source.path) where item != "model.safetensors" && !item.hasPrefix(".") {
                 try fm.copyItem(at: source.appendingPathComponent(item), to: staging.appendingPathComponent(item))
             }
             try TrainingCheckpoint.addToConfig(staging.appendingPathComponent("config.json"), key: QuantizedCheckpoint.key,
-                                               value: QuantizedCheckpoint.description(weights, layers: layers))
+                                               value: QuantizedCheckpoint.description(weights ?? .int8, layers: layers,
+                                                                                      packed: weights == nil ? label : nil))
         }
         func megabytes(_ folder: URL) -> Double {
             let file = folder.appendingPathComponent("model.safetensors").path
             return Double((try? fm.attributesOfItem(atPath: file)[.size] as? NSNumber)??.intValue ?? 0) / 1e6
         }
-        print(String(format: "quantized %d Linear layers to %@: model.safetensors %.1f MB → %.1f MB; checkpoint → %@",
-                     layers, weights.rawValue, megabytes(source), megabytes(target), target.path))
+        print(String(format: "quantized %d Linear layers to %@%@: model.safetensors %.1f MB → %.1f MB; checkpoint → %@",
+                     layers, label, tables.isEmpty ? "" : " and \(tables.count) embedding tables to int8", megabytes(source),
+                     megabytes(target), target.path))
+    }
+
+    /// Each Linear's bits by its path: --weight-bits for all, or --bits-from's per unit (`MixedPrecision`'s units).
+    private func linearBits(of model: Transformer) throws -> [String: Int] {
+        if let weightBits { return Dictionary(model.linears().map { ($0.path, weightBits) }, uniquingKeysWith: { a, _ in a }) }
+        guard let bitsFrom else { return [:] }
+        let url = URL(fileURLWithPath: bitsFrom), file = try JSONFile.read(BitConfiguration.self, from: url)
+        let units = MixedPrecision(model: model).units
+        guard file.units == units.map(\.name) else {
+            throw JSONFile.Failure(file: url.path, field: "units", "names \(file.units.count) units, expected this model's \(units.count): "
+                                   + units.map(\.name).prefix(6).joined(separator: ", ") + (units.count > 6 ? ", …" : ""))
+        }
+        guard file.bits.count == units.count else {
+            throw JSONFile.Failure(file: url.path, field: "bits", "has \(file.bits.count) values, expected one per unit (\(units.count))")
+        }
+        if let i = file.bits.firstIndex(where: { !(2...8).contains($0) }) {
+            throw JSONFile.Failure(file: url.path, field: "bits[\(i)]", "is \(file.bits[i]), expected a bit width 2…8")
+        }
+        return Dictionary(zip(units.map(\.path), file.bits).map { ($0, $1) }, uniquingKeysWith: { a, _ in a })
     }
 }
