@@ -125,6 +125,40 @@ final class QuantizedCheckpointTests: XCTestCase {
         XCTAssertEqual(loaded(batch).hidden.scalars, expected)
     }
 
+    /// Power-grid Linears in a file: the codes decode to `FakeQuantization`'s power-grid weights bit for bit, and the
+    /// loaded model re-quantizing them (its simulation arithmetic) computes exactly what the simulated model computed.
+    func testPowerGridWeightsAreStoredAsCodesAndReproduceTheSimulation() throws {
+        let model = Transformer(Self.arch, seed: 6)
+        let inputs = QuantizedCheckpoint.powerGridInputs
+        for (i, (_, linear)) in model.linears().enumerated() {
+            linear.arithmetic = .fakeQuantized(FakeQuantization(bits: 3 + i % 4, perChannel: true, powerExponent: 0.45 + 0.05 * Float(i)), activations: inputs)
+        }
+        let expected = model(batch).hidden.scalars
+        let url = folder.appendingPathComponent("power.safetensors")
+        let linears = model.linears().map(\.linear)
+        try SafeTensorsFile.write(QuantizedCheckpoint.entries(of: model.parameters, linears: linears, powerGrid: linears), to: url)
+        let file = try SafeTensorsFile(contentsOf: url)
+        XCTAssertEqual(file.info("encoder.layer.0.attention.self.query.weight")?.shape, [32, 32 * 3 / 8])
+        let loaded = Transformer(Self.arch, seed: 9)
+        XCTAssertEqual(try Checkpoint.load(loaded, from: file), [])
+        for ((_, linear), original) in zip(loaded.linears(), linears) {
+            guard case .fakeQuantized(let q, let a) = linear.arithmetic, case .fakeQuantized(let q0, _) = original.arithmetic else { return XCTFail("\(linear.arithmetic)") }
+            XCTAssertEqual(q, q0)
+            XCTAssertEqual(a, inputs)
+            XCTAssertEqual(linear.weight.value.scalars, original.weight.value.fakeQuantized(q0).scalars, "decoded = the simulated weights")
+            XCTAssertEqual(linear.weight.value.fakeQuantized(q).scalars, linear.weight.value.scalars, "the grid is a fixed point")
+        }
+        XCTAssertEqual(loaded(batch).hidden.scalars, expected)
+        // A missing or bad exponent is refused, naming it.
+        var entries = QuantizedCheckpoint.entries(of: model.parameters, linears: linears, powerGrid: linears)
+        entries.removeAll { $0.name == "encoder.layer.1.output.dense.weight_exponent" }
+        entries.append(.f32("encoder.layer.1.output.dense.weight_exponent", Tensor(shape: [1], scalars: [-1])))
+        try SafeTensorsFile.write(entries, to: url)
+        XCTAssertThrowsError(try Checkpoint.load(Transformer(Self.arch, seed: 9), from: try SafeTensorsFile(contentsOf: url))) {
+            XCTAssertTrue("\($0)".contains("'encoder.layer.1.output.dense.weight_exponent' is not F32 [1] holding a positive finite exponent"), "\($0)")
+        }
+    }
+
     func testDamagedPackedWeightsAreRefusedNamingTheTensor() throws {
         let bias = SafeTensorsFile.Entry.f32("l.bias", Tensor(zeros: [2])), scale = SafeTensorsFile.Entry.f32("l.weight_scale", Tensor(shape: [2], scalars: [0.1, 0.2]))
         let packed = SafeTensorsFile.Entry.u8("l.weight", PackedCodes.pack([1, -2, 3, 0, 0, -3], rows: 2, cols: 3, bits: 3), shape: [2, 2])

@@ -118,6 +118,14 @@ final class QuantizeCLITests: XCTestCase {
         let simulated = try perplexity(model, ["--weight-bits", "3"]), stored = try perplexity(three)
         XCTAssertNotEqual(stored, try perplexity(model), "3 bits change the model")
         XCTAssertEqual(stored, simulated, accuracy: 0.02 * simulated, "the file runs what was simulated")
+        let power = folder.appendingPathComponent("w3-power")
+        (status, output) = try CLIProcess.run(["quantize", "apply", "--checkpoint", model.path, "--weight-bits", "3", "--weight-grid", "power",
+                                               "--out", power.path])
+        XCTAssertEqual(status, 0, output)
+        XCTAssertTrue(output.contains("PowerQuant") || output.contains("power grid"), output)
+        let powerSimulated = try perplexity(model, ["--weight-bits", "3", "--weight-grid", "power"])
+        XCTAssertEqual(try perplexity(power), powerSimulated, accuracy: 0.02 * powerSimulated, "the power-grid file runs its simulation")
+        XCTAssertLessThan(try size(power), try size(int8), "3-bit codes")
 
         let units = (0..<2).flatMap { i in ["Q", "K", "V", "O", "FFN1", "FFN2"].map { "layer\(i).\($0)" } }
         var files = 0
@@ -142,10 +150,13 @@ final class QuantizeCLITests: XCTestCase {
             XCTAssertNotEqual(status, 0)
             XCTAssertTrue(output.contains(message), output)
         }
-        (status, output) = try CLIProcess.run(["quantize", "apply", "--checkpoint", model.path, "--weights", "int8", "--weight-bits", "3",
-                                               "--out", folder.appendingPathComponent("bad").path])
-        XCTAssertEqual(status, 64, output)
-        XCTAssertTrue(output.contains("give one of --weights, --weight-bits and --bits-from"), output)
+        for (options, message) in [(["--weights", "int8", "--weight-bits", "3"], "give one of --weights, --weight-bits and --bits-from"),
+                                   (["--weight-bits", "3", "--activation-bits", "4"], "a written model's Linears take 8-bit inputs"),
+                                   (["--bits-from", units.first ?? "", "--weight-grid", "power"], "give --weight-bits too")] {
+            (status, output) = try CLIProcess.run(["quantize", "apply", "--checkpoint", model.path, "--out", folder.appendingPathComponent("bad").path] + options)
+            XCTAssertEqual(status, 64, output)
+            XCTAssertTrue(output.contains(message), output)
+        }
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("bad").path))
     }
 }

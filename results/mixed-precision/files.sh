@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The compressed models as files (issue 14's report): `quantize apply` writes MiniLM-L6 fine-tuned on SST-2 at int8,
-# at uniform 4 and 3 bits, and at the evolved proxy's 3.0-bit allocation (`quantize search` on this model); each file
+# at 4 and 3 bits on the uniform, PowerQuant and NUPES grids, and at the evolved proxy's 3.0-bit allocation (`quantize
+# search` on this model); each file
 # is evaluated on SST-2 dev (`evaluate`), its size measured, and its latency measured (`model info --latency`: batch 1
 # × 64 tokens, one thread, median of 21). The simulated accuracy of the same bits (`evaluate --weight-bits`, `quantize
 # search`) is printed beside it. Run from the repository root; BIN, MODEL, RUNS overridable. Writes files.txt.
@@ -19,22 +20,25 @@ megabytes() { python3 -c 'import os, sys; print("%.1f" % (os.path.getsize(sys.ar
 
 [ -f "$RUNS/search-evolved.json" ] || "$BIN" quantize search --checkpoint "$MODEL" --max-bits-per-weight 3 \
   --proxy "$OUT/evolved-proxy.json" --max-length 64 --probes 32 --threads 2 --json "$RUNS/search-evolved.json"
-for name in int8 w4 w3 evolved; do
+MODELS="int8 w4 w3 w4-power w3-power w4-nupes w3-nupes evolved"
+for name in $MODELS; do
   [ -d "$RUNS/$name" ] && continue
   case $name in
     int8) opts="--weights int8" ;;
     w4) opts="--weight-bits 4" ;;
     w3) opts="--weight-bits 3" ;;
+    w4-power|w3-power) opts="--weight-bits ${name:1:1} --weight-grid power" ;;
+    w4-nupes|w3-nupes) opts="--weight-bits ${name:1:1} --weight-grid nupes --max-length 64 --threads 2" ;;
     evolved) opts="--bits-from $RUNS/search-evolved.json" ;;
   esac
   # shellcheck disable=SC2086
   "$BIN" quantize apply --checkpoint "$MODEL" $opts --out "$RUNS/$name"
 done
 
-# Latency: 3 rounds over the five models (interleaved, so a busy moment of the machine hits all alike); the median.
+# Latency: 3 rounds over the models (interleaved, so a busy moment of the machine hits all alike); the median.
 declare -A ms
 for round in 1 2 3; do
-  for name in fp32 int8 w4 w3 evolved; do
+  for name in fp32 $MODELS; do
     dir="$RUNS/$name"; [ $name = fp32 ] && dir="$MODEL"
     ms[$name]="${ms[$name]:-} $(latency "$dir")"
   done
@@ -52,5 +56,10 @@ evolved_simulated=$(python3 -c 'import json, sys; print("%.2f" % (100 * json.loa
   row int8 int8 "$(accuracy "$RUNS/int8")" "$(accuracy "$MODEL" --weight-bits 8)"
   row "W4 uniform" w4 "$(accuracy "$RUNS/w4")" "$(accuracy "$MODEL" --weight-bits 4)"
   row "W3 uniform" w3 "$(accuracy "$RUNS/w3")" "$(accuracy "$MODEL" --weight-bits 3)"
+  for grid in power nupes; do
+    for b in 4 3; do
+      row "W$b $grid" "w$b-$grid" "$(accuracy "$RUNS/w$b-$grid")" "$(accuracy "$MODEL" --weight-bits $b --weight-grid $grid)"
+    done
+  done
   row "evolved allocation, 3.0 bits per weight" evolved "$(accuracy "$RUNS/evolved")" "$evolved_simulated"
 } | tee "$OUT/files.txt"

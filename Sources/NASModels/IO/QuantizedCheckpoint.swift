@@ -12,6 +12,10 @@ import NASTensor
 ///                          b-bit <name>.weight        U8 [out, ⌈in·b/8⌉]  q ∈ ±L, L = 2^{b−1} − 1, packed b bits each (`PackedCodes`)
 ///                          (2…7) <name>.weight_scale  F32 [out]       s = max|w[o, :]| / L (FakeQuantization's grid: ties away from 0)
 ///                                <name>.weight_bits   U8 [1]          b
+///                          power <name>.weight        U8 [out, ⌈in·b/8⌉]  c = sign(w)·round(|w/m|^α · L), packed as above
+///                          grid  <name>.weight_scale  F32 [out]       m = max|w[o, :]| (the row's range, not a step)
+///                          (2…8) <name>.weight_bits   U8 [1]          b
+///                                <name>.weight_exponent F32 [1]       α > 0 (PowerQuant/NUPES); ŵ = sign(c)·m·(|c|/L)^{1/α}
 ///                        embedding tables, when quantized (with low-bit Linears):
 ///                                <name>               I8 [rows, d]    per row, s = max|t[r, :]| / 127, ties away from 0
 ///                                <name>_scale         F32 [rows]
@@ -19,7 +23,10 @@ import NASTensor
 ///     vocab.txt          copied
 ///
 /// A b-bit Linear runs as int8 (its codes are int8 values), so it is as fast as int8 and as small on disk as b bits.
-/// A quantized embedding table is read back as its dequantized fp32 values.
+/// A power-grid Linear has no integer GEMM: it is read back as its decoded weights with the simulation's arithmetic
+/// (`FakeQuantization` with the exponent, 8-bit asymmetric inputs), which reproduces them exactly, so the file computes
+/// what `evaluate --weight-grid power|nupes` simulated. A quantized embedding table is read back as its dequantized
+/// fp32 values.
 /// `Checkpoint.load` reads such a file transparently (`loadLinear`, `loadTable`): a Linear whose weight is stored
 /// I8 (or packed) or BF16 gets that arithmetic and, as its fp32 weight, the dequantized values (so every reader of
 /// weights sees what the layer computes with). At run time int8 activations are quantized per tensor to
@@ -31,15 +38,37 @@ public enum QuantizedCheckpoint {
     public static func scaleName(_ weight: String) -> String { weight + "_scale" }
     /// The name of a packed weight's bit width.
     public static func bitsName(_ weight: String) -> String { weight + "_bits" }
+    /// The name of a power-grid weight's exponent α.
+    public static func exponentName(_ weight: String) -> String { weight + "_exponent" }
+    /// The inputs of a power-grid Linear read from a file: 8 bits, asymmetric per tensor (the simulation's default).
+    public static let powerGridInputs = FakeQuantization(bits: 8, perChannel: false, symmetric: false)
 
     /// The safetensors entries of `parameters`: the weights of `linears` whose arithmetic is `bf16Weights`
-    /// or `int8` in their stored form (with their scales; b < 8 bits packed), the `tables` as int8 per row,
-    /// everything else F32.
-    public static func entries(of parameters: [Parameter], linears: [Linear], tables: [Parameter] = []) -> [SafeTensorsFile.Entry] {
+    /// or `int8` in their stored form (with their scales; b < 8 bits packed), the `powerGrid` Linears (fake-quantized on a
+    /// power grid) as their packed codes, the `tables` as int8 per row, everything else F32.
+    public static func entries(of parameters: [Parameter], linears: [Linear], tables: [Parameter] = [], powerGrid: [Linear] = [])
+        -> [SafeTensorsFile.Entry] {
         let quantized = Dictionary(linears.map { (ObjectIdentifier($0.weight), $0) }, uniquingKeysWith: { a, _ in a })
         let quantizedTables = Set(tables.map(ObjectIdentifier.init))
+        var power: [ObjectIdentifier: FakeQuantization] = [:]
+        for linear in powerGrid {
+            guard case .fakeQuantized(let q, _) = linear.arithmetic, q.powerExponent != nil else {
+                preconditionFailure("QuantizedCheckpoint: \(linear.weight.name) is not fake-quantized on a power grid")
+            }
+            power[ObjectIdentifier(linear.weight)] = q
+        }
         var entries: [SafeTensorsFile.Entry] = []
         for p in parameters {
+            if let q = power[ObjectIdentifier(p)], let alpha = q.powerExponent {
+                let (codes, ranges) = powerCodes(p.value, bits: q.bits, alpha: alpha)
+                let (out, inF) = (p.shape[0], p.shape[1])
+                entries.append(.u8(p.name, PackedCodes.pack(codes, rows: out, cols: inF, bits: q.bits),
+                                   shape: [out, PackedCodes.bytesPerRow(cols: inF, bits: q.bits)]))
+                entries.append(.f32(scaleName(p.name), Tensor(shape: [out], scalars: ranges)))
+                entries.append(.u8(bitsName(p.name), [UInt8(q.bits)], shape: [1]))
+                entries.append(.f32(exponentName(p.name), Tensor(shape: [1], scalars: [alpha])))
+                continue
+            }
             if quantizedTables.contains(ObjectIdentifier(p)), p.shape.count == 2 {
                 let t = Int8Weights(quantizing: p.value, bits: 8)
                 entries.append(.i8(p.name, t.values, shape: p.shape))
@@ -99,9 +128,11 @@ public enum QuantizedCheckpoint {
         let path = file.url.path, (out, inF) = (linear.weight.shape[0], linear.weight.shape[1]), bitsName = bitsName(name)
         guard let bitsInfo = file.info(bitsName) else { throw Checkpoint.Failure.missingTensor(file: path, tensor: bitsName) }
         let bits = bitsInfo.dtype == .u8 && bitsInfo.shape == [1] ? try file.withRawBytes(bitsName) { Int($0[0]) } : 0
-        guard (2...7).contains(bits) else {
+        let exponentName = exponentName(name), power = file.contains(exponentName)
+        guard (2...(power ? 8 : 7)).contains(bits) else {
             throw Checkpoint.Failure.invalidArchitecture(file: path, reason: "tensor '\(bitsName)' is \(bitsInfo.dtype.rawValue) "
-                + "\(bitsInfo.shape)\(bits > 0 ? " holding \(bits)" : ""), expected U8 [1] holding a bit width 2…7 (the packed weight '\(name)')")
+                + "\(bitsInfo.shape)\(bits > 0 ? " holding \(bits)" : ""), expected U8 [1] holding a bit width 2…\(power ? 8 : 7) "
+                + "(the packed weight '\(name)')")
         }
         let packedShape = [out, PackedCodes.bytesPerRow(cols: inF, bits: bits)]
         guard file.info(name)?.shape == packedShape else {
@@ -116,10 +147,51 @@ public enum QuantizedCheckpoint {
             throw Checkpoint.Failure.invalidArchitecture(file: path, reason: "tensor '\(name)' packs the field \(bad.field) at element "
                 + "\(bad.index), expected \(bits)-bit fields 0…\((1 << bits) - 2) (codes ±\((1 << (bits - 1)) - 1))")
         }
+        if power {
+            guard let info = file.info(exponentName), info.dtype == .f32, info.shape == [1],
+                  let alpha = try file.tensor(exponentName).scalars.first, alpha.isFinite, alpha > 0 else {
+                throw Checkpoint.Failure.invalidArchitecture(file: path, reason: "tensor '\(exponentName)' is not F32 [1] holding a "
+                    + "positive finite exponent (the power grid of '\(name)')")
+            }
+            linear.weight.value = decodePower(values, ranges: scales, cols: inF, bits: bits, alpha: alpha)
+            linear.arithmetic = .fakeQuantized(FakeQuantization(bits: bits, perChannel: true, powerExponent: alpha), activations: powerGridInputs)
+            return [name, scaleName(name), bitsName, exponentName]
+        }
         let weights = Int8Weights(values: values, scales: scales, outFeatures: out, inFeatures: inF, bits: bits)
         linear.weight.value = weights.dequantized()
         linear.arithmetic = .int8(weights)
         return [name, scaleName(name), bitsName]
+    }
+
+    /// The codes c = sign(w)·round(|w/m|^α · L) of each row of `w` [out, in] and the rows' ranges m = max|w[o, :]|:
+    /// `FakeQuantization`'s power grid, operation for operation (ties away from zero; an all-zero row gets m = 1; α = 1 is
+    /// its uniform grid, round(w / (m/L))).
+    static func powerCodes(_ w: Tensor, bits: Int, alpha: Float) -> (codes: [Int8], ranges: [Float]) {
+        let (out, inF) = (w.shape[0], w.shape[1]), levels = Float((1 << (bits - 1)) - 1), v = w.contiguous().scalars
+        var codes = [Int8](repeating: 0, count: out * inF), ranges = [Float](repeating: 1, count: out)
+        for o in 0..<out {
+            let row = v[(o * inF)..<((o + 1) * inF)], m = row.reduce(Float(0)) { Swift.max($0, Swift.abs($1)) }
+            guard m > 0, m.isFinite else { continue }
+            ranges[o] = m
+            for (i, x) in row.enumerated() {
+                // α = 1 is FakeQuantization's uniform grid, whose step is m / L.
+                let c = alpha == 1 ? Swift.abs(x / (m / levels)).rounded(.toNearestOrAwayFromZero)
+                                   : (Foundation.pow(Swift.abs(x) / m, alpha) * levels).rounded(.toNearestOrAwayFromZero)
+                codes[o * inF + i] = Int8(x < 0 ? -Swift.min(c, levels) : Swift.min(c, levels))
+            }
+        }
+        return (codes, ranges)
+    }
+
+    /// ŵ = sign(c)·m·(|c|/L)^{1/α}, as `FakeQuantization` dequantizes its power grid.
+    static func decodePower(_ codes: [Int8], ranges: [Float], cols: Int, bits: Int, alpha: Float) -> Tensor {
+        let levels = Float((1 << (bits - 1)) - 1)
+        let values = codes.enumerated().map { i, c -> Float in
+            let m = ranges[i / cols], q = Float(Swift.abs(Int(c))) / levels
+            if alpha == 1 { return m / levels * Float(c) }
+            return (c < 0 ? -m : m) * Foundation.pow(q, 1 / alpha)
+        }
+        return Tensor(shape: [ranges.count, cols], scalars: values)
     }
 
     /// Loads parameter `p` (a table [rows, d]) from tensor `name` when it is stored I8 with per-row scales: its value becomes

@@ -6,10 +6,10 @@ import NASTrain
 
 /// Loading the model a quantization command works on.
 enum QuantizationInputs {
-    /// Refuses a model whose Linears hold stored int8/bf16 weights: what `action` does (quantize, simulate, prune) needs
-    /// the fp32 source.
+    /// Refuses a model whose Linears hold stored int8/bf16 or power-grid weights (any arithmetic but fp32, as loaded): what
+    /// `action` does (quantize, simulate, prune) needs the fp32 source.
     static func requireFP32(_ model: Transformer, source: URL, action: String) throws {
-        if let stored = model.linears().first(where: { !$0.linear.arithmetic.isTrainable }) {
+        if let stored = model.linears().first(where: { if case .exact = $0.linear.arithmetic { return false } else { return true } }) {
             throw ValidationError("\(source.path): already quantized (\(stored.linear.weight.name) has \(stored.linear.arithmetic)); "
                                   + "\(action) its fp32 source instead")
         }

@@ -15,11 +15,12 @@ struct QuantizeCommand: ParsableCommand {
 
 /// `swiftnas quantize apply --checkpoint DIR --weights int8|bf16 --out DIR`: every Linear of the backbone
 /// stored as int8 (per-output-channel scales; activations quantized dynamically at run time) or bf16;
-/// heads, embeddings and LayerNorms stay fp32 (layout: `QuantizedCheckpoint`). With `--weight-bits B` or `--bits-from
-/// FILE` (a `quantize search --json` result) instead, the Linears get B-bit (or per-unit) weights on the round-to-nearest
-/// grid that `evaluate --weight-bits` and `quantize search` simulate, packed B bits each and run on the int8 path, and
-/// the embedding tables are stored int8 per row: the compressed model as a file. `evaluate`, `embed` and `model info`
-/// read the result like any checkpoint.
+/// heads, embeddings and LayerNorms stay fp32 (layout: `QuantizedCheckpoint`). With `--weight-bits B [--weight-grid
+/// uniform|power|nupes]` or `--bits-from FILE` (a `quantize search --json` result) instead, the file holds the model
+/// that `evaluate --weight-bits` and `quantize search` simulate: B-bit (or per-unit) weights packed B bits each, the
+/// embedding tables int8 per row. Uniform weights run on the int8 path; power-grid weights (PowerQuant, NUPES) have no
+/// integer GEMM and run their simulation from the decoded weights. `evaluate`, `embed` and `model info` read the result
+/// like any checkpoint.
 struct QuantizeApply: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply", abstract: "Write a copy of a checkpoint with int8, bf16 or low-bit packed Linear weights.")
@@ -28,18 +29,23 @@ struct QuantizeApply: ParsableCommand {
     var checkpoint: String
     @Option(help: "How the Linear weights are stored: int8 or bf16.")
     var weights: WeightQuantization?
-    @Option(parsing: .unconditional, help: "Or: every Linear of the backbone at b bits (2–8, symmetric per output channel, round to nearest), packed; embedding tables int8 per row.",
-            transform: SimulatedQuantizationOptions.bits)
-    var weightBits: Int?
-    @Option(help: "Or: each unit's bits from a `quantize search --json` file (its 'units' and 'bits'); other Linears at 8 bits; packed like --weight-bits.")
+    @OptionGroup var simulation: SimulatedQuantizationOptions
+    @Option(help: "Or: each unit's bits from a `quantize search --json` file (its 'units' and 'bits'), uniform grid; other Linears at 8 bits.")
     var bitsFrom: String?
+    @Option(help: "With --weight-grid nupes: the task folder to calibrate on (default: ../shared/data/glue/<the checkpoint's task>).")
+    var data: String?
+    @Option(parsing: .unconditional, help: "With --weight-grid nupes: calibration inputs cut at this many tokens.", transform: NumberArgument.positive)
+    var maxLength = 128
     @Option(help: "Output folder (must not exist).")
     var out: String
     @OptionGroup var engine: EngineOptions
 
     func validate() throws {
-        guard [weights != nil, weightBits != nil, bitsFrom != nil].filter({ $0 }).count == 1 else {
+        guard [weights != nil, simulation.weightBits != nil, bitsFrom != nil].filter({ $0 }).count == 1 else {
             throw ValidationError("give one of --weights, --weight-bits and --bits-from")
+        }
+        guard (simulation.activationBits ?? 8) == 8 else {
+            throw ValidationError("--activation-bits: a written model's Linears take 8-bit inputs")
         }
     }
 
@@ -63,13 +69,34 @@ struct QuantizeApply: ParsableCommand {
             (layers, tables, label) = (model.quantize(weights), [], weights.rawValue)
         } else {
             if !LowPrecision.isAvailable(.int8) { LowPrecision.noteFallback(.int8) }
-            let bits = try linearBits(of: model)
-            for (path, linear) in model.linears() { linear.arithmetic = .int8(Int8Weights(quantizing: linear.weight.value, bits: bits[path] ?? 8)) }
-            let sizes = model.linears().map { ($0.linear.weight.value.count, bits[$0.path] ?? 8) }
-            let average = Double(sizes.reduce(0) { $0 + $1.0 * $1.1 }) / Double(max(1, sizes.reduce(0) { $0 + $1.0 }))
-            layers = sizes.count
+            if let bitsFrom {
+                let bits = try unitBits(of: model, file: bitsFrom)
+                for (path, linear) in model.linears() { linear.arithmetic = .int8(Int8Weights(quantizing: linear.weight.value, bits: bits[path] ?? 8)) }
+            } else {
+                _ = try simulation.apply(to: model, source: source, calibrationBatch: {
+                    try simulation.calibration.batch(for: try TaskModel.load(source), checkpoint: source, data: data, maxLength: maxLength)
+                })
+                // The uniform grid is int8's with fewer levels: it runs on the int8 GEMM.
+                for (_, linear) in model.linears() {
+                    if case .fakeQuantized(let q, _) = linear.arithmetic, q.powerExponent == nil {
+                        linear.arithmetic = .int8(Int8Weights(quantizing: linear.weight.value, bits: q.bits))
+                    }
+                }
+            }
+            let stored = model.linears().map { entry -> (weights: Int, bits: Int) in
+                switch entry.linear.arithmetic {
+                case .int8(let w): return (entry.linear.weight.value.count, w.bits)
+                case .fakeQuantized(let q, _): return (entry.linear.weight.value.count, q.bits)
+                default: return (entry.linear.weight.value.count, 32)
+                }
+            }
+            layers = stored.count
             tables = model.modules().compactMap { ($0.module as? Embedding)?.weight }
-            label = String(format: "%.3f bits per weight", average)
+            label = String(format: "%.3f bits per weight", Double(stored.reduce(0) { $0 + $1.weights * $1.bits }) / Double(max(1, stored.reduce(0) { $0 + $1.weights })))
+        }
+        let powerGrid = model.linears().map(\.linear).filter {
+            if case .fakeQuantized(let q, _) = $0.arithmetic { return q.powerExponent != nil }
+            return false
         }
 
         let fm = FileManager.default
@@ -78,7 +105,7 @@ struct QuantizeApply: ParsableCommand {
             // are (F32); the source's other files (config with task and exact architecture, vocabulary).
             let sourceWeights = try SafeTensorsFile(contentsOf: source.appendingPathComponent("model.safetensors"))
             try SafeTensorsFile.write(
-                QuantizedCheckpoint.entries(of: model.parameters, linears: model.linears().map(\.linear), tables: tables)
+                QuantizedCheckpoint.entries(of: model.parameters, linears: model.linears().map(\.linear), tables: tables, powerGrid: powerGrid)
                     + (try unused.map { SafeTensorsFile.Entry.f32($0, try Checkpoint.finiteTensor($0, in: sourceWeights)) }),
                 metadata: ["format": "pt"], to: staging.appendingPathComponent("model.safetensors"))
             for item in try fm.contentsOfDirectory(atPath: source.path) where item != "model.safetensors" && !item.hasPrefix(".") {
@@ -97,10 +124,8 @@ struct QuantizeApply: ParsableCommand {
                      megabytes(target), target.path))
     }
 
-    /// Each Linear's bits by its path: --weight-bits for all, or --bits-from's per unit (`MixedPrecision`'s units).
-    private func linearBits(of model: Transformer) throws -> [String: Int] {
-        if let weightBits { return Dictionary(model.linears().map { ($0.path, weightBits) }, uniquingKeysWith: { a, _ in a }) }
-        guard let bitsFrom else { return [:] }
+    /// Each unit's bits by its Linear's path, from a `quantize search --json` file (`MixedPrecision`'s units).
+    private func unitBits(of model: Transformer, file bitsFrom: String) throws -> [String: Int] {
         let url = URL(fileURLWithPath: bitsFrom), file = try JSONFile.read(BitConfiguration.self, from: url)
         let units = MixedPrecision(model: model).units
         guard file.units == units.map(\.name) else {

@@ -6,9 +6,10 @@ import NASText
 
 /// `evaluate --weight-bits B [--weight-grid uniform|power|nupes] [--activation-bits A]`: the backbone's Linears run
 /// simulated B-bit weights and A-bit inputs (`SimulatedQuantization`); embeddings, LayerNorms and the head stay fp32.
-/// NUPES learns each layer's exponent and weights on a calibration draw of the task's training split.
+/// NUPES learns each layer's exponent and weights on a calibration draw of the task's training split. `quantize apply`
+/// takes the same options and writes that model as a file.
 struct SimulatedQuantizationOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Simulate b-bit weights (2–8, symmetric per output channel) in every Linear of the backbone.",
+    @Option(parsing: .unconditional, help: "b-bit weights (2–8, symmetric per output channel) in every Linear of the backbone.",
             transform: SimulatedQuantizationOptions.bits)
     var weightBits: Int?
     @Option(help: "With --weight-bits: the weight grid, uniform (round to nearest; the default), power (PowerQuant, a data-free exponent per layer) or nupes (exponent and weights learnt on calibration inputs).")
