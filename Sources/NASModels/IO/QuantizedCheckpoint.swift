@@ -23,9 +23,9 @@ import NASTensor
 ///     vocab.txt          copied
 ///
 /// A b-bit Linear runs as int8 (its codes are int8 values), so it is as fast as int8 and as small on disk as b bits.
-/// A power-grid Linear has no integer GEMM: it is read back as its decoded weights with the simulation's arithmetic
-/// (`FakeQuantization` with the exponent, 8-bit asymmetric inputs), which reproduces them exactly, so the file computes
-/// what `evaluate --weight-grid power|nupes` simulated. A quantized embedding table is read back as its dequantized
+/// A power-grid Linear has no integer GEMM: it is read back as its decoded weights, which are the simulation's quantized
+/// weights bit for bit, and runs them in fp32 with 8-bit asymmetric inputs (`Linear.Arithmetic.gridWeights`), so the
+/// file computes what `evaluate --weight-grid power|nupes` simulated. A quantized embedding table is read back as its dequantized
 /// fp32 values.
 /// `Checkpoint.load` reads such a file transparently (`loadLinear`, `loadTable`): a Linear whose weight is stored
 /// I8 (or packed) or BF16 gets that arithmetic and, as its fp32 weight, the dequantized values (so every reader of
@@ -154,7 +154,7 @@ public enum QuantizedCheckpoint {
                     + "positive finite exponent (the power grid of '\(name)')")
             }
             linear.weight.value = decodePower(values, ranges: scales, cols: inF, bits: bits, alpha: alpha)
-            linear.arithmetic = .fakeQuantized(FakeQuantization(bits: bits, perChannel: true, powerExponent: alpha), activations: powerGridInputs)
+            linear.arithmetic = .gridWeights(inputs: powerGridInputs)
             return [name, scaleName(name), bitsName, exponentName]
         }
         let weights = Int8Weights(values: values, scales: scales, outFeatures: out, inFeatures: inF, bits: bits)

@@ -25,6 +25,10 @@ public final class Linear: Module {
         /// Inference with per-output-channel int8 weights and dynamically quantized uint8 activations
         /// (`Tensor.matmulInt8`; the whole weight).
         case int8(Int8Weights)
+        /// Inference with a weight already on a grid that has no integer GEMM (a power grid read from a file,
+        /// `QuantizedCheckpoint`): Q_a(x) · Wᵀ with W as it is — what `fakeQuantized` computes from the original weight,
+        /// without quantizing W again on every call.
+        case gridWeights(inputs: FakeQuantization?)
 
         public var description: String {
             switch self {
@@ -33,6 +37,7 @@ public final class Linear: Module {
             case .bf16: return "bf16 mixed precision"
             case .bf16Weights: return "bf16 weights"
             case .int8: return "int8 weights"
+            case .gridWeights(let a): return "weights on a quantization grid" + (a.map { ", inputs \($0)" } ?? "")
             }
         }
 
@@ -40,7 +45,7 @@ public final class Linear: Module {
         public var isTrainable: Bool {
             switch self {
             case .exact, .fakeQuantized, .bf16: return true
-            case .bf16Weights, .int8: return false
+            case .bf16Weights, .int8, .gridWeights: return false
             }
         }
     }
@@ -118,6 +123,7 @@ public final class Linear: Module {
             precondition(o == w.outFeatures && i == w.inFeatures,
                          "Linear \(weight.name): int8 weights are \(w.outFeatures)×\(w.inFeatures), a call asks for \(o)×\(i)")
             return x.matmulInt8(w, bias: b)
+        case .gridWeights(let a): return (a.map { x.fakeQuantized($0) } ?? x).matmul(w, transposeB: true, bias: b)
         }
     }
 }
