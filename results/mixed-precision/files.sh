@@ -15,6 +15,8 @@ EVAL="--max-length 64 --threads 2"
 
 accuracy() { "$BIN" evaluate --checkpoint "$1" $EVAL "${@:2}" --json "$RUNS/eval.json" > /dev/null
              python3 -c 'import json, sys; print("%.2f" % (100 * json.load(open(sys.argv[1]))["accuracy"]))' "$RUNS/eval.json"; }
+# Accuracies are kept in $RUNS/accuracy-KEY.txt, so a second run re-measures only the latencies.
+cached() { local f="$RUNS/accuracy-$1.txt"; [ -f "$f" ] || accuracy "${@:2}" > "$f"; cat "$f"; }
 latency() { "$BIN" model info --checkpoint "$1" --latency --seq 64 --threads 1 | sed -n 's/.*latency[^0-9]*\([0-9.]*\) ms.*/\1/p' | head -n 1; }
 megabytes() { python3 -c 'import os, sys; print("%.1f" % (os.path.getsize(sys.argv[1]) / 1e6))' "$1/model.safetensors"; }
 
@@ -52,14 +54,14 @@ evolved_simulated=$(python3 -c 'import json, sys; print("%.2f" % (100 * json.loa
 {
   echo "| model | model.safetensors (MB) | latency, ms (median; the 3 runs) | SST-2 dev, the file | SST-2 dev, simulated |"
   echo "| --- | ---: | ---: | ---: | ---: |"
-  row fp32 fp32 "$(accuracy "$MODEL")" "–"
-  row int8 int8 "$(accuracy "$RUNS/int8")" "$(accuracy "$MODEL" --weight-bits 8)"
-  row "W4 uniform" w4 "$(accuracy "$RUNS/w4")" "$(accuracy "$MODEL" --weight-bits 4)"
-  row "W3 uniform" w3 "$(accuracy "$RUNS/w3")" "$(accuracy "$MODEL" --weight-bits 3)"
+  row fp32 fp32 "$(cached fp32 "$MODEL")" "–"
+  row int8 int8 "$(cached int8 "$RUNS/int8")" "$(cached int8-simulated "$MODEL" --weight-bits 8)"
+  row "W4 uniform" w4 "$(cached w4 "$RUNS/w4")" "$(cached w4-simulated "$MODEL" --weight-bits 4)"
+  row "W3 uniform" w3 "$(cached w3 "$RUNS/w3")" "$(cached w3-simulated "$MODEL" --weight-bits 3)"
   for grid in power nupes; do
     for b in 4 3; do
-      row "W$b $grid" "w$b-$grid" "$(accuracy "$RUNS/w$b-$grid")" "$(accuracy "$MODEL" --weight-bits $b --weight-grid $grid)"
+      row "W$b $grid" "w$b-$grid" "$(cached "w$b-$grid" "$RUNS/w$b-$grid")" "$(cached "w$b-$grid-simulated" "$MODEL" --weight-bits $b --weight-grid $grid)"
     done
   done
-  row "evolved allocation, 3.0 bits per weight" evolved "$(accuracy "$RUNS/evolved")" "$evolved_simulated"
+  row "evolved allocation, 3.0 bits per weight" evolved "$(cached evolved "$RUNS/evolved")" "$evolved_simulated"
 } | tee "$OUT/files.txt"
