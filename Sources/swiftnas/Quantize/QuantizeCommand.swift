@@ -19,8 +19,8 @@ struct QuantizeCommand: ParsableCommand {
 /// uniform|power|nupes]` or `--bits-from FILE` (a `quantize search --json` result) instead, the file holds the model
 /// that `evaluate --weight-bits` and `quantize search` simulate: B-bit (or per-unit) weights packed B bits each, the
 /// embedding tables int8 per row. Uniform weights run on the int8 path; power-grid weights (PowerQuant, NUPES) have no
-/// integer GEMM and run their simulation from the decoded weights. `evaluate`, `embed` and `model info` read the result
-/// like any checkpoint.
+/// integer GEMM: the file's reader decodes them once and runs them in fp32 with 8-bit inputs. `evaluate`, `embed` and
+/// `model info` read the result like any checkpoint.
 struct QuantizeApply: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply", abstract: "Write a copy of a checkpoint with int8, bf16 or low-bit packed Linear weights.")
