@@ -112,11 +112,7 @@ public enum QuantizedCheckpoint {
             return [name]
         }
         let scales = try self.scales(of: name, count: out, in: file)
-        let values = try file.withRawBytes(name) { raw in (0..<(out * inF)).map { raw.load(fromByteOffset: $0, as: Int8.self) } }
-        if let i = values.firstIndex(of: -128) {
-            throw Checkpoint.Failure.invalidArchitecture(file: path, reason: "tensor '\(name)' holds −128 at element \(i), "
-                + "expected symmetric int8 values in −127…127")
-        }
+        let values = try symmetricInt8(name, count: out * inF, in: file)
         let weights = Int8Weights(values: values, scales: scales, outFeatures: out, inFeatures: inF)
         linear.weight.value = weights.dequantized()
         linear.arithmetic = .int8(weights)
@@ -202,13 +198,19 @@ public enum QuantizedCheckpoint {
             throw Checkpoint.Failure.shapeMismatch(file: file.url.path, tensor: name, expected: p.shape, found: info.shape)
         }
         let (rows, d) = (p.shape[0], p.shape[1]), scales = try self.scales(of: name, count: rows, in: file)
-        let values = try file.withRawBytes(name) { raw in (0..<(rows * d)).map { raw.load(fromByteOffset: $0, as: Int8.self) } }
+        let values = try symmetricInt8(name, count: rows * d, in: file)
+        p.value = Int8Weights(values: values, scales: scales, outFeatures: rows, inFeatures: d).dequantized()
+        return [name, scaleName(name)]
+    }
+
+    /// The `count` I8 values of tensor `name`, refusing −128 (the grid is symmetric, −127…127).
+    private static func symmetricInt8(_ name: String, count: Int, in file: SafeTensorsFile) throws -> [Int8] {
+        let values = try file.withRawBytes(name) { raw in (0..<count).map { raw.load(fromByteOffset: $0, as: Int8.self) } }
         if let i = values.firstIndex(of: -128) {
             throw Checkpoint.Failure.invalidArchitecture(file: file.url.path, reason: "tensor '\(name)' holds −128 at element \(i), "
                 + "expected symmetric int8 values in −127…127")
         }
-        p.value = Int8Weights(values: values, scales: scales, outFeatures: rows, inFeatures: d).dequantized()
-        return [name, scaleName(name)]
+        return values
     }
 
     /// The `count` positive finite F32 scales of tensor `name` (per output channel or row); errors name the tensor.
