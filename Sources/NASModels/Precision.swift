@@ -21,19 +21,33 @@ extension Module {
     /// Every Linear, and every Embedding's tied output projection, trains (and runs) in `precision`.
     public func use(_ precision: Precision) {
         updateLinears { $0.arithmetic = precision == .bf16 ? .bf16 : .exact }
-        for entry in modules() { (entry.module as? Embedding)?.outputPrecision = precision }
+        for entry in modules() {
+            (entry.module as? Embedding)?.outputPrecision = precision
+            (entry.module as? MultiHeadAttention)?.products = precision
+        }
     }
 
     /// Every Linear stores its whole weight as `format` for inference (a standalone model: each Linear
-    /// then runs at its full size). Returns how many layers it quantized.
+    /// then runs at its full size), and attention's products run in bf16 (they have no weights to store;
+    /// fp32 where the CPU lacks AVX512_BF16). Returns how many layers it quantized.
     @discardableResult
     public func quantize(_ format: WeightQuantization) -> Int {
-        updateLinears { linear in
+        useBF16AttentionProducts()
+        return updateLinears { linear in
             let w = linear.weight.value
             switch format {
             case .bf16: linear.arithmetic = .bf16Weights(BF16Matrix(rounding: w))
             case .int8: linear.arithmetic = .int8(Int8Weights(quantizing: w))
             }
         }
+    }
+}
+
+extension Module {
+    /// Attention's q·kᵀ and A·v in bf16 where the CPU has AVX512_BF16: how a model with stored
+    /// low-precision weights runs (`quantize`, `QuantizedCheckpoint`).
+    public func useBF16AttentionProducts() {
+        guard LowPrecision.isAvailable(.bf16) else { return }
+        for entry in modules() { (entry.module as? MultiHeadAttention)?.products = .bf16 }
     }
 }

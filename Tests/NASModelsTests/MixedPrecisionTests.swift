@@ -37,6 +37,32 @@ final class MixedPrecisionTests: XCTestCase {
         }
     }
 
+    /// Attention's q·kᵀ and A·v follow the model's precision: bf16 under `use(.bf16)` and in a quantized
+    /// model, fp32 again under `use(.fp32)`; in bf16 the encoder's output stays within bf16 rounding of fp32.
+    func testAttentionProductsFollowThePrecision() throws {
+        try XCTSkipUnless(LowPrecision.isAvailable(.bf16), LowPrecision.fallbackNote(.bf16))
+        let arch = Architecture.uniform(.encoder, vocabSize: 300, maxPositions: 64, hidden: 64, depth: 2, heads: 2, ffn: 128)
+        let model = Transformer(arch, seed: 4)
+        let attentions = model.modules().compactMap { $0.module as? MultiHeadAttention }
+        XCTAssertEqual(attentions.count, 2)
+        var rng = RandomGenerator(seed: 5)
+        let batch = TokenBatch(ids: (0..<(4 * 16)).map { _ in Int32(rng.next() % 300) }, batchSize: 4, length: 16)
+        let exact = model(batch).hidden
+        model.use(.bf16)
+        XCTAssertEqual(attentions.map(\.products), [.bf16, .bf16])
+        // Only the attention products in bf16: the Linears back to fp32.
+        _ = model.updateLinears { $0.arithmetic = .exact }
+        let mixed = model(batch).hidden
+        let err = zip(mixed.scalars, exact.scalars).map { Double(Swift.abs($0 - $1)) }.max()!
+        XCTAssertGreaterThan(err, 0, "the products were rounded")
+        XCTAssertLessThanOrEqual(err, 0.05, "bf16 attention products against fp32")
+        model.use(.fp32)
+        XCTAssertEqual(attentions.map(\.products), [.fp32, .fp32])
+        XCTAssertEqual(model(batch).hidden.scalars, exact.scalars)
+        model.quantize(.int8)
+        XCTAssertEqual(attentions.map(\.products), [.bf16, .bf16])
+    }
+
     /// `use(.bf16)` also moves the tied output projection (logits = h·Eᵀ + bias, the largest GEMM of a
     /// masked-LM step) to bf16: its output and both gradients are the fp64 products of the bf16-rounded
     /// operands, the table's gradient lands in its leading columns only, and `use(.fp32)` brings it back.

@@ -164,6 +164,109 @@ final class LowPrecisionTests: XCTestCase {
         withExtendedLifetime((parent, xt)) {}
     }
 
+    // MARK: - AMX kernel
+
+    /// The engine's AMX kernel (A in fp32, rounded while packed, or already bf16; B = W[:n, :k]ᵀ a leading
+    /// slice read transposed) on tails of m (not a multiple of 32) and n (not of 16), splits over rows and
+    /// over columns (n > m): against fp64 of the rounded operands and against oneDNN on the same operands.
+    func testAMXKernelMatchesReferenceAndOneDNN() throws {
+        try XCTSkipUnless(AMXMatmul.isAvailable, "no AMX here (oneDNN reports \(LowPrecision.isaName))")
+        var rng = RandomGenerator(seed: 11)
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        for threads in [1, 2, 3] {
+            Engine.threads = threads
+            for (m, k, n) in [(1, 32, 5), (37, 64, 50), (100, 96, 17), (70, 256, 300), (33, 32, 1000)] {
+                let parent = Tensor.randomNormal([m, k + 7], using: &rng)
+                let x = parent.leading([m, k])   // rows of stride k + 7
+                let w = BF16Matrix(rounding: Tensor.randomNormal([n + 3, k + 5], using: &rng).leading([n, k]))
+                let bias = Tensor.randomNormal([n], using: &rng).scalars
+                let a32 = x.matrixView(transposed: false)
+                XCTAssertTrue(AMXMatmul.accepts(.fp32(a32)), "\(m)x\(k)x\(n) should take the AMX kernel")
+                let c = outputs(m * n) { LowPrecision.gemmBF16(a32, w.matrix.transposed, bias: bias, into: $0, ldc: n) }
+                let ref = Self.reference(Self.rows(x, bf16: true), Self.transpose(Self.rows(w.tensor())), bias: bias)
+                assertClose(Tensor(shape: [m, n], scalars: c), ref, tol: 1e-6 * Double(k).squareRoot() + 1e-6,
+                            "AMX \(m)x\(k)x\(n), \(threads) threads")
+                // A rounded first: the same kernel on the same values, bit for bit.
+                let xb = BF16Matrix(rounding: x)
+                let cb = outputs(m * n) { LowPrecision.gemmBF16(xb.matrix, w.matrix.transposed, bias: bias, into: $0, ldc: n) }
+                XCTAssertEqual(cb, c, "bf16 A and fp32 A rounded in the kernel")
+                // oneDNN on the same bf16 operands: equal up to the order of the fp32 sums.
+                let cd = outputs(m * n) { out in
+                    bias.withUnsafeBufferPointer { bp in
+                        DNNLMatmul.run(.bf16, m: m, n: n, k: k, a: xb.storage, aStrides: (k, 1), b: w.storage, bStrides: (1, k),
+                                       elementSizes: (2, 2), c: out, ldc: n, bias: bp.baseAddress)
+                    }
+                }
+                let worst = zip(c, cd).map { Swift.abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThanOrEqual(worst, 1e-4 * Float(k).squareRoot(), "AMX against oneDNN, \(m)x\(k)x\(n)")
+                withExtendedLifetime(parent) {}
+            }
+        }
+    }
+
+    /// Rounding inside the kernel's pack follows `BF16.round` (ties to even, near the largest finite bf16,
+    /// the smallest normals): A · I = bf16(A) exactly. `TDPBF16PS` reads bf16 denormals as zero.
+    func testAMXRoundingInsideThePackMatchesBF16() throws {
+        try XCTSkipUnless(AMXMatmul.isAvailable, "no AMX here (oneDNN reports \(LowPrecision.isaName))")
+        let k = 32
+        var values: [Float] = [1, -1, 0, 1 + 0x1p-8, 1 + 0x1p-7 + 0x1p-8, 1 + 0x1p-9, 1 + 3 * 0x1p-9, 0x1p-120, -0x1p-125,
+                               3.3895e38, -2.5e38, 1e-3, 12345.678, -0.3333333, Float.leastNormalMagnitude, 0x1p-130]
+        var rng = RandomGenerator(seed: 12)
+        while values.count < 3 * k { values.append(Float(rng.normal()) * 100) }
+        let a = Tensor(shape: [3, k], scalars: values)
+        let identity = BF16Matrix(rounding: Tensor(shape: [k, k], scalars: (0..<(k * k)).map { $0 / k == $0 % k ? 1 : 0 }))
+        let c = outputs(3 * k) { LowPrecision.gemmBF16(a.matrixView(transposed: false), identity.matrix, into: $0, ldc: k) }
+        for (x, y) in zip(values, c) {
+            let expected = x.magnitude < Float.leastNormalMagnitude ? 0 : BF16.rounded(x)   // a denormal reads as zero
+            XCTAssertEqual(y.bitPattern, expected.bitPattern, "bf16(\(x)) through the kernel")
+        }
+    }
+
+    /// The output of `body` into a fresh buffer of `count` floats.
+    func outputs(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { buffer, n in
+            body(buffer.baseAddress!)
+            n = count
+        }
+    }
+
+    // MARK: - batched bf16 products (attention)
+
+    /// q·kᵀ·α and A·v on permuted [B, heads, T, d] views (attention's layout): forward and both gradients
+    /// against fp64 of the bf16-rounded operands and of the rounded dC, as `batchedMatmulBF16` defines them.
+    func testBatchedMatmulBF16ForwardAndGradientsMatchTheRoundedOperands() throws {
+        try requireBF16()
+        var rng = RandomGenerator(seed: 13)
+        let (b, t, heads, d) = (2, 5, 3, 4)
+        func heads4(_ p: Parameter) -> Tensor { p.tensor.reshaped([b, t, heads, d]).permuted([0, 2, 1, 3]) }
+        for transposeB in [true, false] {
+            let qp = Parameter(Tensor.randomNormal([b, t, heads * d], using: &rng), name: "q")
+            let kp = Parameter(Tensor.randomNormal([b, t, heads * d], using: &rng), name: "k")
+            let alpha: Float = 0.37
+            let (y, q, key) = Autograd.withGrad { () -> (Tensor, Tensor, Tensor) in
+                let q = heads4(qp), key = heads4(kp)
+                return (q.batchedMatmulBF16(transposeB ? key : key.permuted([0, 1, 3, 2]), transposeB: transposeB, alpha: alpha), q, key)
+            }
+            XCTAssertEqual(y.shape, [b, heads, t, t])
+            let g = Tensor.randomNormal(y.shape, using: &rng)
+            (y * g).sum().backward()
+            let dq = qp.grad!.reshaped([b, t, heads, d]).permuted([0, 2, 1, 3])
+            let dk = kp.grad!.reshaped([b, t, heads, d]).permuted([0, 2, 1, 3])
+            for i in 0..<b { for h in 0..<heads {
+                func item(_ x: Tensor) -> Tensor { x.slice(axis: 0, i..<(i + 1)).slice(axis: 1, h..<(h + 1)).reshaped([x.shape[2], x.shape[3]]) }
+                let qi = Self.rows(item(q), bf16: true), ki = Self.rows(item(key), bf16: true), gi = Self.rows(item(g), bf16: true)
+                func scaled(_ r: (c: [[Double]], scale: [[Double]])) -> (c: [[Double]], scale: [[Double]]) {
+                    (r.c.map { $0.map { $0 * Double(alpha) } }, r.scale.map { $0.map { $0 * Double(alpha) } })
+                }
+                let what = "item (\(i), \(h)), transposeB \(transposeB)"
+                assertClose(item(y).contiguous(), scaled(Self.reference(qi, Self.transpose(ki), bias: nil)), tol: 1e-6, "C " + what)
+                assertClose(item(dq).contiguous(), scaled(Self.reference(gi, ki, bias: nil)), tol: 1e-6, "dA " + what)
+                assertClose(item(dk).contiguous(), scaled(Self.reference(Self.transpose(gi), qi, bias: nil)), tol: 1e-6, "dB " + what)
+            } }
+        }
+    }
+
     // MARK: - int8 GEMM
 
     /// Random u8 activations (zero point 131) × s8 weights [n, k] (the `Linear` layout, a leading slice

@@ -97,4 +97,18 @@ int32_t nk_quantize_s8(const float *x, ptrdiff_t sx, float inv_scale, int8_t *y,
  * c[i,j] = scale[j] * (float)(acc[i,j] - offset[j]) + (bias ? bias[j] : 0), written as fp32 over the int32 */
 void nk_rescale_s32(void *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, const int32_t *offset, const float *scale,
                     const float *bias);
+/* ---- bf16 GEMM on Intel AMX (amx.c) ---- */
+/* 1 when the CPU has AMX-BF16 and AMX-TILE, the OS enables the tile state and grants it to this process */
+int nk_amx_enable(void);
+/* B [k x n] (bf16, element (i, j) at b[i*rs + j*cs]; k a multiple of 32) packed for the kernels below: column
+ * blocks of 16 (zero-padded past n), each k/2 rows of 16 (k, k+1) pairs; writes blocks [first, end) */
+void nk_amx_pack_bf16(const uint16_t *b, ptrdiff_t rs, ptrdiff_t cs, ptrdiff_t k, ptrdiff_t n,
+                      ptrdiff_t first_block, ptrdiff_t end_block, uint16_t *packed);
+/* C [m x n] (fp32, row stride ldc) = A [m x k] . B (packed) + bias[n] (bias may be NULL), fp32
+ * accumulation (TDPBF16PS). A in bf16 (row stride lda), or in fp32 (_f32a), rounded like nk_f32_to_bf16 as it
+ * is packed. Needs nk_amx_enable() == 1 and k a multiple of 32. */
+void nk_amx_gemm_bf16(const uint16_t *a, ptrdiff_t lda, const uint16_t *packed, ptrdiff_t m, ptrdiff_t n,
+                      ptrdiff_t k, const float *bias, float *c, ptrdiff_t ldc);
+void nk_amx_gemm_f32a(const float *a, ptrdiff_t lda, const uint16_t *packed, ptrdiff_t m, ptrdiff_t n,
+                      ptrdiff_t k, const float *bias, float *c, ptrdiff_t ldc);
 #endif

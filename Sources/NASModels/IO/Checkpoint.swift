@@ -122,6 +122,10 @@ public enum Checkpoint {
                   let names = try QuantizedCheckpoint.loadLinear(linear, from: file, name: name) else { continue }
             used.formUnion(names)
             loaded.insert(ObjectIdentifier(linear.weight))
+            switch linear.arithmetic {
+            case .bf16Weights, .int8: module.useBF16AttentionProducts()   // as `quantize` runs the model
+            default: break
+            }
         }
         for p in module.parameters where !loaded.contains(ObjectIdentifier(p)) {
             guard let name = [p.name, "bert." + p.name].first(where: file.contains) else {

@@ -1,6 +1,6 @@
 extension LowPrecision {
     /// C[m×n] (fp32, row stride `ldc`) = A[m×k] · B[k×n] + bias[n], with bf16 operands, fp32
-    /// accumulation (oneDNN matmul, `VDPBF16PS`). A and B may be leading slices or transposed views,
+    /// accumulation (the engine's AMX kernel where it applies, `AMXMatmul`; else oneDNN matmul, `VDPBF16PS`). A and B may be leading slices or transposed views,
     /// as long as one of each one's strides is 1. Needs `isAvailable(.bf16)`.
     public static func gemmBF16(_ a: StridedMatrix<UInt16>, _ b: StridedMatrix<UInt16>, bias: UnsafePointer<Float>? = nil,
                                 into c: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -8,6 +8,10 @@ extension LowPrecision {
         checkShapes("gemmBF16", a.rows, a.cols, b.rows, b.cols, ldc: ldc)
         requireUnitStride("gemmBF16", "A", a.rowStride, a.colStride)
         requireUnitStride("gemmBF16", "B", b.rowStride, b.colStride)
+        if AMXMatmul.accepts(.bf16(a)) {
+            AMXMatmul.run(.bf16(a), b, bias: bias, into: c, ldc: ldc)
+            return
+        }
         DNNLMatmul.run(.bf16, m: a.rows, n: b.cols, k: a.cols, a: a.base, aStrides: (a.rowStride, a.colStride),
                        b: b.base, bStrides: (b.rowStride, b.colStride), elementSizes: (2, 2),
                        c: c, ldc: ldc, bias: bias)
@@ -20,10 +24,24 @@ extension LowPrecision {
                                 into c: UnsafeMutablePointer<Float>, ldc: Int) {
         requireAvailable(.bf16, "gemmBF16")
         checkShapes("gemmBF16", a.rows, a.cols, b.rows, b.cols, ldc: ldc)
-        let ab = BF16Matrix(rounding: a)
         let bb = rounded(b)
-        gemmBF16(ab.matrix, bb.matrix, bias: bias, into: c, ldc: ldc)
-        withExtendedLifetime((ab, bb)) {}
+        gemmBF16(a, bb.matrix, bias: bias, into: c, ldc: ldc)
+        withExtendedLifetime(bb) {}
+    }
+
+    /// C = bf16(A) · B + bias with A in fp32, rounded to bf16 (ties to even), and B already in bf16 (a
+    /// weight rounded once). Where the AMX kernel applies, A is rounded while it is packed, never stored.
+    public static func gemmBF16(_ a: StridedMatrix<Float>, _ b: StridedMatrix<UInt16>, bias: UnsafePointer<Float>? = nil,
+                                into c: UnsafeMutablePointer<Float>, ldc: Int) {
+        requireAvailable(.bf16, "gemmBF16")
+        checkShapes("gemmBF16", a.rows, a.cols, b.rows, b.cols, ldc: ldc)
+        if AMXMatmul.accepts(.fp32(a)) {
+            AMXMatmul.run(.fp32(a), b, bias: bias, into: c, ldc: ldc)
+            return
+        }
+        let ab = BF16Matrix(rounding: a)
+        gemmBF16(ab.matrix, b, bias: bias, into: c, ldc: ldc)
+        withExtendedLifetime(ab) {}
     }
 
     /// `m` rounded to bf16 in its own orientation: a view with unit row stride (a transpose) is stored

@@ -15,19 +15,42 @@ import Foundation
 enum DNNLMatmul {
     struct Key: Hashable {
         var kind: LowPrecision.Kind
+        /// Leading batch dimensions, shared by A, B and C (empty: one product).
+        var batch: [Int] = []
         var m: Int, n: Int, k: Int
-        var aRowStride: Int, aColStride: Int, bRowStride: Int, bColStride: Int
-        var ldc: Int
+        /// Element strides of A [batch…, m, k], B [batch…, k, n] and C [batch…, m, n].
+        var aStrides: [Int], bStrides: [Int], cStrides: [Int]
         var bias: Bool
+        /// A constant factor on the product (oneDNN's output scale; 1 for none).
+        var alpha: Float = 1
 
+        /// One product with row-major C of row stride `ldc`.
         init(kind: LowPrecision.Kind, m: Int, n: Int, k: Int, aStrides: (Int, Int), bStrides: (Int, Int), ldc: Int, bias: Bool) {
             self.kind = kind
             self.m = m; self.n = n; self.k = k
-            (aRowStride, aColStride) = aStrides
-            (bRowStride, bColStride) = bStrides
-            self.ldc = ldc
+            self.aStrides = [aStrides.0, aStrides.1]
+            self.bStrides = [bStrides.0, bStrides.1]
+            cStrides = [ldc, 1]
             self.bias = bias
         }
+
+        /// A batch of products (bf16), with α.
+        init(batch: [Int], m: Int, n: Int, k: Int, aStrides: [Int], bStrides: [Int], cStrides: [Int], alpha: Float) {
+            kind = .bf16
+            self.batch = batch
+            self.m = m; self.n = n; self.k = k
+            self.aStrides = aStrides; self.bStrides = bStrides; self.cStrides = cStrides
+            bias = false
+            self.alpha = alpha
+        }
+
+        var types: (a: dnnl_data_type_t, b: dnnl_data_type_t, c: dnnl_data_type_t) {
+            kind == .bf16 ? (dnnl_bf16, dnnl_bf16, dnnl_f32) : (dnnl_u8, dnnl_s8, dnnl_s32)
+        }
+        var a: dnnl_memory_desc_t { descriptor(batch + [m, k], types.a, aStrides) }
+        var b: dnnl_memory_desc_t { descriptor(batch + [k, n], types.b, bStrides) }
+        var c: dnnl_memory_desc_t { descriptor(batch + [m, n], types.c, cStrides) }
+        var biasDescriptor: dnnl_memory_desc_t { descriptor([1, n], dnnl_f32, [n, 1]) }
     }
 
     final class Primitive {
@@ -69,12 +92,11 @@ enum DNNLMatmul {
         return (hits, misses)
     }
 
-    /// A memory descriptor of a 2-D `dims` tensor of `type` with element `strides`.
-    static func descriptor(_ dims: (Int, Int), _ type: dnnl_data_type_t, _ strides: (Int, Int)) -> dnnl_memory_desc_t {
+    /// A memory descriptor of a `dims` tensor of `type` with element `strides`.
+    static func descriptor(_ dims: [Int], _ type: dnnl_data_type_t, _ strides: [Int]) -> dnnl_memory_desc_t {
         var md = dnnl_memory_desc_t()
-        let d: [dnnl_dim_t] = [dnnl_dim_t(dims.0), dnnl_dim_t(dims.1)]
-        let s: [dnnl_dim_t] = [dnnl_dim_t(strides.0), dnnl_dim_t(strides.1)]
-        check(dnnl_memory_desc_init_by_strides(&md, 2, d, type, s), "a \(dims.0)×\(dims.1) memory descriptor with strides \(strides)")
+        let d = dims.map { dnnl_dim_t($0) }, s = strides.map { dnnl_dim_t($0) }
+        check(dnnl_memory_desc_init_by_strides(&md, Int32(dims.count), d, type, s), "a \(dims) memory descriptor with strides \(strides)")
         return md
     }
 
@@ -84,11 +106,7 @@ enum DNNLMatmul {
         if let p = cache[key] { hits += 1; return p }
         misses += 1
         if cache.count >= capacity { cache.removeAll() }  // parts running hold their own references
-        let (ta, tb): (dnnl_data_type_t, dnnl_data_type_t) = key.kind == .bf16 ? (dnnl_bf16, dnnl_bf16) : (dnnl_u8, dnnl_s8)
-        var a = descriptor((key.m, key.k), ta, (key.aRowStride, key.aColStride))
-        var b = descriptor((key.k, key.n), tb, (key.bRowStride, key.bColStride))
-        var c = descriptor((key.m, key.n), key.kind == .bf16 ? dnnl_f32 : dnnl_s32, (key.ldc, 1))
-        var bias = key.bias ? descriptor((1, key.n), dnnl_f32, (key.n, 1)) : dnnl_memory_desc_t()
+        var a = key.a, b = key.b, c = key.c, bias = key.biasDescriptor
         var desc = dnnl_matmul_desc_t()
         let status = key.bias ? dnnl_matmul_desc_init(&desc, &a, &b, &bias, &c) : dnnl_matmul_desc_init(&desc, &a, &b, nil, &c)
         check(status, "matmul descriptor for \(key)")
@@ -96,6 +114,10 @@ enum DNNLMatmul {
         check(dnnl_primitive_attr_create(&attr), "primitive attributes")
         defer { dnnl_primitive_attr_destroy(attr) }
         check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "user scratchpad mode")
+        if key.alpha != 1 {
+            var alpha = key.alpha
+            check(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "the output scale \(key.alpha)")
+        }
         // The primitive's internal thread count is the creating thread's OpenMP thread count.
         omp_set_num_threads(1)
         var pd: dnnl_primitive_desc_t?
@@ -124,7 +146,6 @@ enum DNNLMatmul {
     static func execute(_ key: Key, _ p: Primitive, part: Int, a: UnsafeRawPointer, b: UnsafeRawPointer, c: UnsafeMutablePointer<Float>,
                         bias: UnsafePointer<Float>?) {
         omp_set_num_threads(1)
-        let (ta, tb): (dnnl_data_type_t, dnnl_data_type_t) = key.kind == .bf16 ? (dnnl_bf16, dnnl_bf16) : (dnnl_u8, dnnl_s8)
         var mems: [dnnl_memory_t] = []
         var args: [dnnl_exec_arg_t] = []
         func arg(_ index: Int32, _ md: dnnl_memory_desc_t, _ handle: UnsafeRawPointer?) {
@@ -132,18 +153,25 @@ enum DNNLMatmul {
             mems.append(mem)
             args.append(dnnl_exec_arg_t(arg: index, memory: mem))
         }
-        arg(DNNL_ARG_SRC, descriptor((key.m, key.k), ta, (key.aRowStride, key.aColStride)), a)
-        arg(DNNL_ARG_WEIGHTS, descriptor((key.k, key.n), tb, (key.bRowStride, key.bColStride)), b)
-        arg(DNNL_ARG_DST, descriptor((key.m, key.n), key.kind == .bf16 ? dnnl_f32 : dnnl_s32, (key.ldc, 1)), c)
-        if key.bias { arg(DNNL_ARG_BIAS, descriptor((1, key.n), dnnl_f32, (key.n, 1)), bias) }
+        arg(DNNL_ARG_SRC, key.a, a)
+        arg(DNNL_ARG_WEIGHTS, key.b, b)
+        arg(DNNL_ARG_DST, key.c, c)
+        if key.bias { arg(DNNL_ARG_BIAS, key.biasDescriptor, bias) }
         if p.scratchpadBytes > 0 {
-            var md = dnnl_memory_desc_t()
-            var d: [dnnl_dim_t] = [dnnl_dim_t(p.scratchpadBytes)], s: [dnnl_dim_t] = [1]
-            check(dnnl_memory_desc_init_by_strides(&md, 1, &d, dnnl_u8, &s), "the scratchpad descriptor")
-            arg(DNNL_ARG_SCRATCHPAD, md, UnsafeRawPointer(scratchpad(part, bytes: p.scratchpadBytes)))
+            arg(DNNL_ARG_SCRATCHPAD, descriptor([p.scratchpadBytes], dnnl_u8, [1]), UnsafeRawPointer(scratchpad(part, bytes: p.scratchpadBytes)))
         }
         check(dnnl_primitive_execute(p.primitive, streams[part], Int32(args.count), args), "executing the \(key.kind) matmul")
         for mem in mems { dnnl_memory_destroy(mem) }
+    }
+
+    /// One stream and scratchpad per part, created on first use (call with `runLock` held).
+    private static func prepareStreams(_ parts: Int) {
+        while streams.count < parts {
+            var s: dnnl_stream_t?
+            check(dnnl_stream_create(&s, engine, UInt32(dnnl_stream_default_flags.rawValue)), "a CPU stream")
+            streams.append(s!)
+            scratchpads.append((UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64), 64))
+        }
     }
 
     /// The scratchpad of `part`, grown to at least `bytes`.
@@ -181,12 +209,7 @@ enum DNNLMatmul {
                              aStrides: aStrides, bStrides: bStrides, ldc: ldc, bias: kind == .bf16 && bias != nil), lo))
         }
         runLock.lock(); defer { runLock.unlock() }
-        while streams.count < parts {
-            var s: dnnl_stream_t?
-            check(dnnl_stream_create(&s, engine, UInt32(dnnl_stream_default_flags.rawValue)), "a CPU stream")
-            streams.append(s!)
-            scratchpads.append((UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64), 64))
-        }
+        prepareStreams(parts)
         // Each part runs as row blocks (first row, key, primitive): one block for bf16; for int8 blocks of
         // about `rescaleBlockBytes` of C, each rescaled while it is still in cache. Primitives are looked up
         // here, so parts never wait on each other.
@@ -209,6 +232,33 @@ enum DNNLMatmul {
                     nk_rescale_s32(c, ldc, key.m, key.n, rescale.offsets + col, rescale.scales + col, bias.map { $0 + col })
                 }
             }
+        }
+        if parts == 1 { one(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: one) }
+    }
+
+    /// C = α · A · B for a batch of bf16 products, A [batch…, m, k], B [batch…, k, n] and C [batch…, m, n]
+    /// (fp32) at any element strides (a transposed operand or a permuted C is a stride), split over the
+    /// engine's threads along the first batch dimension.
+    static func runBatched(batch: [Int], m: Int, n: Int, k: Int, a: UnsafePointer<UInt16>, aStrides: [Int],
+                           b: UnsafePointer<UInt16>, bStrides: [Int], c: UnsafeMutablePointer<Float>, cStrides: [Int], alpha: Float) {
+        precondition(!batch.isEmpty && [aStrides, bStrides, cStrides].allSatisfy { $0.count == batch.count + 2 },
+                     "DNNLMatmul.runBatched: strides must cover the batch dimensions \(batch) and two matrix axes")
+        if m == 0 || n == 0 || batch.contains(0) { return }
+        precondition(k > 0, "LowPrecision: batched bf16 matmul with an empty inner dimension (k = 0)")
+        let total = batch[0], work = batch.reduce(1, *) * m * n * k
+        let parts = Swift.max(1, Swift.min(Engine.threads, total, work >= (1 << 20) ? total : 1))
+        let blocks: [(Int, Key, Primitive)] = (0..<parts).map { p in
+            let lo = total * p / parts, hi = total * (p + 1) / parts
+            var batch = batch
+            batch[0] = hi - lo
+            let key = Key(batch: batch, m: m, n: n, k: k, aStrides: aStrides, bStrides: bStrides, cStrides: cStrides, alpha: alpha)
+            return (lo, key, primitive(for: key))
+        }
+        runLock.lock(); defer { runLock.unlock() }
+        prepareStreams(parts)
+        let one = { (p: Int) in
+            let (lo, key, prim) = blocks[p]
+            execute(key, prim, part: p, a: a + lo * aStrides[0], b: b + lo * bStrides[0], c: c + lo * cStrides[0], bias: nil)
         }
         if parts == 1 { one(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: one) }
     }

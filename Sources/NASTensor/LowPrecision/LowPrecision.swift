@@ -76,6 +76,10 @@ public enum LowPrecision {
         if first { FileHandle.standardError.write(Data((fallbackNote(kind) + "\n").utf8)) }
     }
 
+    /// Whether bf16 products whose depth k is a multiple of 32 run on the engine's own AMX kernel
+    /// (`AMXMatmul`) rather than on oneDNN.
+    public static var hasAMXKernel: Bool { AMXMatmul.isAvailable }
+
     /// Primitive-cache counters: `hits` calls that reused a primitive, `misses` primitives created.
     public static var cacheStatistics: (hits: Int, misses: Int) { DNNLMatmul.statistics }
 

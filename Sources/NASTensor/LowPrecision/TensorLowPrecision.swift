@@ -58,11 +58,10 @@ extension Tensor {
         let (rows, k) = foldedShape("matmulBF16")
         precondition(k == b.rows, "matmulBF16: inner dimensions differ: \(shape) against a \(b.rows)×\(b.cols) right operand")
         let x = Autograd.noGrad { self.reshaped([rows, k]) }
-        let a = BF16Matrix(rounding: x)
         let out = Tensor(uninitializedShape: Array(shape.dropLast()) + [b.cols])
         let biasValues = checkedBias(bias, b.cols, "matmulBF16")
-        LowPrecision.gemmBF16(a.matrix, b, bias: biasValues, into: out.storage.pointer, ldc: b.cols)
-        withExtendedLifetime(a) {}
+        LowPrecision.gemmBF16(x.matrixView(transposed: false), b, bias: biasValues, into: out.storage.pointer, ldc: b.cols)
+        withExtendedLifetime(x) {}
         return out
     }
 

@@ -2,8 +2,8 @@ import CDNNL
 import Foundation
 import NASTensor
 
-/// The low-precision rows of `swiftnas bench engine`: bf16 and int8 matmul through the engine against
-/// oneDNN called raw (same operands, pre-converted, with its own OpenMP threading on the same thread
+/// The low-precision rows of `swiftnas bench engine`: bf16 (the engine's AMX kernel where the CPU has
+/// AMX) and int8 matmul through the engine against oneDNN called raw (same operands, pre-converted, with its own OpenMP threading on the same thread
 /// count; goal ≥ 0.95) and against the fp32 `Tensor.matmul` of the same shape, plus the thread check:
 /// does an OpenMP team left behind by a oneDNN call slow the engine's next elementwise kernel?
 ///
@@ -39,7 +39,8 @@ extension EngineBench {
         for (m, k, n) in lowPrecisionShapes {
             for kind in LowPrecision.Kind.allCases where LowPrecision.isAvailable(kind)
                 && lowPrecisionNames.contains(where: { $0.hasPrefix("\(kind.rawValue) matmul \(m)x\(k)x\(n)") && options.selects($0) }) {
-                print("  \(kind.rawValue) \(m)x\(k)x\(n): oneDNN runs "
+                let engine = kind == .bf16 && LowPrecision.hasAMXKernel && k % 32 == 0 ? "the engine runs its AMX kernel; " : ""
+                print("  \(kind.rawValue) \(m)x\(k)x\(n): \(engine)oneDNN runs "
                       + "\(LowPrecision.implementationName(kind, m: m, n: n, k: k, transposeB: true)) (W [n, k] read transposed), "
                       + "\(LowPrecision.implementationName(kind, m: m, n: n, k: k)) (B [k, n] row-major)")
             }

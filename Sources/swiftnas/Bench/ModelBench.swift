@@ -80,7 +80,7 @@ struct ModelBench: ParsableCommand {
             let body = [.step, .stepBF16].contains(profile) ? step : infer
             for i in 0..<options.timedRuns {
                 let t0 = Measure.now(); body()
-                print("\(profile.rawValue) \(i): \(Double(Measure.now() - t0) * 1e-6) ms")
+                print("\(profile.rawValue) \(i): \(Double(Measure.now() - t0) * 1e-6) ms, live tensors \(TensorStorage.liveBytes >> 20) MB")
             }
             return
         }

@@ -104,7 +104,7 @@ struct AugmentSearch: ParsableCommand {
                     let entries = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
                     let resume = entries.contains { $0 == "latest" || $0.hasPrefix("checkpoint-") }
                     print("augment search: N = \(n), M = \(m), seed \(seed)" + (resume ? " (resumed)" : ""))
-                    var command = try Finetune.parse(runArguments(count: n, magnitude: m, seed: seed) + (resume ? ["--resume"] : []))
+                    let command = try Finetune.parse(runArguments(count: n, magnitude: m, seed: seed) + (resume ? ["--resume"] : []))
                     let start = Date()
                     try command.run()
                     seconds = Date().timeIntervalSince(start)

@@ -1,0 +1,66 @@
+import CDNNL
+import CKernels
+import Dispatch
+
+/// The engine's own bf16 GEMM on Intel AMX (`nk_amx_gemm_*`: 32×32 blocks of C in four tiles,
+/// `TDPBF16PS`, fp32 accumulation), which the bf16 products run in place of oneDNN where it applies: the
+/// CPU has AMX (in oneDNN's effective ISA, so `DNNL_MAX_CPU_ISA` caps it too), A's rows are contiguous
+/// and k is a multiple of 32 (a tile's depth). Debian's oneDNN 2.6.3 reaches 200–420 GFLOP/s per thread
+/// on a transformer's shapes with AMX, well below what the tiles give.
+///
+/// B (bf16) is packed once per product into 16-column blocks of k-pairs (`nk_amx_pack_bf16`, any strides,
+/// so a transposed weight `W[:out, :in]ᵀ` is read in place). A in fp32 is rounded to bf16 (ties to even)
+/// while the kernel packs it, so an activation is read once and never stored in bf16. Rows of C (or
+/// columns, when n > m) are split over the engine's threads; every sum runs over k in the same order
+/// whatever the split. `TDPBF16PS` reads bf16 denormals (|x| < 2⁻¹²⁶) as zero.
+enum AMXMatmul {
+    static let isAvailable: Bool = LowPrecision.has(dnnl_cpu_isa_avx512_core_amx) && nk_amx_enable() == 1
+
+    /// A's element type: bf16 as it is, or fp32 rounded by the kernel.
+    enum Operand {
+        case bf16(StridedMatrix<UInt16>)
+        case fp32(StridedMatrix<Float>)
+
+        var rows: Int { switch self { case .bf16(let m): return m.rows; case .fp32(let m): return m.rows } }
+        var cols: Int { switch self { case .bf16(let m): return m.cols; case .fp32(let m): return m.cols } }
+        var strides: (row: Int, col: Int) {
+            switch self { case .bf16(let m): return (m.rowStride, m.colStride); case .fp32(let m): return (m.rowStride, m.colStride) }
+        }
+    }
+
+    /// Whether the AMX kernel computes A·B for this A (B may have any strides).
+    static func accepts(_ a: Operand) -> Bool {
+        isAvailable && a.cols > 0 && a.cols % 32 == 0 && (a.strides.col == 1 || a.rows == 1)
+    }
+
+    /// C[m×n] (row stride `ldc`) = bf16(A)·B + bias; `accepts(a)` must hold.
+    static func run(_ a: Operand, _ b: StridedMatrix<UInt16>, bias: UnsafePointer<Float>?,
+                    into c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let m = a.rows, k = a.cols, n = b.cols
+        precondition(accepts(a) && b.rows == k, "AMXMatmul: A \(m)×\(k) with strides \(a.strides), B \(b.rows)×\(n)")
+        if m == 0 || n == 0 { return }
+        let blocks = (n + 15) / 16, blockSize = 16 * k
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: blocks * blockSize * 2, alignment: 64)
+        defer { raw.deallocate() }
+        let packed = raw.bindMemory(to: UInt16.self, capacity: blocks * blockSize)
+        Engine.parallelFor(blocks, costPerItem: blockSize) { r in
+            nk_amx_pack_bf16(b.base, b.rowStride, b.colStride, k, n, r.lowerBound, r.upperBound, packed)
+        }
+        let lda = m == 1 ? k : a.strides.row   // a single row's stride is arbitrary
+        func kernel(rows r0: Int, _ r1: Int, blocks j0: Int, _ j1: Int) {
+            let c0 = j0 * 16, cols = Swift.min(n, j1 * 16) - c0, cp = c + r0 * ldc + c0, bp = bias.map { $0 + c0 }
+            switch a {
+            case .bf16(let a): nk_amx_gemm_bf16(a.base + r0 * lda, lda, packed + j0 * blockSize, r1 - r0, cols, k, bp, cp, ldc)
+            case .fp32(let a): nk_amx_gemm_f32a(a.base + r0 * lda, lda, packed + j0 * blockSize, r1 - r0, cols, k, bp, cp, ldc)
+            }
+        }
+        let splitRows = m >= n, units = splitRows ? (m + 31) / 32 : blocks
+        let parts = Swift.max(1, Swift.min(Engine.threads, units, m * n * k >= (1 << 20) ? units : 1))
+        let one = { (p: Int) in
+            let lo = units * p / parts, hi = units * (p + 1) / parts
+            if splitRows { kernel(rows: lo * 32, Swift.min(m, hi * 32), blocks: 0, blocks) }
+            else { kernel(rows: 0, m, blocks: lo, hi) }
+        }
+        if parts == 1 { one(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: one) }
+    }
+}
