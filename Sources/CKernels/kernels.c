@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "wide.h"
 #include <math.h>
 #include <string.h>
 #include <malloc.h>
@@ -63,7 +64,7 @@ static inline float nk_sigmoidf(float x) { return 1.0f / (1.0f + nk_expf(-x)); }
 
 /* ---------------------------------------------------------------------------------------------- */
 
-void nk_binary(nk_binop op, const float *a, ptrdiff_t sa, const float *b, ptrdiff_t sb, float *c, ptrdiff_t n) {
+NK_WIDE void nk_binary(nk_binop op, const float *a, ptrdiff_t sa, const float *b, ptrdiff_t sb, float *c, ptrdiff_t n) {
 #define NK_LOOP(EXPR)                                                                             \
     if (sa == 1 && sb == 1) { for (ptrdiff_t i = 0; i < n; i++) { float x = a[i], y = b[i]; c[i] = EXPR; } } \
     else if (sa == 1 && sb == 0) { float y = b[0]; for (ptrdiff_t i = 0; i < n; i++) { float x = a[i]; c[i] = EXPR; } } \
@@ -97,7 +98,7 @@ void nk_fill(float *y, float v, ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++) y[i] = v;
 }
 
-void nk_unary(nk_unop op, const float *x, float *y, ptrdiff_t n) {
+NK_WIDE void nk_unary(nk_unop op, const float *x, float *y, ptrdiff_t n) {
     switch (op) {
     case NK_EXP: for (ptrdiff_t i = 0; i < n; i++) y[i] = nk_expf(x[i]); break;
     case NK_LOG: for (ptrdiff_t i = 0; i < n; i++) y[i] = logf(x[i]); break;
@@ -121,7 +122,7 @@ void nk_unary(nk_unop op, const float *x, float *y, ptrdiff_t n) {
     }
 }
 
-void nk_unary_backward(nk_unop op, const float *x, const float *y, const float *dy, float *dx, ptrdiff_t n) {
+NK_WIDE void nk_unary_backward(nk_unop op, const float *x, const float *y, const float *dy, float *dx, ptrdiff_t n) {
     switch (op) {
     case NK_EXP: for (ptrdiff_t i = 0; i < n; i++) dx[i] = dy[i] * y[i]; break;
     case NK_LOG: for (ptrdiff_t i = 0; i < n; i++) dx[i] = dy[i] / x[i]; break;
@@ -345,7 +346,7 @@ void nk_fill_normal(float *u, ptrdiff_t n, uint64_t key, uint64_t counter, float
     }
 }
 
-void nk_dropout(const float *x, float *y, uint8_t *keep, ptrdiff_t n, float p, uint64_t key, uint64_t counter) {
+NK_WIDE void nk_dropout(const float *x, float *y, uint8_t *keep, ptrdiff_t n, float p, uint64_t key, uint64_t counter) {
     float scale = 1.0f / (1.0f - p);
     uint32_t threshold = (uint32_t)((double)p * 16777216.0);
     for (ptrdiff_t i = 0; i < n; i++) {
@@ -356,12 +357,12 @@ void nk_dropout(const float *x, float *y, uint8_t *keep, ptrdiff_t n, float p, u
     }
 }
 
-void nk_dropout_backward(const float *dy, const uint8_t *keep, float *dx, ptrdiff_t n, float p) {
+NK_WIDE void nk_dropout_backward(const float *dy, const uint8_t *keep, float *dx, ptrdiff_t n, float p) {
     float scale = 1.0f / (1.0f - p);
     for (ptrdiff_t i = 0; i < n; i++) dx[i] = keep[i] ? dy[i] * scale : 0.0f;
 }
 
-void nk_adam(float *p, const float *g, float *m, float *v, ptrdiff_t n, float lr, float b1, float b2,
+NK_WIDE void nk_adam(float *p, const float *g, float *m, float *v, ptrdiff_t n, float lr, float b1, float b2,
              float eps, float bc1, float bc2, float decoupled_wd) {
     float ib1 = 1.0f - b1, ib2 = 1.0f - b2;
     float step = lr / bc1, ibc2 = 1.0f / bc2, decay = 1.0f - lr * decoupled_wd;

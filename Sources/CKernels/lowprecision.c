@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "wide.h"
 #include "bf16.h"
 #include <math.h>
 #if defined(__AVX__)
@@ -11,7 +12,7 @@
  * (AVX2: 8 lanes of integer add/shift/blend, vroundps for rint).
  * ---------------------------------------------------------------------------------------------- */
 
-void nk_f32_to_bf16(const float *x, ptrdiff_t sx, uint16_t *y, ptrdiff_t n) {
+NK_WIDE void nk_f32_to_bf16(const float *x, ptrdiff_t sx, uint16_t *y, ptrdiff_t n) {
     if (sx == 1) {
         for (ptrdiff_t i = 0; i < n; i++) y[i] = nk_bf16_rne(x[i]);
     } else {
@@ -89,7 +90,7 @@ static inline uint8_t nk_u8(float v, float inv_scale, float z) {
     return (uint8_t)(int32_t)q;
 }
 
-void nk_quantize_u8(const float *x, ptrdiff_t sx, float inv_scale, int32_t zero, uint8_t *y, ptrdiff_t n) {
+NK_WIDE void nk_quantize_u8(const float *x, ptrdiff_t sx, float inv_scale, int32_t zero, uint8_t *y, ptrdiff_t n) {
     float z = (float)zero;
     if (sx == 1) {
         for (ptrdiff_t i = 0; i < n; i++) y[i] = nk_u8(x[i], inv_scale, z);
@@ -116,7 +117,7 @@ int32_t nk_quantize_s8(const float *x, ptrdiff_t sx, float inv_scale, int8_t *y,
     return sum;
 }
 
-void nk_rescale_s32(void *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, const int32_t *offset, const float *scale,
+NK_WIDE void nk_rescale_s32(void *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, const int32_t *offset, const float *scale,
                     const float *bias) {
     for (ptrdiff_t i = 0; i < rows; i++) {
         /* the same 4 bytes are read as int32 and written as fp32: memcpy keeps that within C's aliasing rules

@@ -223,6 +223,41 @@ final class LowPrecisionTests: XCTestCase {
         }
     }
 
+    /// The AMX int8 kernel (x quantized while packed) against fp64 of the quantized operands and against
+    /// `QuantizedActivations` + oneDNN's `gemmInt8` on the same values: the int32 sums are exact, so the two
+    /// differ at most by the fp32 rescale. Tails of m and n, bias or none, splits over rows and columns.
+    func testAMXInt8KernelMatchesTheQuantizedProduct() throws {
+        try XCTSkipUnless(AMXMatmul.isAvailable, "no AMX here (oneDNN reports \(LowPrecision.isaName))")
+        var rng = RandomGenerator(seed: 14)
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        for threads in [1, 2] {
+            Engine.threads = threads
+            for (m, k, n, withBias) in [(1, 64, 5, true), (37, 128, 50, false), (100, 192, 17, true), (33, 64, 400, true)] {
+                let x = Tensor.randomNormal([m, k], mean: 0.2, using: &rng)
+                let w = Int8Weights(quantizing: Tensor.randomNormal([n, k], using: &rng))
+                let bias = withBias ? Tensor.randomNormal([n], using: &rng) : nil
+                XCTAssertTrue(AMXMatmul.acceptsInt8(x.matrixView(transposed: false)))
+                let y = x.matmulInt8(w, bias: bias)
+                let qa = QuantizedActivations(quantizing: x)
+                let xs = (0..<m).map { i in (0..<k).map { j in qa.scale * Float(Int32(qa.values[i * k + j]) - qa.zeroPoint) } }
+                let ref = Self.reference(xs, Self.transpose(Self.rows(w.dequantized())), bias: bias?.scalars)
+                assertClose(y, ref, tol: 1e-6, "AMX int8 \(m)x\(k)x\(n), \(threads) threads")
+                let viaDNNL = outputs(m * n) { out in
+                    qa.values.withUnsafeBufferPointer { a in
+                        w.values.withUnsafeBufferPointer { b in
+                            LowPrecision.gemmInt8(StridedMatrix(a.baseAddress!, rows: m, cols: k, rowStride: k), scale: qa.scale,
+                                                  zeroPoint: qa.zeroPoint, StridedMatrix(b.baseAddress!, rows: n, cols: k, rowStride: k).transposed,
+                                                  scales: w.scales, columnSums: w.columnSums, bias: bias?.scalars, into: out, ldc: n)
+                        }
+                    }
+                }
+                let worst = zip(y.scalars, viaDNNL).map { Swift.abs($0 - $1) / Swift.max(1, Swift.abs($1)) }.max() ?? 0
+                XCTAssertLessThanOrEqual(worst, 1e-6, "AMX int8 against oneDNN on the same quantized values, \(m)x\(k)x\(n)")
+            }
+        }
+    }
+
     /// The output of `body` into a fresh buffer of `count` floats.
     func outputs(_ count: Int, _ body: (UnsafeMutablePointer<Float>) -> Void) -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { buffer, n in

@@ -97,8 +97,8 @@ int32_t nk_quantize_s8(const float *x, ptrdiff_t sx, float inv_scale, int8_t *y,
  * c[i,j] = scale[j] * (float)(acc[i,j] - offset[j]) + (bias ? bias[j] : 0), written as fp32 over the int32 */
 void nk_rescale_s32(void *c, ptrdiff_t ldc, ptrdiff_t rows, ptrdiff_t cols, const int32_t *offset, const float *scale,
                     const float *bias);
-/* ---- bf16 GEMM on Intel AMX (amx.c) ---- */
-/* 1 when the CPU has AMX-BF16 and AMX-TILE, the OS enables the tile state and grants it to this process */
+/* ---- bf16 and int8 GEMMs on Intel AMX (amx.c) ---- */
+/* 1 when the CPU has AMX-TILE, AMX-BF16 and AMX-INT8, the OS enables the tile state and grants it to this process */
 int nk_amx_enable(void);
 /* B [k x n] (bf16, element (i, j) at b[i*rs + j*cs]; k a multiple of 32) packed for the kernels below: column
  * blocks of 16 (zero-padded past n), each k/2 rows of 16 (k, k+1) pairs; writes blocks [first, end) */
@@ -111,4 +111,14 @@ void nk_amx_gemm_bf16(const uint16_t *a, ptrdiff_t lda, const uint16_t *packed, 
                       ptrdiff_t k, const float *bias, float *c, ptrdiff_t ldc);
 void nk_amx_gemm_f32a(const float *a, ptrdiff_t lda, const uint16_t *packed, ptrdiff_t m, ptrdiff_t n,
                       ptrdiff_t k, const float *bias, float *c, ptrdiff_t ldc);
+/* int8 weights W [n x k] (row stride ldw; k a multiple of 64) packed for nk_amx_gemm_u8s8: column blocks of 16
+ * (zero-padded past n), each k/4 rows of 16 groups of 4 consecutive k; writes blocks [first, end) */
+void nk_amx_pack_s8(const int8_t *w, ptrdiff_t ldw, ptrdiff_t k, ptrdiff_t n, ptrdiff_t first_block, ptrdiff_t end_block,
+                    int8_t *packed);
+/* C [m x n] (fp32) = scale[j] * (sum_k q(A)[i,k] * W[j,k] - offset[j]) + bias[j] with A fp32 (row stride lda)
+ * quantized as it is packed exactly as nk_quantize_u8 (inv_scale, zero), int32 sums (TDPBUSD), the epilogue of
+ * nk_rescale_s32 (bias may be NULL). Needs nk_amx_enable() == 1 and k a multiple of 64. */
+void nk_amx_gemm_u8s8(const float *a, ptrdiff_t lda, float inv_scale, int32_t zero, const int8_t *packed, ptrdiff_t m,
+                      ptrdiff_t n, ptrdiff_t k, const int32_t *offset, const float *scale, const float *bias, float *c,
+                      ptrdiff_t ldc);
 #endif

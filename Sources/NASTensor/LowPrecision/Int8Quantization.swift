@@ -107,6 +107,12 @@ public struct QuantizedActivations {
 
     /// Quantizes a 2-D tensor with its own (dynamic) range.
     public init(quantizing x: Tensor) {
+        let (scale, zeroPoint) = Self.dynamicRange(of: x)
+        self.init(quantizing: x, scale: scale, zeroPoint: zeroPoint)
+    }
+
+    /// The scale and zero point of a 2-D tensor's own range [min(x, 0), max(x, 0)].
+    public static func dynamicRange(of x: Tensor) -> (scale: Float, zeroPoint: Int32) {
         precondition(x.rank == 2, "QuantizedActivations: needs a 2-D tensor, got shape \(x.shape)")
         let rows = x.shape[0], cols = x.shape[1], rs = x.strides[0], cs = x.strides[1], base = x.basePointer
         // Range: per-chunk min/max on the engine's threads, combined in chunk order.
@@ -129,7 +135,8 @@ public struct QuantizedActivations {
         let lo = ranges.map(\.0).min() ?? 0, hi = ranges.map(\.1).max() ?? 0
         precondition(lo.isFinite && hi.isFinite, "QuantizedActivations: the tensor holds a non-finite value")
         let scale: Float = hi > lo ? (hi - lo) / 255 : 1
-        self.init(quantizing: x, scale: scale, zeroPoint: Int32((-lo / scale).rounded(.toNearestOrEven)))
+        withExtendedLifetime(x) {}
+        return (scale, Int32((-lo / scale).rounded(.toNearestOrEven)))
     }
 
     /// Quantizes a 2-D tensor with a given (calibrated) scale and zero point; values outside the range

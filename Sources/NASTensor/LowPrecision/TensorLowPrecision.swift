@@ -29,7 +29,8 @@ extension Tensor {
     }
 
     /// `self · w.dequantized()ᵀ + bias` through the int8 GEMM: `self` [..., in] is quantized per tensor
-    /// to uint8 (dynamic range, `QuantizedActivations`) and multiplied with the int8 weight [out, in].
+    /// to uint8 (dynamic range, `QuantizedActivations`) and multiplied with the int8 weight [out, in] (on
+    /// the engine's AMX kernel where it applies, which quantizes while it packs; else oneDNN).
     /// Records no autograd graph. Without VNNI: the fp32 product with the dequantized weight, and a note.
     public func matmulInt8(_ w: Int8Weights, bias: Tensor? = nil) -> Tensor {
         guard LowPrecision.isAvailable(.int8) else {
@@ -39,9 +40,16 @@ extension Tensor {
         let (rows, k) = foldedShape("matmulInt8")
         precondition(k == w.inFeatures, "matmulInt8: input has \(k) features, the weight takes \(w.inFeatures)")
         let x = Autograd.noGrad { self.reshaped([rows, k]) }
-        let q = QuantizedActivations(quantizing: x)
         let out = Tensor(uninitializedShape: Array(shape.dropLast()) + [w.outFeatures])
         let biasValues = checkedBias(bias, w.outFeatures, "matmulInt8")
+        if AMXMatmul.acceptsInt8(x.matrixView(transposed: false)) {   // quantized while packed, never stored
+            let (scale, zeroPoint) = QuantizedActivations.dynamicRange(of: x)
+            AMXMatmul.runInt8(x.matrixView(transposed: false), scale: scale, zeroPoint: zeroPoint, w, bias: biasValues,
+                              into: out.storage.pointer, ldc: w.outFeatures)
+            withExtendedLifetime(x) {}
+            return out
+        }
+        let q = QuantizedActivations(quantizing: x)
         q.values.withUnsafeBufferPointer { a in
             w.values.withUnsafeBufferPointer { b in
                 LowPrecision.gemmInt8(StridedMatrix(a.baseAddress!, rows: rows, cols: k, rowStride: k), scale: q.scale, zeroPoint: q.zeroPoint,
