@@ -9,18 +9,16 @@ public final class TensorStorage: @unchecked Sendable {
     public let count: Int
 
     /// Keep freed tensor memory in the process: glibc otherwise maps each large buffer afresh and pays
-    /// a page fault (and the kernel's zeroing) for every 4 KB page of every new activation.
+    /// a page fault (and the kernel's zeroing) for every 4 KB page of every new activation. Buffers of
+    /// 1 MiB and more come from `LargeBufferCache`.
     private static let heapConfigured: Void = nk_configure_heap()
 
     /// Uninitialised storage for `count` floats (callers overwrite every element).
     public init(uninitialized count: Int) {
         _ = TensorStorage.heapConfigured
         precondition(count >= 0, "TensorStorage: negative element count \(count)")
-        var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            fatalError("TensorStorage: cannot allocate \(bytes) bytes")
-        }
+        let raw = LargeBufferCache.allocate(bytes)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
         let live = Self.live.add(bytes, ordering: .relaxed).newValue
@@ -38,8 +36,9 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        Self.live.subtract(max(count, 1) * MemoryLayout<Float>.stride, ordering: .relaxed)
-        free(pointer)
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        Self.live.subtract(bytes, ordering: .relaxed)
+        LargeBufferCache.release(UnsafeMutableRawPointer(pointer), bytes)
     }
 
     private static let live = Atomic<Int>(0), peak = Atomic<Int>(0)

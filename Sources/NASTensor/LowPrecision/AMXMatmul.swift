@@ -42,8 +42,8 @@ enum AMXMatmul {
         precondition(accepts(a) && b.rows == k, "AMXMatmul: A \(m)×\(k) with strides \(a.strides), B \(b.rows)×\(n)")
         if m == 0 || n == 0 { return }
         let blocks = (n + 15) / 16, blockSize = 16 * k
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: blocks * blockSize * 2, alignment: 64)
-        defer { raw.deallocate() }
+        let raw = LargeBufferCache.allocate(blocks * blockSize * 2)
+        defer { LargeBufferCache.release(raw, blocks * blockSize * 2) }
         let packed = raw.bindMemory(to: UInt16.self, capacity: blocks * blockSize)
         Engine.parallelFor(blocks, costPerItem: blockSize) { r in
             nk_amx_pack_bf16(b.base, b.rowStride, b.colStride, k, n, r.lowerBound, r.upperBound, packed)
@@ -72,8 +72,8 @@ enum AMXMatmul {
         if m == 0 || n == 0 { return }
         let outScales = w.scales.map { scale * $0 }, offsets = w.columnSums.map { zeroPoint * $0 }
         let blocks = (n + 15) / 16, blockSize = 16 * k
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: blocks * blockSize, alignment: 64)
-        defer { raw.deallocate() }
+        let raw = LargeBufferCache.allocate(blocks * blockSize)
+        defer { LargeBufferCache.release(raw, blocks * blockSize) }
         let packed = raw.bindMemory(to: Int8.self, capacity: blocks * blockSize)
         w.values.withUnsafeBufferPointer { v in
             Engine.parallelFor(blocks, costPerItem: blockSize) { r in

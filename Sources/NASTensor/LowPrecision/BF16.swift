@@ -37,7 +37,7 @@ public final class BF16Matrix {
         precondition(rows >= 0 && cols >= 0, "BF16Matrix: negative size \(rows) × \(cols)")
         self.rows = rows
         self.cols = cols
-        storage = .allocate(capacity: Swift.max(1, rows * cols))
+        storage = LargeBufferCache.allocate(Swift.max(1, rows * cols) * 2).bindMemory(to: UInt16.self, capacity: Swift.max(1, rows * cols))
     }
 
     /// `source` rounded to bf16 (ties to even), row-major; rows are converted in parallel.
@@ -59,7 +59,7 @@ public final class BF16Matrix {
         withExtendedLifetime(tensor) {}
     }
 
-    deinit { storage.deallocate() }
+    deinit { LargeBufferCache.release(UnsafeMutableRawPointer(storage), Swift.max(1, rows * cols) * 2) }
 
     /// The matrix as a strided operand (row stride `cols`).
     public var matrix: StridedMatrix<UInt16> { StridedMatrix(UnsafePointer(storage), rows: rows, cols: cols, rowStride: cols) }
