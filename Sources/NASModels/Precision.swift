@@ -18,7 +18,8 @@ public enum WeightQuantization: String, Codable, Sendable, CaseIterable {
 }
 
 extension Module {
-    /// Every Linear, and every Embedding's tied output projection, trains (and runs) in `precision`.
+    /// Every Linear, every Embedding's tied output projection and attention's two batched products train
+    /// (and run) in `precision`.
     public func use(_ precision: Precision) {
         updateLinears { $0.arithmetic = precision == .bf16 ? .bf16 : .exact }
         for entry in modules() {

@@ -5,8 +5,9 @@ import Dispatch
 /// The engine's own GEMMs on Intel AMX (`nk_amx_gemm_*`: 32×32 blocks of C in four tiles; bf16 with
 /// `TDPBF16PS` and fp32 sums, int8 with `TDPBUSD` and int32 sums), which the products run in place of
 /// oneDNN where they apply: the CPU has AMX (in oneDNN's effective ISA, so `DNNL_MAX_CPU_ISA` caps it
-/// too), A's rows are contiguous and k is a multiple of a tile's depth (32 bf16, 64 int8). Debian's oneDNN 2.6.3 reaches 200–420 GFLOP/s per thread
-/// on a transformer's shapes with AMX, well below what the tiles give.
+/// too), A's rows are contiguous and k is a multiple of a tile's depth (32 bf16, 64 int8). Debian's
+/// oneDNN 2.6.3 reaches 200–420 GFLOP/s per thread on a transformer's shapes with AMX, well below what
+/// the tiles give.
 ///
 /// B (bf16) is packed once per product into 16-column blocks of k-pairs (`nk_amx_pack_bf16`, any strides,
 /// so a transposed weight `W[:out, :in]ᵀ` is read in place). A in fp32 is rounded to bf16 (ties to even)
@@ -32,7 +33,7 @@ enum AMXMatmul {
 
     /// Whether the AMX kernel computes A·B for this A (B may have any strides).
     static func accepts(_ a: Operand) -> Bool {
-        isAvailable && a.cols > 0 && a.cols % 32 == 0 && (a.strides.col == 1 || a.rows == 1)
+        isAvailable && a.cols > 0 && a.cols % 32 == 0 && a.strides.col == 1
     }
 
     /// C[m×n] (row stride `ldc`) = bf16(A)·B + bias; `accepts(a)` must hold.
@@ -60,7 +61,7 @@ enum AMXMatmul {
 
     /// Whether the int8 kernel computes x·Wᵀ for this fp32 x.
     static func acceptsInt8(_ x: StridedMatrix<Float>) -> Bool {
-        isAvailable && x.cols > 0 && x.cols % 64 == 0 && (x.colStride == 1 || x.rows == 1)
+        isAvailable && x.cols > 0 && x.cols % 64 == 0 && x.colStride == 1
     }
 
     /// C[m×n] = s·sW[j]·(Σₖ q(x)[i,k]·W[j,k] − z·Σₖ W[j,k]) + bias[j] with q(x) = clamp(rint(x/s) + z, 0, 255)

@@ -3,15 +3,16 @@ import CKernels
 import Dispatch
 import Foundation
 
-/// oneDNN matmul primitives, cached per (kind, shape, strides, bias), executed on the engine's threads.
+/// oneDNN matmul primitives, cached per (kind, shape, strides, bias, α), executed on the engine's threads.
 ///
 /// A primitive computes C[m×n] (row stride ldc) = A[m×k] · B[k×n] with A and B in the kind's data
 /// types and any strides (`dnnl_memory_desc_init_by_strides`): for bf16 an fp32 C (+ bias[n]); for int8
 /// the plain int32 sums, rescaled to fp32 in place by the engine (`nk_rescale_s32`) block by block,
 /// while each block is still in cache. oneDNN 2.6 runs int8 with runtime output scales only in its
 /// older `gemm:jit` kernels, 3–10× slower than the AMX/VNNI `brg` kernels that an int32 output gets
-/// (measured on a CPU with AMX). The scratchpad is user-managed, so parts of one call can run the same
-/// primitive concurrently.
+/// (measured on a CPU with AMX). A batched bf16 primitive (`runBatched`, attention's products) computes
+/// α·A·B for every index of leading batch dimensions, with a compile-time output scale α. The scratchpad
+/// is user-managed, so parts of one call can run the same primitive concurrently.
 enum DNNLMatmul {
     struct Key: Hashable {
         var kind: LowPrecision.Kind
