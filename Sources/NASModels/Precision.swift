@@ -42,9 +42,7 @@ extension Module {
             }
         }
     }
-}
 
-extension Module {
     /// Attention's q·kᵀ and A·v in bf16 where the CPU has AVX512_BF16: how a model with stored
     /// low-precision weights runs (`quantize`, `QuantizedCheckpoint`).
     public func useBF16AttentionProducts() {
