@@ -115,18 +115,17 @@ public enum Checkpoint {
     /// values must be finite). Returns the names in the file that the module did not use.
     @discardableResult
     public static func load(_ module: Module, from file: SafeTensorsFile) throws -> [String] {
-        var used = Set<String>(), loaded = Set<ObjectIdentifier>()
+        var used = Set<String>(), loaded = Set<ObjectIdentifier>(), lowPrecision = false
         // Linears whose weights are stored int8, b-bit packed or bf16 (a quantized checkpoint).
         for (_, linear) in module.linears() {
             guard let name = [linear.weight.name, "bert." + linear.weight.name].first(where: file.contains),
                   let names = try QuantizedCheckpoint.loadLinear(linear, from: file, name: name) else { continue }
             used.formUnion(names)
             loaded.insert(ObjectIdentifier(linear.weight))
-            switch linear.arithmetic {
-            case .bf16Weights, .int8: module.useBF16AttentionProducts()   // as `quantize` runs the model
-            default: break
-            }
+            if case .bf16Weights = linear.arithmetic { lowPrecision = true }
+            if case .int8 = linear.arithmetic { lowPrecision = true }
         }
+        if lowPrecision { module.useBF16AttentionProducts() }   // as `quantize` runs the model
         for p in module.parameters where !loaded.contains(ObjectIdentifier(p)) {
             guard let name = [p.name, "bert." + p.name].first(where: file.contains) else {
                 throw Failure.missingTensor(file: file.url.path, tensor: p.name)

@@ -42,9 +42,10 @@ extension Tensor {
         let x = Autograd.noGrad { self.reshaped([rows, k]) }
         let out = Tensor(uninitializedShape: Array(shape.dropLast()) + [w.outFeatures])
         let biasValues = checkedBias(bias, w.outFeatures, "matmulInt8")
-        if AMXMatmul.acceptsInt8(x.matrixView(transposed: false)) {   // quantized while packed, never stored
+        let xm = x.matrixView(transposed: false)
+        if AMXMatmul.acceptsInt8(xm) {   // quantized while packed, never stored
             let (scale, zeroPoint) = QuantizedActivations.dynamicRange(of: x)
-            AMXMatmul.runInt8(x.matrixView(transposed: false), scale: scale, zeroPoint: zeroPoint, w, bias: biasValues,
+            AMXMatmul.runInt8(xm, scale: scale, zeroPoint: zeroPoint, w, bias: biasValues,
                               into: out.storage.pointer, ldc: w.outFeatures)
             withExtendedLifetime(x) {}
             return out
